@@ -1,0 +1,301 @@
+import {
+  BatchGetCommand,
+  type BatchGetCommandOutput,
+  BatchWriteCommand,
+  DeleteCommand,
+  type DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  type QueryCommandInput,
+} from '@aws-sdk/lib-dynamodb';
+import type { Delivery, DeliveryTask } from '../../core/delivery.ts';
+import { badRequest } from '../../core/errors.ts';
+import type { RelayEvent } from '../../core/event.ts';
+import type { Page, Store } from '../../core/ports.ts';
+import type { Subscription } from '../../core/subscription.ts';
+
+type Item = Record<string, unknown>;
+const KEY_ATTRS = ['pk', 'sk', 'gsi1pk', 'gsi1sk', 'gsi2pk', 'gsi2sk', 'gsi3pk', 'gsi3sk', 'ttl'];
+
+const subKey = (tenant: string, id: string) => ({ pk: `SUB#${tenant}`, sk: id });
+const eventKey = (tenant: string, id: string) => ({ pk: `EVT#${tenant}#${id}`, sk: 'EVT' });
+const deliveryKey = (id: string) => ({ pk: `DLV#${id}`, sk: 'DLV' });
+
+function strip<T>(item: Item): T {
+  const out: Item = { ...item };
+  for (const k of KEY_ATTRS) delete out[k];
+  return out as T;
+}
+
+/**
+ * Subscriptions, events and the delivery log in one DynamoDB table (see table.ts). The same
+ * class serves Lambda and the local runtime (against dynalite).
+ */
+export class DynamoStore implements Store {
+  constructor(
+    private readonly doc: DynamoDBDocumentClient,
+    private readonly tableName: string,
+    private readonly retentionDays: number,
+  ) {}
+
+  private ttl(fromIso: string): number {
+    return Math.floor(Date.parse(fromIso) / 1000) + this.retentionDays * 86_400;
+  }
+
+  async putSubscription(sub: Subscription): Promise<void> {
+    await this.doc.send(
+      new PutCommand({ TableName: this.tableName, Item: { ...subKey(sub.tenant, sub.id), ...sub } }),
+    );
+  }
+
+  async getSubscription(tenant: string, id: string): Promise<Subscription | undefined> {
+    const res = await this.doc.send(
+      new GetCommand({ TableName: this.tableName, Key: subKey(tenant, id), ConsistentRead: true }),
+    );
+    return res.Item ? strip<Subscription>(res.Item) : undefined;
+  }
+
+  async listSubscriptions(tenant: string): Promise<Subscription[]> {
+    const items = await this.queryAll({
+      TableName: this.tableName,
+      KeyConditionExpression: 'pk = :pk',
+      ExpressionAttributeValues: { ':pk': `SUB#${tenant}` },
+      ConsistentRead: true,
+    });
+    return items.map((i) => strip<Subscription>(i));
+  }
+
+  async deleteSubscription(tenant: string, id: string): Promise<boolean> {
+    const res = await this.doc.send(
+      new DeleteCommand({ TableName: this.tableName, Key: subKey(tenant, id), ReturnValues: 'ALL_OLD' }),
+    );
+    return res.Attributes !== undefined;
+  }
+
+  async putEvents(events: readonly RelayEvent[]): Promise<void> {
+    await this.writeAll(events.map((e) => this.eventItem(e)));
+  }
+
+  private eventItem(e: RelayEvent): Item {
+    // The payload is kept as JSON text: DynamoDB maps cannot hold every JSON document (nesting
+    // is capped at 32 levels), and the receiver must get exactly what the producer sent.
+    const { data, ...rest } = e;
+    return { ...eventKey(e.tenant, e.id), ...rest, data: JSON.stringify(data), ttl: this.ttl(e.receivedAt) };
+  }
+
+  private static toEvent(item: Item): RelayEvent {
+    const e = strip<RelayEvent & { data: string }>(item);
+    return { ...e, data: JSON.parse(e.data) };
+  }
+
+  async getEvent(tenant: string, id: string): Promise<RelayEvent | undefined> {
+    const res = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: eventKey(tenant, id) }));
+    return res.Item ? DynamoStore.toEvent(res.Item) : undefined;
+  }
+
+  private deliveryItem(d: Delivery): Item {
+    return {
+      ...deliveryKey(d.id),
+      ...d,
+      gsi1pk: `SUBDLV#${d.subscriptionId}`,
+      gsi1sk: `${d.createdAt}#${d.id}`,
+      gsi2pk: `EVTDLV#${d.tenant}#${d.eventId}`,
+      gsi2sk: d.subscriptionId,
+      ...(d.status === 'dead' ? { gsi3pk: `DEAD#${d.tenant}`, gsi3sk: `${d.updatedAt}#${d.id}` } : {}),
+      ttl: this.ttl(d.createdAt),
+    };
+  }
+
+  async putDeliveries(deliveries: readonly Delivery[]): Promise<void> {
+    if (deliveries.length === 1 && deliveries[0]) {
+      await this.doc.send(
+        new PutCommand({ TableName: this.tableName, Item: this.deliveryItem(deliveries[0]) }),
+      );
+      return;
+    }
+    await this.writeAll(deliveries.map((d) => this.deliveryItem(d)));
+  }
+
+  async getDelivery(id: string): Promise<Delivery | undefined> {
+    const res = await this.doc.send(
+      new GetCommand({ TableName: this.tableName, Key: deliveryKey(id), ConsistentRead: true }),
+    );
+    return res.Item ? strip<Delivery>(res.Item) : undefined;
+  }
+
+  listDeliveriesBySubscription(
+    subscriptionId: string,
+    opts: { limit: number; cursor?: string },
+  ): Promise<Page<Delivery>> {
+    return this.page(
+      {
+        TableName: this.tableName,
+        IndexName: 'gsi1',
+        KeyConditionExpression: 'gsi1pk = :pk',
+        ExpressionAttributeValues: { ':pk': `SUBDLV#${subscriptionId}` },
+        ScanIndexForward: false,
+      },
+      opts,
+    );
+  }
+
+  async listDeliveriesByEvent(tenant: string, eventId: string): Promise<Delivery[]> {
+    const items = await this.queryAll({
+      TableName: this.tableName,
+      IndexName: 'gsi2',
+      KeyConditionExpression: 'gsi2pk = :pk',
+      ExpressionAttributeValues: { ':pk': `EVTDLV#${tenant}#${eventId}` },
+    });
+    return items.map((i) => strip<Delivery>(i));
+  }
+
+  listDeadDeliveries(tenant: string, opts: { limit: number; cursor?: string }): Promise<Page<Delivery>> {
+    return this.page(
+      {
+        TableName: this.tableName,
+        IndexName: 'gsi3',
+        KeyConditionExpression: 'gsi3pk = :pk',
+        ExpressionAttributeValues: { ':pk': `DEAD#${tenant}` },
+        ScanIndexForward: false,
+      },
+      opts,
+    );
+  }
+
+  async countDeadDeliveries(tenant: string): Promise<number> {
+    let count = 0;
+    let start: Item | undefined;
+    do {
+      const res = await this.doc.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          IndexName: 'gsi3',
+          KeyConditionExpression: 'gsi3pk = :pk',
+          ExpressionAttributeValues: { ':pk': `DEAD#${tenant}` },
+          Select: 'COUNT',
+          ExclusiveStartKey: start,
+        }),
+      );
+      count += res.Count ?? 0;
+      start = res.LastEvaluatedKey;
+    } while (start);
+    return count;
+  }
+
+  async loadForTasks(tasks: readonly DeliveryTask[]) {
+    const keys = new Map<string, Item>();
+    for (const t of tasks) {
+      for (const k of [
+        deliveryKey(t.deliveryId),
+        eventKey(t.tenant, t.eventId),
+        subKey(t.tenant, t.subscriptionId),
+      ]) {
+        keys.set(`${k.pk}|${k.sk}`, k);
+      }
+    }
+    const items = await this.getAll([...keys.values()]);
+    const deliveries = new Map<string, Delivery>();
+    const events = new Map<string, RelayEvent>();
+    const subscriptions = new Map<string, Subscription>();
+    for (const item of items) {
+      const pk = String(item.pk);
+      if (pk.startsWith('DLV#')) {
+        const d = strip<Delivery>(item);
+        deliveries.set(d.id, d);
+      } else if (pk.startsWith('EVT#')) {
+        const e = DynamoStore.toEvent(item);
+        events.set(e.id, e);
+      } else if (pk.startsWith('SUB#')) {
+        const s = strip<Subscription>(item);
+        subscriptions.set(s.id, s);
+      }
+    }
+    return { deliveries, events, subscriptions };
+  }
+
+  private async page(
+    input: QueryCommandInput,
+    opts: { limit: number; cursor?: string },
+  ): Promise<Page<Delivery>> {
+    const query = new QueryCommand({
+      ...input,
+      Limit: opts.limit,
+      ExclusiveStartKey: opts.cursor ? decodeCursor(opts.cursor) : undefined,
+    });
+    const res = await this.doc.send(query).catch((err: Error) => {
+      // A cursor that decodes but does not fit this query is the caller's mistake, not ours.
+      if (opts.cursor && err.name === 'ValidationException') throw invalidCursor();
+      throw err;
+    });
+    const items = (res.Items ?? []).map((i) => strip<Delivery>(i));
+    return res.LastEvaluatedKey ? { items, next: encodeCursor(res.LastEvaluatedKey) } : { items };
+  }
+
+  private async queryAll(input: QueryCommandInput): Promise<Item[]> {
+    const out: Item[] = [];
+    let start: Item | undefined;
+    do {
+      const res = await this.doc.send(new QueryCommand({ ...input, ExclusiveStartKey: start }));
+      out.push(...(res.Items ?? []));
+      start = res.LastEvaluatedKey;
+    } while (start);
+    return out;
+  }
+
+  /** BatchGetItem in chunks of 100, re-asking for unprocessed keys with backoff. */
+  private async getAll(keys: Item[]): Promise<Item[]> {
+    const out: Item[] = [];
+    for (let i = 0; i < keys.length; i += 100) {
+      let pending: Item[] = keys.slice(i, i + 100);
+      for (let round = 0; pending.length > 0; round++) {
+        if (round > 0) await backoff(round);
+        const res: BatchGetCommandOutput = await this.doc.send(
+          new BatchGetCommand({
+            RequestItems: { [this.tableName]: { Keys: pending, ConsistentRead: true } },
+          }),
+        );
+        out.push(...(res.Responses?.[this.tableName] ?? []));
+        pending = (res.UnprocessedKeys?.[this.tableName]?.Keys as Item[] | undefined) ?? [];
+        if (round > 8 && pending.length) throw new Error(`DynamoDB left ${pending.length} keys unprocessed`);
+      }
+    }
+    return out;
+  }
+
+  /** BatchWriteItem in chunks of 25, re-sending unprocessed items with backoff. */
+  private async writeAll(items: Item[]): Promise<void> {
+    for (let i = 0; i < items.length; i += 25) {
+      let pending = items.slice(i, i + 25).map((Item) => ({ PutRequest: { Item } }));
+      for (let round = 0; pending.length > 0; round++) {
+        if (round > 0) await backoff(round);
+        const res = await this.doc.send(
+          new BatchWriteCommand({ RequestItems: { [this.tableName]: pending } }),
+        );
+        pending = (res.UnprocessedItems?.[this.tableName] as typeof pending | undefined) ?? [];
+        if (round > 8 && pending.length) throw new Error(`DynamoDB left ${pending.length} items unwritten`);
+      }
+    }
+  }
+}
+
+const backoff = (round: number) => new Promise((r) => setTimeout(r, Math.min(1000, 25 * 2 ** round)));
+
+function encodeCursor(key: Item): string {
+  return Buffer.from(JSON.stringify(key)).toString('base64url');
+}
+
+function decodeCursor(cursor: string): Item {
+  try {
+    const value = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+    if (value && typeof value === 'object' && !Array.isArray(value)) return value as Item;
+  } catch {
+    // fall through to the 400 below
+  }
+  throw invalidCursor();
+}
+
+const invalidCursor = () =>
+  badRequest('cursor is invalid; pass the "next" value of the previous page', [
+    { path: 'cursor', message: 'not a cursor' },
+  ]);

@@ -1,0 +1,38 @@
+import { randomUUID } from 'node:crypto';
+import { BUS_SOURCE, type RelayEvent } from '../../core/event.ts';
+import type { EventBus } from '../../core/ports.ts';
+import type { LocalQueue } from './queue.ts';
+
+/** An EventBridge rule, locally: events whose `source` is listed go to the target queue. */
+export interface LocalRule {
+  name: string;
+  sources: readonly string[];
+  target: LocalQueue;
+}
+
+/**
+ * The event bus in process. Events reach rule targets in the shape EventBridge gives an SQS
+ * target (`{version, id, detail-type, source, ..., detail}`), so the fanout handler parses the
+ * same message locally and on AWS.
+ */
+export class LocalEventBus implements EventBus {
+  constructor(private readonly rules: readonly LocalRule[]) {}
+
+  async publish(events: readonly RelayEvent[]): Promise<void> {
+    for (const event of events) {
+      const envelope = {
+        version: '0',
+        id: randomUUID(),
+        'detail-type': event.type,
+        source: BUS_SOURCE,
+        account: '000000000000',
+        time: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'),
+        region: 'local',
+        resources: [],
+        detail: event,
+      };
+      const body = JSON.stringify(envelope);
+      for (const rule of this.rules) if (rule.sources.includes(envelope.source)) rule.target.send(body);
+    }
+  }
+}

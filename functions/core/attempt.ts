@@ -1,0 +1,71 @@
+import type { Attempt } from './delivery.ts';
+import { classifyStatus, DeliveryFailure } from './errors.ts';
+import { type RelayEvent, webhookBody } from './event.ts';
+import type { Clock, HttpSender } from './ports.ts';
+import { webhookHeaders } from './signing.ts';
+import type { Subscription } from './subscription.ts';
+
+export type AttemptOutcome = 'success' | 'retryable' | 'permanent';
+
+export interface AttemptResult {
+  record: Attempt;
+  outcome: AttemptOutcome;
+}
+
+/**
+ * One delivery attempt: sign the payload for this instant, POST it, and sort the answer.
+ * Never throws for receiver or network trouble: that is an outcome, recorded in the log.
+ * The `webhook-id` is the event id, so every retry, manual retry and redrive of the same
+ * delivery carries the same one and receivers can deduplicate.
+ */
+export async function attemptDelivery(args: {
+  sender: HttpSender;
+  clock: Clock;
+  subscription: Subscription;
+  event: RelayEvent;
+  attempt: number;
+  trigger: Attempt['trigger'];
+  timeoutMs: number;
+  excerptBytes: number;
+}): Promise<AttemptResult> {
+  const { sender, clock, subscription, event } = args;
+  const started = clock.now();
+  const body = webhookBody(event);
+  const headers = {
+    'content-type': 'application/json',
+    'user-agent': 'webhook-relay/0.1',
+    ...webhookHeaders([subscription.secret], event.id, Math.floor(started.getTime() / 1000), body),
+  };
+  const base = { attempt: args.attempt, at: started.toISOString(), trigger: args.trigger };
+  const t0 = performance.now();
+  try {
+    const res = await sender.post(subscription.url, headers, body, args.timeoutMs);
+    const durationMs = Math.round(performance.now() - t0);
+    const outcome = classifyStatus(res.status);
+    const responseBody = res.body.slice(0, args.excerptBytes);
+    const record: Attempt = {
+      ...base,
+      status: res.status,
+      durationMs,
+      ...(responseBody ? { responseBody } : {}),
+    };
+    if (outcome !== 'success') record.error = describeStatus(res.status);
+    return { record, outcome };
+  } catch (err) {
+    const durationMs = Math.round(performance.now() - t0);
+    const failure =
+      err instanceof DeliveryFailure
+        ? err
+        : new DeliveryFailure(String((err as Error)?.message ?? err), true);
+    return {
+      record: { ...base, status: 0, durationMs, error: failure.reason },
+      outcome: failure.retryable ? 'retryable' : 'permanent',
+    };
+  }
+}
+
+function describeStatus(status: number): string {
+  if (status >= 300 && status < 400) return `HTTP ${status}: redirects are not followed`;
+  if (status === 410) return 'HTTP 410 Gone: the receiver asked to stop sending';
+  return `HTTP ${status}`;
+}

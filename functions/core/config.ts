@@ -1,0 +1,37 @@
+import { DEFAULT_JITTER, DEFAULT_RETRY_SCHEDULE, parseSchedule, type RetryPolicy } from './retry.ts';
+
+/** Settings of the relay's core; the same names locally and on Lambda. */
+export interface RelayConfig {
+  retry: RetryPolicy;
+  /** Per-attempt timeout (Svix uses 15 s). */
+  attemptTimeoutMs: number;
+  /** How much of a receiver's response body the delivery log keeps. */
+  responseExcerptBytes: number;
+  /** Events and delivery records expire (DynamoDB TTL) after this many days. */
+  retentionDays: number;
+}
+
+/** Reads the relay's settings from the environment, failing fast with the variable's name. */
+export function configFromEnv(env: NodeJS.ProcessEnv = process.env): RelayConfig {
+  const number = (name: string, fallback: number, min: number, max: number) => {
+    const raw = env[name];
+    if (raw === undefined || raw === '') return fallback;
+    const n = Number(raw);
+    if (!Number.isFinite(n) || n < min || n > max)
+      throw new Error(`${name} must be a number from ${min} to ${max}, got "${raw}"`);
+    return n;
+  };
+  const schedule = env.RELAY_RETRY_SCHEDULE;
+  let delays: number[];
+  try {
+    delays = schedule === undefined ? [...DEFAULT_RETRY_SCHEDULE] : parseSchedule(schedule);
+  } catch (err) {
+    throw new Error(`RELAY_RETRY_SCHEDULE: ${(err as Error).message}`);
+  }
+  return {
+    retry: { delays, jitter: number('RELAY_RETRY_JITTER', DEFAULT_JITTER, 0, 1) },
+    attemptTimeoutMs: number('RELAY_ATTEMPT_TIMEOUT_MS', 15_000, 1, 60_000),
+    responseExcerptBytes: number('RELAY_RESPONSE_EXCERPT_BYTES', 1024, 0, 20_000),
+    retentionDays: number('RELAY_RETENTION_DAYS', 30, 1, 3650),
+  };
+}

@@ -1,0 +1,139 @@
+import { logger } from '../commons/logger.ts';
+import { attemptDelivery } from './attempt.ts';
+import type { RelayConfig } from './config.ts';
+import type { Delivery, DeliveryStatus, DeliveryTask } from './delivery.ts';
+import { RetryScheduled } from './errors.ts';
+import type { Clock, DeliveryContextReader, DeliveryStore, HttpSender, TaskQueue } from './ports.ts';
+import { nextDelaySeconds } from './retry.ts';
+
+export interface DeliverDeps {
+  store: DeliveryStore & DeliveryContextReader;
+  tasks: TaskQueue;
+  sender: HttpSender;
+  clock: Clock;
+  config: RelayConfig;
+  /** Source of jitter, injectable for tests. */
+  random?: () => number;
+}
+
+/** A task as received from the queue. `receiveCount` numbers the attempts of the current round. */
+export interface ReceivedTask {
+  task: DeliveryTask;
+  receiptHandle: string;
+  receiveCount: number;
+}
+
+export type LoadedContext = Awaited<ReturnType<DeliveryContextReader['loadForTasks']>>;
+
+/** What became of a task: the delivery's new status, or `skipped` for a duplicate of a success. */
+export type TaskResult = DeliveryStatus | 'skipped';
+
+/**
+ * deliver: task -> attempt -> delivery log -> done | retry later | DLQ.
+ *
+ * The log is written before the queue is told anything, so a crash in between costs at most a
+ * repeated attempt (same `webhook-id`), never a lost delivery. Throws {@link RetryScheduled}
+ * when the task must come back later; its visibility was already extended by the delay.
+ */
+export async function deliverTask(
+  deps: DeliverDeps,
+  received: ReceivedTask,
+  loaded: LoadedContext,
+): Promise<TaskResult> {
+  const { task, receiptHandle, receiveCount } = received;
+  const existing = loaded.deliveries.get(task.deliveryId);
+  const log = { deliveryId: task.deliveryId, eventId: task.eventId, subscriptionId: task.subscriptionId };
+
+  if (existing?.status === 'succeeded' && !task.manual) {
+    logger.info('delivery already succeeded; duplicate task skipped', log);
+    return 'skipped';
+  }
+
+  const now = deps.clock.now().toISOString();
+  const subscription = loaded.subscriptions.get(task.subscriptionId);
+  const event = loaded.events.get(task.eventId);
+  const base: Delivery = existing ?? {
+    id: task.deliveryId,
+    tenant: task.tenant,
+    eventId: task.eventId,
+    eventType: event?.type ?? 'unknown',
+    subscriptionId: task.subscriptionId,
+    url: subscription?.url ?? '',
+    status: 'pending',
+    attempts: [],
+    createdAt: now,
+    updatedAt: now,
+  };
+
+  const save = async (status: DeliveryStatus, changes: Partial<Delivery>): Promise<Delivery> => {
+    const { nextAttemptAt: _n, lastError: _l, ...rest } = base;
+    const next: Delivery = { ...rest, ...changes, status, updatedAt: deps.clock.now().toISOString() };
+    await deps.store.putDeliveries([next]);
+    return next;
+  };
+  const deadLetter = async (reason: string, changes: Partial<Delivery> = {}): Promise<TaskResult> => {
+    await save('dead', { ...changes, lastError: reason });
+    await deps.tasks.deadLetter(receiptHandle, task);
+    logger.warn('delivery dead-lettered', { ...log, reason });
+    return 'dead';
+  };
+
+  if (!subscription) {
+    await save('failed', { lastError: 'subscription was deleted' });
+    logger.info('subscription deleted; delivery abandoned', log);
+    return 'failed';
+  }
+  if (!event) {
+    // Events outlive their deliveries' schedule by far (retention days vs hours); a missing one
+    // was expired by TTL. Keep the task in the DLQ so the loss is visible.
+    return deadLetter('event no longer stored (past its retention)');
+  }
+  if (!subscription.enabled && !task.manual) {
+    return deadLetter('subscription is disabled; enable it and redrive the DLQ');
+  }
+
+  const result = await attemptDelivery({
+    sender: deps.sender,
+    clock: deps.clock,
+    subscription,
+    event,
+    attempt: base.attempts.length + 1,
+    trigger: task.manual ? 'manual' : 'scheduled',
+    timeoutMs: deps.config.attemptTimeoutMs,
+    excerptBytes: deps.config.responseExcerptBytes,
+  });
+  const attempts = [...base.attempts, result.record];
+  const common = { attempts, url: subscription.url, eventType: event.type };
+  logger.info('delivery attempt', {
+    ...log,
+    attempt: result.record.attempt,
+    status: result.record.status,
+    durationMs: result.record.durationMs,
+    outcome: result.outcome,
+  });
+
+  if (result.outcome === 'success') {
+    await save('succeeded', common);
+    return 'succeeded';
+  }
+  const reason = result.record.error ?? `HTTP ${result.record.status}`;
+  if (task.manual) {
+    // One extra attempt: whatever was scheduled (or parked in the DLQ) stays as it was.
+    const status = existing?.status ?? 'failed';
+    await save(status, {
+      ...common,
+      lastError: reason,
+      ...(existing?.nextAttemptAt ? { nextAttemptAt: existing.nextAttemptAt } : {}),
+    });
+    return status;
+  }
+  if (result.outcome === 'permanent') return deadLetter(reason, common);
+
+  const delay = nextDelaySeconds(deps.config.retry, receiveCount, deps.random?.());
+  if (delay === undefined)
+    return deadLetter(`${reason}; all ${receiveCount} attempts of the schedule failed`, common);
+  const nextAttemptAt = new Date(deps.clock.now().getTime() + delay * 1000).toISOString();
+  await save('pending', { ...common, lastError: reason, nextAttemptAt });
+  await deps.tasks.retryLater(receiptHandle, delay);
+  throw new RetryScheduled(delay);
+}

@@ -1,0 +1,55 @@
+import { z } from 'zod';
+
+/**
+ * - pending: another attempt is scheduled (`nextAttemptAt`) or under way
+ * - succeeded: the receiver answered 2xx
+ * - failed: given up outside the DLQ, with nothing to redrive (its subscription was deleted)
+ * - dead: out of attempts or permanently refused; the task sits in the DLQ until redriven
+ */
+export type DeliveryStatus = 'pending' | 'succeeded' | 'failed' | 'dead';
+
+/** One HTTP attempt, as the delivery log keeps it (the fields Svix records per attempt). */
+export interface Attempt {
+  attempt: number;
+  at: string;
+  /** HTTP status, or 0 when no response came (network error, timeout, refused target). */
+  status: number;
+  durationMs: number;
+  /** Why it failed; absent on success. */
+  error?: string;
+  /** The first bytes of the response body. */
+  responseBody?: string;
+  trigger: 'scheduled' | 'manual';
+}
+
+export interface Delivery {
+  id: string;
+  tenant: string;
+  eventId: string;
+  eventType: string;
+  subscriptionId: string;
+  url: string;
+  status: DeliveryStatus;
+  attempts: Attempt[];
+  nextAttemptAt?: string;
+  lastError?: string;
+  createdAt: string;
+  updatedAt: string;
+}
+
+/** The message on the delivery queue: which delivery to attempt. Payloads stay in the store. */
+export const DeliveryTaskSchema = z.object({
+  deliveryId: z.string(),
+  tenant: z.string(),
+  eventId: z.string(),
+  subscriptionId: z.string(),
+  /** A manual retry is one extra attempt: it never schedules more nor dead-letters. */
+  manual: z.boolean().optional(),
+});
+export type DeliveryTask = z.infer<typeof DeliveryTaskSchema>;
+
+export type PublicDelivery = Omit<Delivery, 'tenant'>;
+export function toPublicDelivery(d: Delivery): PublicDelivery {
+  const { tenant: _tenant, ...rest } = d;
+  return rest;
+}

@@ -1,0 +1,54 @@
+import { z } from 'zod';
+
+/** `shipment.delivered`: dotted segments of letters, digits and underscores (Standard Webhooks). */
+export const EVENT_TYPE_PATTERN = /^[A-Za-z0-9_]+(\.[A-Za-z0-9_]+)*$/;
+/** Event ids become `webhook-id`: no `.`, bounded length. */
+export const EVENT_ID_PATTERN = /^[A-Za-z0-9_-]{1,128}$/;
+
+export const EventTypeSchema = z
+  .string()
+  .max(200)
+  .regex(
+    EVENT_TYPE_PATTERN,
+    'must be dotted segments of letters, digits and underscores, e.g. order.created',
+  );
+
+/** What a producer sends to `POST /v1/events`. */
+export const EventInputSchema = z.strictObject({
+  type: EventTypeSchema,
+  data: z.record(z.string(), z.unknown(), { error: 'must be a JSON object' }),
+  id: z.string().regex(EVENT_ID_PATTERN, 'must be 1-128 letters, digits, "_" or "-" (no ".")').optional(),
+  timestamp: z.iso
+    .datetime({ offset: true, error: 'must be an ISO 8601 date-time, e.g. 2026-11-23T10:00:00Z' })
+    .optional(),
+});
+export type EventInput = z.infer<typeof EventInputSchema>;
+
+/** The `source` of the relay's events on the bus; rules route on it. */
+export const BUS_SOURCE = 'webhook-relay';
+
+export const MAX_BATCH_EVENTS = 100;
+export const EventBatchInputSchema = z.strictObject({
+  events: z
+    .array(EventInputSchema)
+    .min(1, 'must hold at least one event')
+    .max(MAX_BATCH_EVENTS, `must hold at most ${MAX_BATCH_EVENTS} events`),
+});
+
+/** An accepted event, as it travels on the bus and sits in the event store. */
+export const RelayEventSchema = z.object({
+  id: z.string(),
+  tenant: z.string(),
+  type: z.string(),
+  timestamp: z.string(),
+  data: z.record(z.string(), z.unknown()),
+  receivedAt: z.string(),
+  /** Set for events aimed at one subscription only (the "send test event" button). */
+  subscriptionId: z.string().optional(),
+});
+export type RelayEvent = z.infer<typeof RelayEventSchema>;
+
+/** The JSON body a receiver gets: the payload shape recommended by Standard Webhooks. */
+export function webhookBody(event: RelayEvent): string {
+  return JSON.stringify({ type: event.type, timestamp: event.timestamp, data: event.data });
+}

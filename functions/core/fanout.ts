@@ -1,0 +1,46 @@
+import { logger } from '../commons/logger.ts';
+import type { DeliveryTask } from './delivery.ts';
+import type { RelayEvent } from './event.ts';
+import { deliveryId } from './ids.ts';
+import { matchesAny } from './matching.ts';
+import type { EventStore, SubscriptionStore, TaskQueue } from './ports.ts';
+import type { Subscription } from './subscription.ts';
+
+/** The subscriptions an event goes to: enabled ones whose filters match, or its one target. */
+export function targetsOf(event: RelayEvent, subscriptions: readonly Subscription[]): Subscription[] {
+  if (event.subscriptionId) return subscriptions.filter((s) => s.id === event.subscriptionId);
+  return subscriptions.filter((s) => s.enabled && matchesAny(s.eventTypes, event.type));
+}
+
+/**
+ * fanout: events -> event store -> one delivery task per (event, matching subscription).
+ * One task per pair means a failing endpoint is retried alone and never causes a duplicate at
+ * another. Running it twice for the same events yields the same delivery ids; the delivery step
+ * skips deliveries that already succeeded.
+ */
+export async function fanout(
+  deps: { store: EventStore & SubscriptionStore; tasks: TaskQueue },
+  events: readonly RelayEvent[],
+): Promise<DeliveryTask[]> {
+  if (events.length === 0) return [];
+  await deps.store.putEvents(events);
+  const byTenant = new Map<string, Subscription[]>();
+  for (const tenant of new Set(events.map((e) => e.tenant))) {
+    byTenant.set(tenant, await deps.store.listSubscriptions(tenant));
+  }
+  const tasks: DeliveryTask[] = [];
+  for (const event of events) {
+    const targets = targetsOf(event, byTenant.get(event.tenant) ?? []);
+    for (const sub of targets) {
+      tasks.push({
+        deliveryId: deliveryId(event.tenant, event.id, sub.id),
+        tenant: event.tenant,
+        eventId: event.id,
+        subscriptionId: sub.id,
+      });
+    }
+    logger.debug('fanned out', { eventId: event.id, eventType: event.type, subscriptions: targets.length });
+  }
+  await deps.tasks.enqueue(tasks);
+  return tasks;
+}

@@ -1,0 +1,94 @@
+import type { Delivery, DeliveryTask } from './delivery.ts';
+import type { RelayEvent } from './event.ts';
+import type { Subscription } from './subscription.ts';
+
+/**
+ * The ports the core owns. AWS adapters (EventBridge, SQS, DynamoDB) and local adapters
+ * (in-process bus and queues, dynalite) implement them; the core sees nothing else.
+ */
+
+/** Publishes accepted events; resolves only when every event is safely on the bus. */
+export interface EventBus {
+  publish(events: readonly RelayEvent[]): Promise<void>;
+}
+
+/** A page of results plus the cursor of the next page, if any. */
+export interface Page<T> {
+  items: T[];
+  next?: string;
+}
+
+export interface SubscriptionStore {
+  putSubscription(sub: Subscription): Promise<void>;
+  getSubscription(tenant: string, id: string): Promise<Subscription | undefined>;
+  listSubscriptions(tenant: string): Promise<Subscription[]>;
+  deleteSubscription(tenant: string, id: string): Promise<boolean>;
+}
+
+export interface EventStore {
+  putEvents(events: readonly RelayEvent[]): Promise<void>;
+  getEvent(tenant: string, id: string): Promise<RelayEvent | undefined>;
+}
+
+/** The delivery log: one record per (event, subscription) with every attempt. */
+export interface DeliveryStore {
+  putDeliveries(deliveries: readonly Delivery[]): Promise<void>;
+  getDelivery(id: string): Promise<Delivery | undefined>;
+  listDeliveriesBySubscription(
+    subscriptionId: string,
+    opts: { limit: number; cursor?: string },
+  ): Promise<Page<Delivery>>;
+  listDeliveriesByEvent(tenant: string, eventId: string): Promise<Delivery[]>;
+  listDeadDeliveries(tenant: string, opts: { limit: number; cursor?: string }): Promise<Page<Delivery>>;
+  countDeadDeliveries(tenant: string): Promise<number>;
+}
+
+/**
+ * Everything the delivery step needs about a batch of tasks, read in as few round trips as the
+ * store allows (one BatchGetItem on DynamoDB).
+ */
+export interface DeliveryContextReader {
+  loadForTasks(tasks: readonly DeliveryTask[]): Promise<{
+    deliveries: Map<string, Delivery>;
+    events: Map<string, RelayEvent>;
+    subscriptions: Map<string, Subscription>;
+  }>;
+}
+
+export type Store = SubscriptionStore & EventStore & DeliveryStore & DeliveryContextReader;
+
+/** Progress of moving dead-lettered tasks back for a fresh round of attempts. */
+export interface RedriveStatus {
+  status: 'RUNNING' | 'COMPLETED' | 'CANCELLED' | 'FAILED';
+  moved: number;
+  total: number;
+}
+
+/** The delivery queue and its DLQ. */
+export interface TaskQueue {
+  enqueue(tasks: readonly DeliveryTask[]): Promise<void>;
+  /** Keep a received task hidden for `delaySeconds`, after which it is received again. */
+  retryLater(receiptHandle: string, delaySeconds: number): Promise<void>;
+  /** Move a received task to the DLQ now (schedule exhausted or permanent failure). */
+  deadLetter(receiptHandle: string, task: DeliveryTask): Promise<void>;
+  /** Start moving every dead-lettered task back to the delivery queue. */
+  startRedrive(): Promise<RedriveStatus>;
+}
+
+/** What a receiver answered. `status` 0 never appears here: transport failures throw. */
+export interface HttpResponse {
+  status: number;
+  body: string;
+  headers: Record<string, string | string[] | undefined>;
+}
+
+export interface HttpSender {
+  /** POSTs without following redirects; rejects on network error or when `timeoutMs` passes. */
+  post(url: string, headers: Record<string, string>, body: string, timeoutMs: number): Promise<HttpResponse>;
+}
+
+export interface Clock {
+  now(): Date;
+}
+
+export const systemClock: Clock = { now: () => new Date() };

@@ -1,0 +1,110 @@
+import type { APIGatewayProxyEventV2 } from 'aws-lambda';
+import { z } from 'zod';
+import { toPublicDelivery } from '../core/delivery.ts';
+import { methodNotAllowed, routeNotFound } from '../core/errors.ts';
+import { Management, type ManagementDeps } from '../core/management.ts';
+import { SubscriptionCreateSchema, SubscriptionPatchSchema, toPublic } from '../core/subscription.ts';
+import {
+  type Authenticator,
+  errorResponse,
+  type HttpResult,
+  json,
+  parseBody,
+  parseValue,
+  requireTenant,
+} from './http.ts';
+import { findRoute } from './routes.ts';
+
+export interface ApiDeps extends ManagementDeps {
+  auth: Authenticator;
+}
+
+const PageQuerySchema = z.object({
+  limit: z.coerce.number().int().min(1).max(100).default(50),
+  cursor: z.string().max(2048).optional(),
+});
+
+type Action = (req: {
+  tenant: string;
+  params: Record<string, string>;
+  event: APIGatewayProxyEventV2;
+}) => Promise<HttpResult>;
+
+/** The management API: subscriptions, deliveries, DLQ. Routes in {@link ROUTES}. */
+export function makeApiHandler(deps: ApiDeps) {
+  const m = new Management(deps);
+  const page = (event: APIGatewayProxyEventV2) =>
+    parseValue(event.queryStringParameters ?? {}, PageQuerySchema, 'query string is invalid');
+
+  const actions: Record<string, Action> = {
+    'POST /v1/subscriptions': async ({ tenant, event }) => {
+      const sub = await m.createSubscription(tenant, parseBody(event, SubscriptionCreateSchema));
+      return json(201, { ...toPublic(sub), secret: sub.secret });
+    },
+    'GET /v1/subscriptions': async ({ tenant }) =>
+      json(200, { subscriptions: (await m.listSubscriptions(tenant)).map(toPublic) }),
+    'GET /v1/subscriptions/{id}': async ({ tenant, params }) =>
+      json(200, toPublic(await m.getSubscription(tenant, params.id as string))),
+    'PATCH /v1/subscriptions/{id}': async ({ tenant, params, event }) =>
+      json(
+        200,
+        toPublic(
+          await m.updateSubscription(tenant, params.id as string, parseBody(event, SubscriptionPatchSchema)),
+        ),
+      ),
+    'DELETE /v1/subscriptions/{id}': async ({ tenant, params }) => {
+      await m.deleteSubscription(tenant, params.id as string);
+      return { statusCode: 204, body: '' };
+    },
+    'GET /v1/subscriptions/{id}/secret': async ({ tenant, params }) =>
+      json(200, { secret: (await m.getSubscription(tenant, params.id as string)).secret }),
+    'POST /v1/subscriptions/{id}/test': async ({ tenant, params }) => {
+      const event = await m.sendTestEvent(tenant, params.id as string);
+      return json(202, { id: event.id });
+    },
+    'GET /v1/subscriptions/{id}/deliveries': async ({ tenant, params, event }) => {
+      const q = page(event);
+      const result = await m.listDeliveries(tenant, params.id as string, q.limit, q.cursor);
+      return json(200, { deliveries: result.items.map(toPublicDelivery), next: result.next ?? null });
+    },
+    'GET /v1/events/{id}': async ({ tenant, params }) => {
+      const { event, deliveries } = await m.getEvent(tenant, params.id as string);
+      const { tenant: _t, subscriptionId: _s, ...publicEvent } = event;
+      return json(200, { ...publicEvent, deliveries: deliveries.map(toPublicDelivery) });
+    },
+    'GET /v1/deliveries/{id}': async ({ tenant, params }) =>
+      json(200, toPublicDelivery(await m.getDelivery(tenant, params.id as string))),
+    'POST /v1/deliveries/{id}/retry': async ({ tenant, params }) => {
+      const d = await m.retryDelivery(tenant, params.id as string);
+      return json(202, { id: d.id, status: 'retry_enqueued' });
+    },
+    'GET /v1/dlq': async ({ tenant, event }) => {
+      const q = page(event);
+      const result = await m.listDlq(tenant, q.limit, q.cursor);
+      return json(200, {
+        count: result.count,
+        deliveries: result.items.map(toPublicDelivery),
+        next: result.next ?? null,
+      });
+    },
+    'POST /v1/dlq/redrive': async () => json(202, await m.redriveDlq()),
+  };
+
+  return async (event: APIGatewayProxyEventV2): Promise<HttpResult> => {
+    try {
+      const method = event.requestContext.http.method.toUpperCase();
+      const path = event.rawPath.length > 1 ? event.rawPath.replace(/\/+$/, '') : event.rawPath;
+      if (method === 'GET' && path === '/health') return json(200, { status: 'ok' });
+      const found = findRoute(method, path);
+      // Authenticate before saying anything about routes, so the API's shape is not probeable.
+      const tenant = await requireTenant(deps.auth, event);
+      if (!found) throw routeNotFound(method, path);
+      if ('allowed' in found) throw methodNotAllowed(method, path, found.allowed);
+      const action = actions[`${found.route.method} ${found.route.path}`];
+      if (!action) throw routeNotFound(method, path);
+      return await action({ tenant, params: found.params, event });
+    } catch (err) {
+      return errorResponse(err);
+    }
+  };
+}

@@ -1,0 +1,64 @@
+/**
+ * The HTTP contract's routes and which function serves each. The local server and the AWS HTTP
+ * API are both built from this table; anything not listed goes to the management API function,
+ * which answers 404 or 405 in JSON.
+ */
+export type RouteTarget = 'ingest' | 'api';
+export interface Route {
+  method: 'GET' | 'POST' | 'PATCH' | 'DELETE';
+  path: string;
+  target: RouteTarget;
+}
+
+export const ROUTES: readonly Route[] = [
+  { method: 'GET', path: '/health', target: 'api' },
+  { method: 'POST', path: '/v1/events', target: 'ingest' },
+  { method: 'POST', path: '/v1/events/batch', target: 'ingest' },
+  { method: 'GET', path: '/v1/events/{id}', target: 'api' },
+  { method: 'GET', path: '/v1/subscriptions', target: 'api' },
+  { method: 'POST', path: '/v1/subscriptions', target: 'api' },
+  { method: 'GET', path: '/v1/subscriptions/{id}', target: 'api' },
+  { method: 'PATCH', path: '/v1/subscriptions/{id}', target: 'api' },
+  { method: 'DELETE', path: '/v1/subscriptions/{id}', target: 'api' },
+  { method: 'GET', path: '/v1/subscriptions/{id}/secret', target: 'api' },
+  { method: 'POST', path: '/v1/subscriptions/{id}/test', target: 'api' },
+  { method: 'GET', path: '/v1/subscriptions/{id}/deliveries', target: 'api' },
+  { method: 'GET', path: '/v1/deliveries/{id}', target: 'api' },
+  { method: 'POST', path: '/v1/deliveries/{id}/retry', target: 'api' },
+  { method: 'GET', path: '/v1/dlq', target: 'api' },
+  { method: 'POST', path: '/v1/dlq/redrive', target: 'api' },
+];
+
+/** Matches `/v1/subscriptions/{id}` against a concrete path; returns the path parameters or undefined. */
+export function matchPath(pattern: string, path: string): Record<string, string> | undefined {
+  const p = pattern.split('/');
+  const a = path.split('/');
+  if (p.length !== a.length) return undefined;
+  const params: Record<string, string> = {};
+  for (let i = 0; i < p.length; i++) {
+    const seg = p[i] as string;
+    const actual = a[i] as string;
+    if (seg.startsWith('{') && seg.endsWith('}')) {
+      if (actual === '') return undefined;
+      params[seg.slice(1, -1)] = decodeURIComponent(actual);
+    } else if (seg !== actual) {
+      return undefined;
+    }
+  }
+  return params;
+}
+
+/** The route for a request, or the methods the path allows (for a 405), or nothing (404). */
+export function findRoute(
+  method: string,
+  path: string,
+): { route: Route; params: Record<string, string> } | { allowed: string[] } | undefined {
+  const allowed: string[] = [];
+  for (const route of ROUTES) {
+    const params = matchPath(route.path, path);
+    if (!params) continue;
+    if (route.method === method) return { route, params };
+    allowed.push(route.method);
+  }
+  return allowed.length ? { allowed } : undefined;
+}

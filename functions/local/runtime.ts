@@ -1,0 +1,214 @@
+import { randomBytes } from 'node:crypto';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { DynamoStore } from '../adapters/dynamodb/store.ts';
+import { NodeHttpSender } from '../adapters/http/sender.ts';
+import { LocalEventBus } from '../adapters/local/event-bus.ts';
+import { QueuePoller } from '../adapters/local/poller.ts';
+import { LocalQueue } from '../adapters/local/queue.ts';
+import { LocalTaskQueue } from '../adapters/local/task-queue.ts';
+import { logger } from '../commons/logger.ts';
+import type { RelayConfig } from '../core/config.ts';
+import { BUS_SOURCE } from '../core/event.ts';
+import { type Clock, systemClock } from '../core/ports.ts';
+import { attemptsPerRound } from '../core/retry.ts';
+import { makeApiHandler } from '../handlers/api.ts';
+import { makeDeliveryHandler } from '../handlers/delivery.ts';
+import { makeFanoutHandler } from '../handlers/fanout.ts';
+import { errorResponse, type HttpResult, json, StaticKeyAuthenticator } from '../handlers/http.ts';
+import { makeIngestHandler } from '../handlers/ingest.ts';
+import { findRoute } from '../handlers/routes.ts';
+import { GATEWAY_MAX_BODY_BYTES, toApiGatewayEvent, writeResult } from './apigw.ts';
+import { ensureTable, localDynamoClient, startDynalite } from './dynalite.ts';
+
+export interface LocalRelayOptions {
+  config: RelayConfig;
+  port?: number;
+  host?: string;
+  /** Bearer key of tenant `default`; generated when absent. */
+  apiKey?: string;
+  /** Keep the table (dynalite) and queue contents here between runs; in memory when absent. */
+  dataDir?: string;
+  /** Delivery invocations at once (the event source mapping's maximum concurrency). */
+  deliveryConcurrency?: number;
+  deliveryBatchSize?: number;
+  clock?: Clock;
+}
+
+export interface LocalRelay {
+  url: string;
+  apiKey: string;
+  queues: { fanout: LocalQueue; fanoutDlq: LocalQueue; delivery: LocalQueue; deliveryDlq: LocalQueue };
+  /** True when no queue holds a visible or in-flight message and no handler is running. */
+  idle(): boolean;
+  close(): Promise<void>;
+}
+
+const TABLE_NAME = 'relay';
+/** Headroom over the schedule for receives that never reached the handler (throttles, crashes). */
+const RECEIVE_HEADROOM = 5;
+
+/**
+ * The relay on a laptop: the real Lambda handlers, wired to local adapters (in-process bus and
+ * queues with SQS semantics, dynalite through the same DynamoDB adapter as AWS), behind an HTTP
+ * server that speaks API Gateway payload v2 to them.
+ */
+export async function startLocalRelay(opts: LocalRelayOptions): Promise<LocalRelay> {
+  const { config } = opts;
+  const clock = opts.clock ?? systemClock;
+  const apiKey = opts.apiKey ?? `rk_${randomBytes(24).toString('base64url')}`;
+  if (opts.dataDir) await mkdir(opts.dataDir, { recursive: true });
+
+  const db = await startDynalite(opts.dataDir ? join(opts.dataDir, 'dynamodb') : undefined);
+  const client = localDynamoClient(db.endpoint);
+  await ensureTable(client, TABLE_NAME);
+  const doc = DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
+  const store = new DynamoStore(doc, TABLE_NAME, config.retentionDays);
+
+  // Queue settings mirror the AWS stack: visibility well above a handler's run time, DLQs behind.
+  const fanoutDlq = new LocalQueue('relay-fanout-dlq', { visibilityTimeoutSeconds: 30 });
+  const fanout = new LocalQueue('relay-fanout', {
+    visibilityTimeoutSeconds: 180,
+    maxReceiveCount: 5,
+    deadLetterQueue: fanoutDlq,
+  });
+  const deliveryDlq = new LocalQueue('relay-delivery-dlq', { visibilityTimeoutSeconds: 30 });
+  const delivery = new LocalQueue('relay-delivery', {
+    visibilityTimeoutSeconds: Math.ceil((config.attemptTimeoutMs / 1000) * 6 + 30),
+    maxReceiveCount: attemptsPerRound(config.retry) + RECEIVE_HEADROOM,
+    deadLetterQueue: deliveryDlq,
+  });
+  const queues = { fanout, fanoutDlq, delivery, deliveryDlq };
+  const statePath = opts.dataDir ? join(opts.dataDir, 'queues.json') : undefined;
+  if (statePath) await restoreQueues(statePath, queues);
+
+  const bus = new LocalEventBus([{ name: 'events-to-fanout', sources: [BUS_SOURCE], target: fanout }]);
+  const tasks = new LocalTaskQueue(delivery, deliveryDlq);
+  const sender = new NodeHttpSender();
+  const auth = new StaticKeyAuthenticator({ [apiKey]: 'default' });
+
+  const ingestHandler = makeIngestHandler({ bus, clock, auth });
+  const apiHandler = makeApiHandler({ store, bus, tasks, clock, auth });
+  const pollers = [
+    new QueuePoller(fanout, makeFanoutHandler({ store, tasks }), {
+      batchSize: 10,
+      concurrency: 2,
+      functionName: 'relay-fanout',
+    }),
+    new QueuePoller(delivery, makeDeliveryHandler({ store, tasks, sender, clock, config }), {
+      batchSize: opts.deliveryBatchSize ?? 10,
+      concurrency: opts.deliveryConcurrency ?? 8,
+      functionName: 'relay-delivery',
+    }),
+  ];
+  for (const p of pollers) p.start();
+
+  const server = createServer((req, res) => {
+    handleRequest(req, res, { ingest: ingestHandler, api: apiHandler }).catch((err) => {
+      writeResult(res, errorResponse(err));
+    });
+  });
+  server.keepAliveTimeout = 65_000;
+  await listen(server, opts.port ?? 3000, opts.host ?? '127.0.0.1');
+  const { port, address } = server.address() as AddressInfo;
+  const host = address.includes(':') ? `[${address}]` : address;
+
+  return {
+    url: `http://${host}:${port}`,
+    apiKey,
+    queues,
+    idle: () =>
+      pollers.every((p) => !p.busy) &&
+      [fanout, delivery].every((q) => {
+        const d = q.depth();
+        return d.visible === 0 && d.inFlight === 0;
+      }),
+    async close() {
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+      await Promise.all(pollers.map((p) => p.stop()));
+      if (statePath) await saveQueues(statePath, queues);
+      for (const q of Object.values(queues)) q.close();
+      sender.close();
+      client.destroy();
+      await db.close();
+    },
+  };
+}
+
+type Handler = (event: ReturnType<typeof toApiGatewayEvent>) => Promise<HttpResult>;
+
+async function handleRequest(
+  req: IncomingMessage,
+  res: ServerResponse,
+  handlers: { ingest: Handler; api: Handler },
+) {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > GATEWAY_MAX_BODY_BYTES) {
+      writeResult(
+        res,
+        json(413, {
+          error: { code: 'payload_too_large', message: 'request body is larger than 10 MB', details: [] },
+        }),
+      );
+      req.destroy();
+      return;
+    }
+    chunks.push(chunk);
+  }
+  const method = (req.method ?? 'GET').toUpperCase();
+  const path = new URL(req.url ?? '/', 'http://localhost').pathname;
+  // Like the HTTP API: listed routes go to their function, everything else to `$default` (api).
+  const found = findRoute(method, path);
+  const matched = found && 'route' in found ? found : undefined;
+  const routeKey = matched ? `${matched.route.method} ${matched.route.path}` : '$default';
+  const event = toApiGatewayEvent(req, Buffer.concat(chunks), routeKey, matched?.params ?? {});
+  const handler = matched?.route.target === 'ingest' ? handlers.ingest : handlers.api;
+  writeResult(res, await handler(event));
+}
+
+function listen(server: Server, port: number, host: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+}
+
+type Queues = LocalRelay['queues'];
+
+/**
+ * Queue contents survive a clean stop when a data dir is set: every message, in flight or not,
+ * is written out and comes back visible at the next start (as after a visibility timeout).
+ */
+async function saveQueues(path: string, queues: Queues): Promise<void> {
+  const state = Object.fromEntries(Object.entries(queues).map(([k, q]) => [k, q.snapshot()]));
+  await writeFile(path, JSON.stringify(state));
+}
+
+async function restoreQueues(path: string, queues: Queues): Promise<void> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch {
+    return;
+  }
+  const state = JSON.parse(text) as Record<string, Array<{ body: string; source?: string }>>;
+  const byName = new Map(Object.values(queues).map((q) => [q.name, q]));
+  for (const [key, messages] of Object.entries(state)) {
+    const queue = queues[key as keyof Queues];
+    if (!queue) continue;
+    for (const m of messages) queue.send(m.body, 0, m.source ? byName.get(m.source) : undefined);
+  }
+  logger.info('restored queue contents', { path });
+}
