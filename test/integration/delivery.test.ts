@@ -29,7 +29,7 @@ describe('local relay: signed delivery end to end', () => {
     const sub = await api.subscribe(`${rx.url}/hook`, ['shipment.delivered']);
     const id = await api.send('shipment.delivered', { shipmentId: 'S-1', note: 'unicode ✓' });
 
-    const [got] = await waitFor('the webhook', () => rx.withId(id).length && rx.withId(id));
+    const [got] = await waitFor('the webhook', () => (rx.withId(id).length ? rx.withId(id) : undefined));
     expect(got?.path).toBe('/hook');
     expect(got?.headers['content-type']).toBe('application/json');
     const payload = new Webhook(sub.secret).verify(got?.body ?? '', {
