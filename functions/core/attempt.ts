@@ -42,7 +42,7 @@ export async function attemptDelivery(args: {
     const res = await sender.post(subscription.url, headers, body, args.timeoutMs);
     const durationMs = Math.round(performance.now() - t0);
     const outcome = classifyStatus(res.status);
-    const responseBody = res.body.slice(0, args.excerptBytes);
+    const responseBody = utf8Prefix(res.body, args.excerptBytes);
     const record: Attempt = {
       ...base,
       status: res.status,
@@ -68,4 +68,14 @@ function describeStatus(status: number): string {
   if (status >= 300 && status < 400) return `HTTP ${status}: redirects are not followed`;
   if (status === 410) return 'HTTP 410 Gone: the receiver asked to stop sending';
   return `HTTP ${status}`;
+}
+
+/** The longest prefix of `text` that fits in `maxBytes` of UTF-8, cut at a character boundary. */
+export function utf8Prefix(text: string, maxBytes: number): string {
+  const buf = Buffer.from(text, 'utf8');
+  if (buf.length <= maxBytes) return text;
+  let end = maxBytes;
+  // Step back over continuation bytes (10xxxxxx) so no character is split.
+  while (end > 0 && ((buf[end] ?? 0) & 0xc0) === 0x80) end--;
+  return buf.subarray(0, end).toString('utf8');
 }

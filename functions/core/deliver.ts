@@ -83,6 +83,15 @@ export async function deliverTask(
     logger.info('subscription deleted; delivery abandoned', log);
     return 'failed';
   }
+  if (!event && task.manual) {
+    // A manual retry never dead-letters: it reports why it could not run and leaves the rest.
+    const status = existing?.status ?? 'failed';
+    await save(status, {
+      lastError: 'event no longer stored (past its retention)',
+      ...(existing?.nextAttemptAt ? { nextAttemptAt: existing.nextAttemptAt } : {}),
+    });
+    return status;
+  }
   if (!event) {
     // Events outlive their deliveries' schedule by far (retention days vs hours); a missing one
     // was expired by TTL. Keep the task in the DLQ so the loss is visible.

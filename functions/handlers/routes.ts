@@ -40,7 +40,11 @@ export function matchPath(pattern: string, path: string): Record<string, string>
     const actual = a[i] as string;
     if (seg.startsWith('{') && seg.endsWith('}')) {
       if (actual === '') return undefined;
-      params[seg.slice(1, -1)] = decodeURIComponent(actual);
+      try {
+        params[seg.slice(1, -1)] = decodeURIComponent(actual);
+      } catch {
+        return undefined; // a malformed escape (%ZZ) matches no route: a 404, never a crash
+      }
     } else if (seg !== actual) {
       return undefined;
     }

@@ -12,12 +12,13 @@ describe('RelayStack', () => {
     const [table] = Object.values(template.findResources('AWS::DynamoDB::GlobalTable')) as Array<{
       Properties: Record<string, unknown>;
     }>;
-    expect(table?.Properties.KeySchema).toEqual(local.KeySchema);
-    expect(new Set(table?.Properties.AttributeDefinitions as unknown[])).toEqual(
+    if (!table) throw new Error('no table in the template');
+    expect(table.Properties.KeySchema).toEqual(local.KeySchema);
+    expect(new Set(table.Properties.AttributeDefinitions as unknown[])).toEqual(
       new Set(local.AttributeDefinitions),
     );
     const indexes = (
-      table?.Properties.GlobalSecondaryIndexes as Array<{ IndexName: string; KeySchema: unknown }>
+      table.Properties.GlobalSecondaryIndexes as Array<{ IndexName: string; KeySchema: unknown }>
     ).map((i) => ({ IndexName: i.IndexName, KeySchema: i.KeySchema }));
     expect(indexes).toEqual(
       local.GlobalSecondaryIndexes?.map((i) => ({ IndexName: i.IndexName, KeySchema: i.KeySchema })),
