@@ -1,0 +1,70 @@
+import { describe, expect, it } from 'vitest';
+import { configFromEnv } from '../../../functions/core/config.ts';
+import { attemptsPerRound } from '../../../functions/core/retry.ts';
+
+describe('configFromEnv', () => {
+  it('defaults to the Svix schedule of 8 attempts, 20% jitter and a 15 s timeout', () => {
+    const config = configFromEnv({});
+    expect(config).toEqual({
+      retry: { delays: [5, 300, 1800, 7200, 18000, 36000, 36000], jitter: 0.2 },
+      attemptTimeoutMs: 15_000,
+      responseExcerptBytes: 1024,
+      retentionDays: 30,
+    });
+    expect(attemptsPerRound(config.retry)).toBe(8);
+  });
+
+  it('treats empty numeric variables as unset', () => {
+    expect(configFromEnv({ RELAY_ATTEMPT_TIMEOUT_MS: '', RELAY_RETRY_JITTER: '' })).toMatchObject({
+      attemptTimeoutMs: 15_000,
+      retry: { jitter: 0.2 },
+    });
+  });
+
+  it('reads every setting from its variable', () => {
+    expect(
+      configFromEnv({
+        RELAY_RETRY_SCHEDULE: '1, 2,3',
+        RELAY_RETRY_JITTER: '0',
+        RELAY_ATTEMPT_TIMEOUT_MS: '2500',
+        RELAY_RESPONSE_EXCERPT_BYTES: '0',
+        RELAY_RETENTION_DAYS: '7',
+      }),
+    ).toEqual({
+      retry: { delays: [1, 2, 3], jitter: 0 },
+      attemptTimeoutMs: 2500,
+      responseExcerptBytes: 0,
+      retentionDays: 7,
+    });
+  });
+
+  it('reads an empty schedule as a single attempt per round', () => {
+    const config = configFromEnv({ RELAY_RETRY_SCHEDULE: '' });
+    expect(config.retry.delays).toEqual([]);
+    expect(attemptsPerRound(config.retry)).toBe(1);
+  });
+
+  it('names RELAY_RETRY_SCHEDULE and the bad entry when the schedule is invalid', () => {
+    expect(() => configFromEnv({ RELAY_RETRY_SCHEDULE: '5,abc' })).toThrow(
+      /^RELAY_RETRY_SCHEDULE: retry schedule entry 2 \("abc"\)/,
+    );
+  });
+
+  it.each([
+    ['RELAY_RETRY_JITTER', '1.5', 'RELAY_RETRY_JITTER must be a number from 0 to 1, got "1.5"'],
+    ['RELAY_ATTEMPT_TIMEOUT_MS', '0', 'RELAY_ATTEMPT_TIMEOUT_MS must be a number from 1 to 60000, got "0"'],
+    [
+      'RELAY_ATTEMPT_TIMEOUT_MS',
+      'fast',
+      'RELAY_ATTEMPT_TIMEOUT_MS must be a number from 1 to 60000, got "fast"',
+    ],
+    [
+      'RELAY_RESPONSE_EXCERPT_BYTES',
+      '-1',
+      'RELAY_RESPONSE_EXCERPT_BYTES must be a number from 0 to 20000, got "-1"',
+    ],
+    ['RELAY_RETENTION_DAYS', '3651', 'RELAY_RETENTION_DAYS must be a number from 1 to 3650, got "3651"'],
+  ])('rejects %s=%j with a message naming the variable', (name, value, message) => {
+    expect(() => configFromEnv({ [name]: value })).toThrow(message);
+  });
+});

@@ -1,0 +1,355 @@
+import { describe, expect, it } from 'vitest';
+import type { RelayConfig } from '../../../functions/core/config.ts';
+import { type DeliverDeps, deliverTask, type ReceivedTask } from '../../../functions/core/deliver.ts';
+import type { Attempt, Delivery, DeliveryTask } from '../../../functions/core/delivery.ts';
+import { RetryScheduled } from '../../../functions/core/errors.ts';
+import type { HttpResponse } from '../../../functions/core/ports.ts';
+import type { Subscription } from '../../../functions/core/subscription.ts';
+import {
+  anEvent,
+  aSubscription,
+  type Call,
+  FakeDeliveryStore,
+  FakeSender,
+  FakeTaskQueue,
+  fixedClock,
+  NOW,
+} from '../support/fakes.ts';
+
+const config: RelayConfig = {
+  retry: { delays: [10, 20], jitter: 0 },
+  attemptTimeoutMs: 5000,
+  responseExcerptBytes: 64,
+  retentionDays: 30,
+};
+
+const task: DeliveryTask = { deliveryId: 'dlv_1', tenant: 'acme', eventId: 'evt_1', subscriptionId: 'sub_1' };
+
+function pastAttempts(n: number, trigger: Attempt['trigger'] = 'scheduled'): Attempt[] {
+  return Array.from({ length: n }, (_, i) => ({
+    attempt: i + 1,
+    at: `2026-11-22T0${i % 10}:00:00.000Z`,
+    status: 500,
+    durationMs: 12,
+    error: 'HTTP 500',
+    trigger,
+  }));
+}
+
+function aDelivery(overrides: Partial<Delivery> = {}): Delivery {
+  return {
+    id: 'dlv_1',
+    tenant: 'acme',
+    eventId: 'evt_1',
+    eventType: 'shipment.delivered',
+    subscriptionId: 'sub_1',
+    url: 'https://receiver.example/hooks',
+    status: 'pending',
+    attempts: [],
+    createdAt: '2026-11-22T00:00:00.000Z',
+    updatedAt: '2026-11-22T00:00:00.000Z',
+    ...overrides,
+  };
+}
+
+/** A delivery step wired to in-memory fakes; every port call lands in one ordered log. */
+function setup(opts: {
+  answer?: Partial<HttpResponse> | Error;
+  delivery?: Delivery;
+  subscription?: Subscription | null;
+  event?: boolean;
+  random?: () => number;
+  config?: RelayConfig;
+}) {
+  const calls: Call[] = [];
+  const store = new FakeDeliveryStore(calls);
+  const tasks = new FakeTaskQueue(calls);
+  const sender = new FakeSender(opts.answer ?? { status: 200, body: 'ok' });
+  if (opts.delivery) store.deliveries.set(opts.delivery.id, structuredClone(opts.delivery));
+  if (opts.subscription !== null) {
+    const sub = opts.subscription ?? aSubscription();
+    store.subscriptions.set(sub.id, sub);
+  }
+  if (opts.event !== false) store.events.set('evt_1', anEvent());
+  const deps: DeliverDeps = {
+    store,
+    tasks,
+    sender,
+    clock: fixedClock(),
+    config: opts.config ?? config,
+    ...(opts.random ? { random: opts.random } : {}),
+  };
+  const run = async (t: DeliveryTask = task, receiveCount = 1) => {
+    const received: ReceivedTask = { task: t, receiptHandle: 'rh-1', receiveCount };
+    return deliverTask(deps, received, await store.loadForTasks([t]));
+  };
+  const last = () => {
+    const d = store.saved.at(-1);
+    if (!d) throw new Error('nothing was saved');
+    return d;
+  };
+  return { store, tasks, sender, calls, run, last };
+}
+
+describe('deliverTask', () => {
+  describe('on success', () => {
+    it('saves the delivery as succeeded with its first attempt', async () => {
+      const { run, last, tasks } = setup({});
+      await expect(run()).resolves.toBe('succeeded');
+      expect(last()).toEqual({
+        id: 'dlv_1',
+        tenant: 'acme',
+        eventId: 'evt_1',
+        eventType: 'shipment.delivered',
+        subscriptionId: 'sub_1',
+        url: 'https://receiver.example/hooks',
+        status: 'succeeded',
+        attempts: [
+          {
+            attempt: 1,
+            at: NOW.toISOString(),
+            status: 200,
+            durationMs: expect.any(Number),
+            responseBody: 'ok',
+            trigger: 'scheduled',
+          },
+        ],
+        createdAt: NOW.toISOString(),
+        updatedAt: NOW.toISOString(),
+      });
+      expect(tasks.calls.filter((c) => c.op !== 'putDeliveries')).toEqual([]);
+    });
+
+    it('clears the last error and the next attempt time of an earlier failure', async () => {
+      const delivery = aDelivery({
+        attempts: pastAttempts(1),
+        lastError: 'HTTP 500',
+        nextAttemptAt: '2026-11-23T10:00:10.000Z',
+      });
+      const { run, last } = setup({ delivery });
+      await expect(run(task, 2)).resolves.toBe('succeeded');
+      expect(last().status).toBe('succeeded');
+      expect(last()).not.toHaveProperty('lastError');
+      expect(last()).not.toHaveProperty('nextAttemptAt');
+      expect(last().createdAt).toBe(delivery.createdAt);
+    });
+  });
+
+  describe('on a retryable failure', () => {
+    it('schedules the next attempt after the first delay of the schedule', async () => {
+      const { run, tasks, last } = setup({ answer: { status: 500, body: 'down' } });
+      const err = await run(task, 1).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(RetryScheduled);
+      expect((err as RetryScheduled).delaySeconds).toBe(10);
+      expect(tasks.of('retryLater')).toEqual([{ op: 'retryLater', receiptHandle: 'rh-1', delaySeconds: 10 }]);
+      expect(tasks.of('deadLetter')).toEqual([]);
+      expect(last()).toMatchObject({
+        status: 'pending',
+        lastError: 'HTTP 500',
+        nextAttemptAt: new Date(NOW.getTime() + 10_000).toISOString(),
+        attempts: [
+          { attempt: 1, status: 500, error: 'HTTP 500', trigger: 'scheduled', responseBody: 'down' },
+        ],
+      });
+    });
+
+    it('uses the delay of the attempt number within the round', async () => {
+      const { run, tasks } = setup({
+        answer: { status: 503 },
+        delivery: aDelivery({ attempts: pastAttempts(1) }),
+      });
+      await expect(run(task, 2)).rejects.toThrow(RetryScheduled);
+      expect(tasks.of('retryLater')[0]?.delaySeconds).toBe(20);
+    });
+
+    it('applies jitter from the injected random source', async () => {
+      const { run, tasks, last } = setup({
+        answer: new Error('socket hang up'),
+        config: { ...config, retry: { delays: [10, 20], jitter: 0.2 } },
+        random: () => 0,
+      });
+      await expect(run(task, 1)).rejects.toThrow(RetryScheduled);
+      expect(tasks.of('retryLater')[0]?.delaySeconds).toBeCloseTo(8, 9);
+      expect(last().nextAttemptAt).toBe(new Date(NOW.getTime() + 8_000).toISOString());
+      expect(last().attempts[0]).toMatchObject({ status: 0, error: 'socket hang up' });
+    });
+
+    it('writes the delivery log before telling the queue', async () => {
+      const { run, calls } = setup({ answer: { status: 500 } });
+      await expect(run()).rejects.toThrow(RetryScheduled);
+      expect(calls.map((c) => c.op)).toEqual(['putDeliveries', 'retryLater']);
+    });
+
+    it('dead-letters after the last attempt of the schedule fails', async () => {
+      const delivery = aDelivery({
+        attempts: pastAttempts(2),
+        lastError: 'HTTP 500',
+        nextAttemptAt: '2026-11-23T10:00:00.000Z',
+      });
+      const { run, tasks, last, calls } = setup({ answer: { status: 502 }, delivery });
+      await expect(run(task, 3)).resolves.toBe('dead');
+      expect(tasks.of('deadLetter')).toEqual([{ op: 'deadLetter', receiptHandle: 'rh-1', task }]);
+      expect(tasks.of('retryLater')).toEqual([]);
+      expect(last().status).toBe('dead');
+      expect(last().lastError).toBe('HTTP 502; all 3 attempts of the schedule failed');
+      expect(last()).not.toHaveProperty('nextAttemptAt');
+      expect(last().attempts.map((a) => a.attempt)).toEqual([1, 2, 3]);
+      expect(calls.map((c) => c.op)).toEqual(['putDeliveries', 'deadLetter']);
+    });
+
+    it('dead-letters at once when the schedule has no delays', async () => {
+      const { run, tasks } = setup({
+        answer: { status: 500 },
+        config: { ...config, retry: { delays: [], jitter: 0 } },
+      });
+      await expect(run(task, 1)).resolves.toBe('dead');
+      expect(tasks.of('deadLetter')).toHaveLength(1);
+    });
+  });
+
+  describe('on a permanent failure', () => {
+    it('dead-letters a 410 Gone on the first attempt', async () => {
+      const { run, tasks, last } = setup({ answer: { status: 410 } });
+      await expect(run(task, 1)).resolves.toBe('dead');
+      expect(tasks.of('deadLetter')).toEqual([{ op: 'deadLetter', receiptHandle: 'rh-1', task }]);
+      expect(tasks.of('retryLater')).toEqual([]);
+      expect(last()).toMatchObject({
+        status: 'dead',
+        lastError: 'HTTP 410 Gone: the receiver asked to stop sending',
+        attempts: [{ attempt: 1, status: 410 }],
+      });
+    });
+  });
+
+  describe('with duplicates and missing context', () => {
+    it('skips a duplicate task of a delivery that already succeeded, without an HTTP call', async () => {
+      const delivery = aDelivery({ status: 'succeeded', attempts: pastAttempts(1) });
+      const { run, sender, calls } = setup({ delivery });
+      await expect(run()).resolves.toBe('skipped');
+      expect(sender.requests).toEqual([]);
+      expect(calls).toEqual([]);
+    });
+
+    it('abandons the delivery as failed when the subscription was deleted', async () => {
+      const { run, sender, tasks, last } = setup({ subscription: null });
+      await expect(run()).resolves.toBe('failed');
+      expect(sender.requests).toEqual([]);
+      expect(tasks.calls.filter((c) => c.op !== 'putDeliveries')).toEqual([]);
+      expect(last()).toMatchObject({ status: 'failed', lastError: 'subscription was deleted', attempts: [] });
+    });
+
+    it('dead-letters without an HTTP call when the subscription is disabled', async () => {
+      const { run, sender, tasks, last } = setup({ subscription: aSubscription({ enabled: false }) });
+      await expect(run()).resolves.toBe('dead');
+      expect(sender.requests).toEqual([]);
+      expect(tasks.of('deadLetter')).toHaveLength(1);
+      expect(last()).toMatchObject({
+        status: 'dead',
+        lastError: 'subscription is disabled; enable it and redrive the DLQ',
+        attempts: [],
+      });
+    });
+
+    it('dead-letters without an HTTP call when the event has expired', async () => {
+      const { run, sender, tasks, last } = setup({ event: false });
+      await expect(run()).resolves.toBe('dead');
+      expect(sender.requests).toEqual([]);
+      expect(tasks.of('deadLetter')).toHaveLength(1);
+      expect(last()).toMatchObject({
+        status: 'dead',
+        lastError: 'event no longer stored (past its retention)',
+      });
+    });
+  });
+
+  describe('across rounds', () => {
+    it('numbers attempts after those of earlier rounds while the delay restarts the schedule', async () => {
+      const delivery = aDelivery({ status: 'dead', attempts: pastAttempts(3), lastError: 'x' });
+      const { run, tasks, last } = setup({ answer: { status: 500 }, delivery });
+      await expect(run(task, 1)).rejects.toThrow(RetryScheduled);
+      expect(tasks.of('retryLater')[0]?.delaySeconds).toBe(10);
+      expect(last().status).toBe('pending');
+      expect(last().attempts.map((a) => a.attempt)).toEqual([1, 2, 3, 4]);
+    });
+
+    it('delivers a redriven dead delivery and marks it succeeded', async () => {
+      const delivery = aDelivery({ status: 'dead', attempts: pastAttempts(3), lastError: 'x' });
+      const { run, last } = setup({ delivery });
+      await expect(run(task, 1)).resolves.toBe('succeeded');
+      expect(last()).toMatchObject({
+        status: 'succeeded',
+        attempts: [{}, {}, {}, { attempt: 4, status: 200 }],
+      });
+    });
+  });
+
+  describe('manual retries', () => {
+    const manual: DeliveryTask = { ...task, manual: true };
+
+    it('leaves a dead delivery dead when the manual attempt fails, without touching the queues', async () => {
+      const delivery = aDelivery({ status: 'dead', attempts: pastAttempts(3), lastError: 'old' });
+      const { run, tasks, last } = setup({ answer: { status: 500 }, delivery });
+      await expect(run(manual, 1)).resolves.toBe('dead');
+      expect(tasks.of('deadLetter')).toEqual([]);
+      expect(tasks.of('retryLater')).toEqual([]);
+      expect(last().status).toBe('dead');
+      expect(last().lastError).toBe('HTTP 500');
+      expect(last().attempts).toHaveLength(4);
+      expect(last().attempts[3]).toMatchObject({ attempt: 4, trigger: 'manual', status: 500 });
+    });
+
+    it('keeps the scheduled next attempt of a pending delivery when the manual attempt fails', async () => {
+      const nextAttemptAt = '2026-11-23T10:30:00.000Z';
+      const delivery = aDelivery({ status: 'pending', attempts: pastAttempts(2), nextAttemptAt });
+      const { run, tasks, last } = setup({ answer: { status: 410 }, delivery });
+      await expect(run(manual, 1)).resolves.toBe('pending');
+      expect(tasks.calls.filter((c) => c.op !== 'putDeliveries')).toEqual([]);
+      expect(last()).toMatchObject({
+        status: 'pending',
+        nextAttemptAt,
+        attempts: [{}, {}, { trigger: 'manual' }],
+      });
+    });
+
+    it('marks a dead delivery succeeded when the manual attempt succeeds', async () => {
+      const delivery = aDelivery({ status: 'dead', attempts: pastAttempts(2), lastError: 'old' });
+      const { run, last } = setup({ delivery });
+      await expect(run(manual, 1)).resolves.toBe('succeeded');
+      expect(last()).toMatchObject({
+        status: 'succeeded',
+        attempts: [{}, {}, { attempt: 3, trigger: 'manual' }],
+      });
+      expect(last()).not.toHaveProperty('lastError');
+    });
+
+    it('attempts again even when the delivery already succeeded', async () => {
+      const delivery = aDelivery({ status: 'succeeded', attempts: pastAttempts(1) });
+      const { run, sender } = setup({ delivery });
+      await expect(run(manual, 1)).resolves.toBe('succeeded');
+      expect(sender.requests).toHaveLength(1);
+    });
+
+    it('attempts even when the subscription is disabled', async () => {
+      const { run, sender, tasks } = setup({ subscription: aSubscription({ enabled: false }) });
+      await expect(run(manual, 1)).resolves.toBe('succeeded');
+      expect(sender.requests).toHaveLength(1);
+      expect(tasks.of('deadLetter')).toEqual([]);
+    });
+
+    it('never dead-letters, even when the event has expired', async () => {
+      const delivery = aDelivery({ status: 'succeeded', attempts: pastAttempts(1) });
+      const { run, tasks, store } = setup({ delivery, event: false });
+      const result = await run(manual, 1);
+      expect(tasks.of('deadLetter')).toEqual([]);
+      expect(result).not.toBe('dead');
+      expect(store.saved.map((d) => d.status)).not.toContain('dead');
+    });
+  });
+
+  it('sends the webhook to the subscription url with the configured timeout', async () => {
+    const { run, sender } = setup({});
+    await run();
+    expect(sender.requests[0]).toMatchObject({ url: 'https://receiver.example/hooks', timeoutMs: 5000 });
+    expect(sender.requests[0]?.headers['webhook-id']).toBe('evt_1');
+  });
+});

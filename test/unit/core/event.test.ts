@@ -1,0 +1,142 @@
+import { describe, expect, it } from 'vitest';
+import {
+  EventBatchInputSchema,
+  EventInputSchema,
+  MAX_BATCH_EVENTS,
+  RelayEventSchema,
+  webhookBody,
+} from '../../../functions/core/event.ts';
+import { anEvent } from '../support/fakes.ts';
+
+const valid = { type: 'shipment.delivered', data: { id: 'shp_1' } };
+
+/** The paths and messages of a failed parse, for readable expectations. */
+function issuesOf(
+  schema: { safeParse(v: unknown): { success: boolean; error?: { issues: unknown[] } } },
+  v: unknown,
+) {
+  const result = schema.safeParse(v);
+  expect(result.success).toBe(false);
+  return (result.error?.issues ?? []) as Array<{ path: PropertyKey[]; message: string; code: string }>;
+}
+
+describe('EventInputSchema', () => {
+  it('accepts a type and a data object', () => {
+    expect(EventInputSchema.parse(valid)).toEqual(valid);
+  });
+
+  it('accepts a producer id and an ISO 8601 timestamp with Z or an offset', () => {
+    for (const timestamp of [
+      '2026-11-23T10:00:00Z',
+      '2026-11-23T10:00:00.123Z',
+      '2026-11-23T12:00:00+02:00',
+    ]) {
+      expect(EventInputSchema.safeParse({ ...valid, id: 'order-42_a', timestamp }).success).toBe(true);
+    }
+  });
+
+  it.each(['a', 'order.created', 'A_1.b_2.c_3'])('accepts the event type %j', (type) => {
+    expect(EventInputSchema.safeParse({ ...valid, type }).success).toBe(true);
+  });
+
+  it.each(['', 'order.', '.order', 'order..created', 'order.*', '*', 'order-created', 'order created'])(
+    'rejects the event type %j',
+    (type) => {
+      const [issue] = issuesOf(EventInputSchema, { ...valid, type });
+      expect(issue?.path).toEqual(['type']);
+      expect(issue?.message).toContain('dotted segments');
+    },
+  );
+
+  it('rejects an event type longer than 200 characters', () => {
+    expect(EventInputSchema.safeParse({ ...valid, type: 'a'.repeat(201) }).success).toBe(false);
+    expect(EventInputSchema.safeParse({ ...valid, type: 'a'.repeat(200) }).success).toBe(true);
+  });
+
+  it.each([
+    ['an array', []],
+    ['a string', 'x'],
+    ['a number', 1],
+    ['null', null],
+  ])('rejects data that is %s', (_what, data) => {
+    const [issue] = issuesOf(EventInputSchema, { ...valid, data });
+    expect(issue).toMatchObject({ path: ['data'], message: 'must be a JSON object' });
+  });
+
+  it('requires data', () => {
+    expect(issuesOf(EventInputSchema, { type: 'a.b' })[0]?.path).toEqual(['data']);
+  });
+
+  it('rejects an id containing a dot, since it becomes the webhook-id', () => {
+    const [issue] = issuesOf(EventInputSchema, { ...valid, id: 'order.42' });
+    expect(issue?.path).toEqual(['id']);
+    expect(issue?.message).toContain('(no ".")');
+  });
+
+  it('rejects an empty id and one longer than 128 characters', () => {
+    expect(EventInputSchema.safeParse({ ...valid, id: '' }).success).toBe(false);
+    expect(EventInputSchema.safeParse({ ...valid, id: 'a'.repeat(129) }).success).toBe(false);
+    expect(EventInputSchema.safeParse({ ...valid, id: 'a'.repeat(128) }).success).toBe(true);
+  });
+
+  it.each(['2026-11-23', '2026-11-23T10:00:00', '23/11/2026 10:00', 'yesterday', '1764000000'])(
+    'rejects the timestamp %j',
+    (timestamp) => {
+      const [issue] = issuesOf(EventInputSchema, { ...valid, timestamp });
+      expect(issue?.path).toEqual(['timestamp']);
+      expect(issue?.message).toContain('ISO 8601');
+    },
+  );
+
+  it('rejects unknown fields', () => {
+    const [issue] = issuesOf(EventInputSchema, { ...valid, tenant: 'other' });
+    expect(issue?.code).toBe('unrecognized_keys');
+  });
+});
+
+describe('EventBatchInputSchema', () => {
+  const batch = (n: number) => ({ events: Array.from({ length: n }, () => valid) });
+
+  it('accepts 1 to 100 events', () => {
+    expect(EventBatchInputSchema.safeParse(batch(1)).success).toBe(true);
+    expect(EventBatchInputSchema.safeParse(batch(MAX_BATCH_EVENTS)).success).toBe(true);
+  });
+
+  it('rejects an empty batch', () => {
+    expect(issuesOf(EventBatchInputSchema, batch(0))[0]?.message).toBe('must hold at least one event');
+  });
+
+  it('rejects 101 events', () => {
+    expect(issuesOf(EventBatchInputSchema, batch(101))[0]?.message).toBe('must hold at most 100 events');
+  });
+
+  it('points at the invalid event inside a batch', () => {
+    const events = [valid, { ...valid, type: 'bad type' }];
+    expect(issuesOf(EventBatchInputSchema, { events })[0]?.path).toEqual(['events', 1, 'type']);
+  });
+
+  it('rejects unknown fields beside events', () => {
+    expect(EventBatchInputSchema.safeParse({ ...batch(1), extra: true }).success).toBe(false);
+  });
+});
+
+describe('RelayEventSchema', () => {
+  it('accepts an accepted event as it travels on the bus', () => {
+    const event = anEvent({ subscriptionId: 'sub_1' });
+    expect(RelayEventSchema.parse(event)).toEqual(event);
+  });
+});
+
+describe('webhookBody', () => {
+  it('sends type, timestamp and data only, never the tenant or internal fields', () => {
+    const event = anEvent({ subscriptionId: 'sub_1' });
+    expect(JSON.parse(webhookBody(event))).toEqual({
+      type: event.type,
+      timestamp: event.timestamp,
+      data: event.data,
+    });
+    expect(webhookBody(event)).toBe(
+      '{"type":"shipment.delivered","timestamp":"2026-11-23T09:59:00.000Z","data":{"shipmentId":"shp_42","carrier":"ups"}}',
+    );
+  });
+});

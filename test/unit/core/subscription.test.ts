@@ -1,0 +1,150 @@
+import { describe, expect, it } from 'vitest';
+import {
+  SubscriptionCreateSchema,
+  SubscriptionPatchSchema,
+  toPublic,
+} from '../../../functions/core/subscription.ts';
+import { aSubscription } from '../support/fakes.ts';
+
+const valid = { url: 'https://receiver.example/hooks', eventTypes: ['order.created', 'shipment.*'] };
+const secretOf = (bytes: number) => `whsec_${Buffer.alloc(bytes, 7).toString('base64')}`;
+
+function issuesOf(
+  schema: { safeParse(v: unknown): { success: boolean; error?: { issues: unknown[] } } },
+  v: unknown,
+) {
+  const result = schema.safeParse(v);
+  expect(result.success).toBe(false);
+  return (result.error?.issues ?? []) as Array<{ path: PropertyKey[]; message: string; code: string }>;
+}
+
+describe('SubscriptionCreateSchema', () => {
+  it('accepts a url and event types', () => {
+    expect(SubscriptionCreateSchema.parse(valid)).toEqual(valid);
+  });
+
+  it('accepts every optional field', () => {
+    const input = { ...valid, description: 'orders', enabled: false, secret: secretOf(32) };
+    expect(SubscriptionCreateSchema.parse(input)).toEqual(input);
+  });
+
+  it.each(['http://localhost:8080/hook', 'https://receiver.example/a?b=c', 'HTTPS://RECEIVER.EXAMPLE'])(
+    'accepts the url %j',
+    (url) => {
+      expect(SubscriptionCreateSchema.safeParse({ ...valid, url }).success).toBe(true);
+    },
+  );
+
+  it.each([
+    'ftp://receiver.example/x',
+    'file:///etc/passwd',
+    'javascript:alert(1)',
+    'mailto:ops@receiver.example',
+    '/relative/path',
+    'receiver.example/hooks',
+    '',
+  ])('rejects the url %j', (url) => {
+    const [issue] = issuesOf(SubscriptionCreateSchema, { ...valid, url });
+    expect(issue).toMatchObject({ path: ['url'], message: 'must be an absolute http:// or https:// URL' });
+  });
+
+  it('rejects a url longer than 2048 characters', () => {
+    const url = `https://receiver.example/${'a'.repeat(2048)}`;
+    expect(issuesOf(SubscriptionCreateSchema, { ...valid, url })[0]?.message).toBe(
+      'must be at most 2048 characters',
+    );
+  });
+
+  it('rejects an empty list of event types', () => {
+    const [issue] = issuesOf(SubscriptionCreateSchema, { ...valid, eventTypes: [] });
+    expect(issue).toMatchObject({ path: ['eventTypes'], message: 'must list at least one event type' });
+  });
+
+  it('rejects more than 100 event types', () => {
+    const eventTypes = Array.from({ length: 101 }, (_, i) => `t${i}`);
+    expect(issuesOf(SubscriptionCreateSchema, { ...valid, eventTypes })[0]?.message).toBe(
+      'must list at most 100 event types',
+    );
+  });
+
+  it('rejects an invalid event-type filter, pointing at it', () => {
+    const [issue] = issuesOf(SubscriptionCreateSchema, {
+      ...valid,
+      eventTypes: ['order.created', '*.created'],
+    });
+    expect(issue?.path).toEqual(['eventTypes', 1]);
+  });
+
+  it('accepts secrets of 24 to 64 bytes', () => {
+    for (const bytes of [24, 48, 64]) {
+      expect(SubscriptionCreateSchema.safeParse({ ...valid, secret: secretOf(bytes) }).success).toBe(true);
+    }
+  });
+
+  it.each([
+    ['too short (23 bytes)', secretOf(23), 'must encode 24 to 64 random bytes'],
+    ['too long (65 bytes)', secretOf(65), 'must encode 24 to 64 random bytes'],
+    ['missing the whsec_ prefix', secretOf(32).slice(6), 'must be "whsec_" followed by base64'],
+    ['not base64', 'whsec_not-base64!not-base64!not-base64!', 'must be "whsec_" followed by base64'],
+    ['only the prefix', 'whsec_', 'must be "whsec_" followed by base64'],
+  ])('rejects a secret that is %s', (_what, secret, message) => {
+    const issues = issuesOf(SubscriptionCreateSchema, { ...valid, secret });
+    expect(issues.map((i) => i.message)).toContain(message);
+    expect(issues[0]?.path).toEqual(['secret']);
+  });
+
+  it('rejects unknown fields', () => {
+    const [issue] = issuesOf(SubscriptionCreateSchema, { ...valid, tenant: 'other' });
+    expect(issue?.code).toBe('unrecognized_keys');
+  });
+
+  it('requires url and eventTypes', () => {
+    const paths = issuesOf(SubscriptionCreateSchema, {}).map((i) => i.path.join('.'));
+    expect(paths).toEqual(expect.arrayContaining(['url', 'eventTypes']));
+  });
+
+  it('rejects a description longer than 1000 characters', () => {
+    expect(SubscriptionCreateSchema.safeParse({ ...valid, description: 'd'.repeat(1001) }).success).toBe(
+      false,
+    );
+  });
+});
+
+describe('SubscriptionPatchSchema', () => {
+  it('accepts any one mutable field', () => {
+    for (const patch of [
+      { url: 'https://elsewhere.example' },
+      { eventTypes: ['*'] },
+      { description: '' },
+      { enabled: false },
+    ]) {
+      expect(SubscriptionPatchSchema.parse(patch)).toEqual(patch);
+    }
+  });
+
+  it('rejects a patch with no fields', () => {
+    expect(issuesOf(SubscriptionPatchSchema, {})[0]?.message).toBe(
+      'must change at least one of url, eventTypes, description, enabled',
+    );
+  });
+
+  it('rejects changing the secret or any unknown field', () => {
+    const issues = issuesOf(SubscriptionPatchSchema, { secret: secretOf(32) });
+    expect(issues[0]).toMatchObject({ code: 'unrecognized_keys' });
+  });
+
+  it('validates the fields it is given', () => {
+    expect(issuesOf(SubscriptionPatchSchema, { url: 'ftp://x' })[0]?.path).toEqual(['url']);
+    expect(issuesOf(SubscriptionPatchSchema, { eventTypes: [] })[0]?.path).toEqual(['eventTypes']);
+  });
+});
+
+describe('toPublic', () => {
+  it('drops the secret and the tenant', () => {
+    const { secret: _s, tenant: _t, ...rest } = aSubscription({ description: 'x' });
+    const pub = toPublic(aSubscription({ description: 'x' }));
+    expect(pub).toEqual(rest);
+    expect(pub).not.toHaveProperty('secret');
+    expect(pub).not.toHaveProperty('tenant');
+  });
+});

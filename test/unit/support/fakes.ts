@@ -1,0 +1,145 @@
+import type { Delivery, DeliveryTask } from '../../../functions/core/delivery.ts';
+import type { RelayEvent } from '../../../functions/core/event.ts';
+import type {
+  Clock,
+  DeliveryContextReader,
+  DeliveryStore,
+  HttpResponse,
+  HttpSender,
+  RedriveStatus,
+  TaskQueue,
+} from '../../../functions/core/ports.ts';
+import type { Subscription } from '../../../functions/core/subscription.ts';
+
+/** The instant every fake clock in the unit tests reads. */
+export const NOW = new Date('2026-11-23T10:00:00.000Z');
+export const NOW_SECONDS = Math.floor(NOW.getTime() / 1000);
+
+export const fixedClock = (at: Date = NOW): Clock => ({ now: () => new Date(at.getTime()) });
+
+/** A valid `whsec_` secret (24 bytes). */
+export const SECRET = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSwMfKQ9r8G';
+
+export function aSubscription(overrides: Partial<Subscription> = {}): Subscription {
+  return {
+    id: 'sub_1',
+    tenant: 'acme',
+    url: 'https://receiver.example/hooks',
+    eventTypes: ['*'],
+    enabled: true,
+    secret: SECRET,
+    createdAt: '2026-11-01T00:00:00.000Z',
+    updatedAt: '2026-11-01T00:00:00.000Z',
+    ...overrides,
+  };
+}
+
+export function anEvent(overrides: Partial<RelayEvent> = {}): RelayEvent {
+  return {
+    id: 'evt_1',
+    tenant: 'acme',
+    type: 'shipment.delivered',
+    timestamp: '2026-11-23T09:59:00.000Z',
+    receivedAt: '2026-11-23T09:59:01.000Z',
+    data: { shipmentId: 'shp_42', carrier: 'ups' },
+    ...overrides,
+  };
+}
+
+export interface SentRequest {
+  url: string;
+  headers: Record<string, string>;
+  body: string;
+  timeoutMs: number;
+}
+
+/** An HttpSender that answers from a script: a response, or an error to throw. */
+export class FakeSender implements HttpSender {
+  readonly requests: SentRequest[] = [];
+  constructor(private answer: Partial<HttpResponse> | Error = { status: 200 }) {}
+
+  answerWith(answer: Partial<HttpResponse> | Error): this {
+    this.answer = answer;
+    return this;
+  }
+
+  async post(url: string, headers: Record<string, string>, body: string, timeoutMs: number) {
+    this.requests.push({ url, headers, body, timeoutMs });
+    if (this.answer instanceof Error) throw this.answer;
+    return { status: 200, body: '', headers: {}, ...this.answer };
+  }
+}
+
+/** Every port call, in order, so tests can check what happened before what. */
+export type Call =
+  | { op: 'putDeliveries'; deliveries: Delivery[] }
+  | { op: 'enqueue'; tasks: DeliveryTask[] }
+  | { op: 'retryLater'; receiptHandle: string; delaySeconds: number }
+  | { op: 'deadLetter'; receiptHandle: string; task: DeliveryTask }
+  | { op: 'startRedrive' };
+
+export class FakeTaskQueue implements TaskQueue {
+  constructor(readonly calls: Call[] = []) {}
+  async enqueue(tasks: readonly DeliveryTask[]) {
+    this.calls.push({ op: 'enqueue', tasks: [...tasks] });
+  }
+  async retryLater(receiptHandle: string, delaySeconds: number) {
+    this.calls.push({ op: 'retryLater', receiptHandle, delaySeconds });
+  }
+  async deadLetter(receiptHandle: string, task: DeliveryTask) {
+    this.calls.push({ op: 'deadLetter', receiptHandle, task });
+  }
+  async startRedrive(): Promise<RedriveStatus> {
+    this.calls.push({ op: 'startRedrive' });
+    return { status: 'COMPLETED', moved: 0, total: 0 };
+  }
+  of<K extends Call['op']>(op: K): Extract<Call, { op: K }>[] {
+    return this.calls.filter((c): c is Extract<Call, { op: K }> => c.op === op);
+  }
+}
+
+const unused = (name: string) => () => Promise.reject(new Error(`${name} is not used by the delivery step`));
+
+/** The delivery log in memory: keeps every saved version of every delivery. */
+export class FakeDeliveryStore implements DeliveryStore, DeliveryContextReader {
+  readonly deliveries = new Map<string, Delivery>();
+  readonly events = new Map<string, RelayEvent>();
+  readonly subscriptions = new Map<string, Subscription>();
+
+  constructor(readonly calls: Call[] = []) {}
+
+  get saved(): Delivery[] {
+    return this.calls.flatMap((c) => (c.op === 'putDeliveries' ? c.deliveries : []));
+  }
+
+  async putDeliveries(deliveries: readonly Delivery[]) {
+    const copies = deliveries.map((d) => structuredClone(d));
+    this.calls.push({ op: 'putDeliveries', deliveries: copies });
+    for (const d of copies) this.deliveries.set(d.id, d);
+  }
+  async getDelivery(id: string) {
+    return this.deliveries.get(id);
+  }
+  async loadForTasks(tasks: readonly DeliveryTask[]) {
+    const pick = <T>(from: Map<string, T>, keys: string[]) =>
+      new Map(keys.flatMap((k) => (from.has(k) ? [[k, structuredClone(from.get(k) as T)] as const] : [])));
+    return {
+      deliveries: pick(
+        this.deliveries,
+        tasks.map((t) => t.deliveryId),
+      ),
+      events: pick(
+        this.events,
+        tasks.map((t) => t.eventId),
+      ),
+      subscriptions: pick(
+        this.subscriptions,
+        tasks.map((t) => t.subscriptionId),
+      ),
+    };
+  }
+  listDeliveriesBySubscription = unused('listDeliveriesBySubscription');
+  listDeliveriesByEvent = unused('listDeliveriesByEvent');
+  listDeadDeliveries = unused('listDeadDeliveries');
+  countDeadDeliveries = unused('countDeadDeliveries');
+}
