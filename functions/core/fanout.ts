@@ -6,6 +6,9 @@ import { matchesAny } from './matching.ts';
 import type { EventStore, SubscriptionStore, TaskQueue } from './ports.ts';
 import type { Subscription } from './subscription.ts';
 
+/** What fanout needs of the store. */
+export type FanoutStore = Pick<EventStore, 'putEvents'> & Pick<SubscriptionStore, 'listSubscriptions'>;
+
 /** The subscriptions an event goes to: enabled ones whose filters match, or its one target. */
 export function targetsOf(event: RelayEvent, subscriptions: readonly Subscription[]): Subscription[] {
   if (event.subscriptionId) return subscriptions.filter((s) => s.id === event.subscriptionId);
@@ -19,7 +22,7 @@ export function targetsOf(event: RelayEvent, subscriptions: readonly Subscriptio
  * skips deliveries that already succeeded.
  */
 export async function fanout(
-  deps: { store: EventStore & SubscriptionStore; tasks: TaskQueue },
+  deps: { store: FanoutStore; tasks: TaskQueue },
   events: readonly RelayEvent[],
 ): Promise<DeliveryTask[]> {
   if (events.length === 0) return [];

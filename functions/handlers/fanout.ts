@@ -2,11 +2,12 @@ import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-p
 import { EventBridgeSchema } from '@aws-lambda-powertools/parser/schemas/eventbridge';
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { RelayEventSchema } from '../core/event.ts';
-import { fanout } from '../core/fanout.ts';
-import type { EventStore, SubscriptionStore, TaskQueue } from '../core/ports.ts';
+import { type FanoutStore, fanout } from '../core/fanout.ts';
+import type { TaskQueue } from '../core/ports.ts';
+import type { Subscription } from '../core/subscription.ts';
 
 export interface FanoutDeps {
-  store: EventStore & SubscriptionStore;
+  store: FanoutStore;
   tasks: TaskQueue;
 }
 
@@ -22,11 +23,25 @@ export function makeFanoutHandler(deps: FanoutDeps) {
   return async (event: SQSEvent): Promise<SQSBatchResponse> => {
     // A processor per invocation: the local runtime runs several invocations at once.
     const processor = new BatchProcessor(EventType.SQS);
+    // Records run in parallel; they share one subscription read per tenant for the batch.
+    const lists = new Map<string, Promise<Subscription[]>>();
+    const store: FanoutStore = {
+      putEvents: (events) => deps.store.putEvents(events),
+      listSubscriptions: (tenant) => {
+        let list = lists.get(tenant);
+        if (!list) {
+          list = deps.store.listSubscriptions(tenant);
+          list.catch(() => lists.delete(tenant));
+          lists.set(tenant, list);
+        }
+        return list;
+      },
+    };
     return processPartialResponse(
       event,
       async (record: SQSRecord) => {
         const message = BusMessageSchema.parse(JSON.parse(record.body));
-        await fanout(deps, [message.detail]);
+        await fanout({ store, tasks: deps.tasks }, [message.detail]);
       },
       processor,
       { throwOnFullBatchFailure: false },

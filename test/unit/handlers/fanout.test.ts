@@ -1,0 +1,123 @@
+import type { SQSRecord } from 'aws-lambda';
+import { describe, expect, it } from 'vitest';
+import type { FanoutStore } from '../../../functions/core/fanout.ts';
+import { deliveryId } from '../../../functions/core/ids.ts';
+import { makeFanoutHandler } from '../../../functions/handlers/fanout.ts';
+import { anEvent, aSubscription, FakeTaskQueue } from '../support/fakes.ts';
+
+/** An SQS record carrying what an EventBridge rule delivers: the envelope with our event as detail. */
+function busRecord(messageId: string, detail: unknown): SQSRecord {
+  const envelope = {
+    version: '0',
+    id: `eb-${messageId}`,
+    'detail-type': 'x',
+    source: 'webhook-relay',
+    account: '000000000000',
+    time: '2026-11-23T10:00:00Z',
+    region: 'eu-west-1',
+    resources: [],
+    detail,
+  };
+  return {
+    messageId,
+    receiptHandle: `rh-${messageId}`,
+    body: JSON.stringify(envelope),
+    attributes: {
+      ApproximateReceiveCount: '1',
+      SentTimestamp: '0',
+      SenderId: 'x',
+      ApproximateFirstReceiveTimestamp: '0',
+    },
+    messageAttributes: {},
+    md5OfBody: '',
+    eventSource: 'aws:sqs',
+    eventSourceARN: 'arn:aws:sqs:eu-west-1:000000000000:fanout',
+    awsRegion: 'eu-west-1',
+  };
+}
+
+interface CountingStore extends FanoutStore {
+  listCalls: number;
+  stored: string[];
+}
+
+function fakeStore(): CountingStore {
+  const subscriptions = [
+    aSubscription({ id: 'sub_orders', eventTypes: ['order.*'] }),
+    aSubscription({ id: 'sub_all', eventTypes: ['*'] }),
+    aSubscription({ id: 'sub_off', eventTypes: ['*'], enabled: false }),
+  ];
+  const store: CountingStore = {
+    listCalls: 0,
+    stored: [] as string[],
+    async putEvents(events) {
+      store.stored.push(...events.map((e) => e.id));
+    },
+    async listSubscriptions() {
+      store.listCalls++;
+      return subscriptions;
+    },
+  };
+  return store;
+}
+
+describe('fanout handler', () => {
+  it('makes one task per matching enabled subscription, reading subscriptions once per batch', async () => {
+    const store = fakeStore();
+    const tasks = new FakeTaskQueue();
+    const handler = makeFanoutHandler({ store, tasks });
+    const result = await handler({
+      Records: [
+        busRecord('m1', anEvent({ id: 'evt_a', type: 'order.created' })),
+        busRecord('m2', anEvent({ id: 'evt_b', type: 'route.updated' })),
+        busRecord('m3', anEvent({ id: 'evt_c', type: 'order.paid' })),
+      ],
+    });
+    expect(result.batchItemFailures).toEqual([]);
+    expect(store.listCalls).toBe(1);
+    expect(store.stored.sort()).toEqual(['evt_a', 'evt_b', 'evt_c']);
+    const pairs = tasks.of('enqueue').flatMap((c) => c.tasks.map((t) => `${t.eventId}->${t.subscriptionId}`));
+    expect(pairs.sort()).toEqual([
+      'evt_a->sub_all',
+      'evt_a->sub_orders',
+      'evt_b->sub_all',
+      'evt_c->sub_all',
+      'evt_c->sub_orders',
+    ]);
+    const [first] = tasks.of('enqueue')[0]?.tasks ?? [];
+    expect(first?.deliveryId).toBe(deliveryId('acme', first?.eventId ?? '', first?.subscriptionId ?? ''));
+  });
+
+  it('sends an event aimed at one subscription to that subscription only', async () => {
+    const tasks = new FakeTaskQueue();
+    await makeFanoutHandler({ store: fakeStore(), tasks })({
+      Records: [busRecord('m1', anEvent({ type: 'webhook.test', subscriptionId: 'sub_orders' }))],
+    });
+    expect(tasks.of('enqueue')[0]?.tasks.map((t) => t.subscriptionId)).toEqual(['sub_orders']);
+  });
+
+  it('reports a malformed record as a batch item failure without holding up the others', async () => {
+    const tasks = new FakeTaskQueue();
+    const bad = { ...busRecord('m2', {}), body: '{not json' };
+    const result = await makeFanoutHandler({ store: fakeStore(), tasks })({
+      Records: [
+        busRecord('m1', anEvent({ id: 'evt_a', type: 'order.created' })),
+        bad,
+        busRecord('m3', { id: 'no type' }),
+      ],
+    });
+    expect(result.batchItemFailures.map((f) => f.itemIdentifier).sort()).toEqual(['m2', 'm3']);
+    expect(tasks.of('enqueue').flatMap((c) => c.tasks.map((t) => t.eventId))).toEqual(['evt_a', 'evt_a']);
+  });
+
+  it('fails a record whose store write fails, so SQS brings it back', async () => {
+    const store = fakeStore();
+    store.putEvents = async () => {
+      throw new Error('ProvisionedThroughputExceededException');
+    };
+    const result = await makeFanoutHandler({ store, tasks: new FakeTaskQueue() })({
+      Records: [busRecord('m1', anEvent())],
+    });
+    expect(result.batchItemFailures).toEqual([{ itemIdentifier: 'm1' }]);
+  });
+});
