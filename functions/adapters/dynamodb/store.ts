@@ -14,6 +14,7 @@ import { badRequest } from '../../core/errors.ts';
 import type { RelayEvent } from '../../core/event.ts';
 import type { Page, Store } from '../../core/ports.ts';
 import type { Subscription } from '../../core/subscription.ts';
+import { WriteCoalescer } from './coalescer.ts';
 
 type Item = Record<string, unknown>;
 const KEY_ATTRS = ['pk', 'sk', 'gsi1pk', 'gsi1sk', 'gsi2pk', 'gsi2sk', 'gsi3pk', 'gsi3sk', 'ttl'];
@@ -33,6 +34,9 @@ function strip<T>(item: Item): T {
  * class serves Lambda and the local runtime (against dynalite).
  */
 export class DynamoStore implements Store {
+  /** Event and delivery writes of one event-loop turn share BatchWriteItem requests. */
+  private readonly writes = new WriteCoalescer<Item>((items) => this.writeAll(items));
+
   constructor(
     private readonly doc: DynamoDBDocumentClient,
     private readonly tableName: string,
@@ -73,8 +77,8 @@ export class DynamoStore implements Store {
     return res.Attributes !== undefined;
   }
 
-  async putEvents(events: readonly RelayEvent[]): Promise<void> {
-    await this.writeAll(events.map((e) => this.eventItem(e)));
+  putEvents(events: readonly RelayEvent[]): Promise<void> {
+    return this.writes.add(events.map((e) => this.eventItem(e)));
   }
 
   private eventItem(e: RelayEvent): Item {
@@ -263,8 +267,18 @@ export class DynamoStore implements Store {
     return out;
   }
 
-  /** BatchWriteItem in chunks of 25, re-sending unprocessed items with backoff. */
-  private async writeAll(items: Item[]): Promise<void> {
+  /**
+   * BatchWriteItem in chunks of 25, re-sending unprocessed items with backoff. A lone item goes
+   * as a PutItem. BatchWriteItem refuses two writes of one key in a request: the last one wins.
+   */
+  private async writeAll(all: Item[]): Promise<void> {
+    const byKey = new Map<string, Item>();
+    for (const item of all) byKey.set(`${item.pk}|${item.sk}`, item);
+    const items = [...byKey.values()];
+    if (items.length === 1) {
+      await this.doc.send(new PutCommand({ TableName: this.tableName, Item: items[0] }));
+      return;
+    }
     for (let i = 0; i < items.length; i += 25) {
       let pending = items.slice(i, i + 25).map((Item) => ({ PutRequest: { Item } }));
       for (let round = 0; pending.length > 0; round++) {
