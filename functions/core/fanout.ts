@@ -26,11 +26,14 @@ export async function fanout(
   events: readonly RelayEvent[],
 ): Promise<DeliveryTask[]> {
   if (events.length === 0) return [];
-  await deps.store.putEvents(events);
-  const byTenant = new Map<string, Subscription[]>();
-  for (const tenant of new Set(events.map((e) => e.tenant))) {
-    byTenant.set(tenant, await deps.store.listSubscriptions(tenant));
-  }
+  // The event must be stored before any task for it is queued (the delivery step reads it);
+  // reading the subscriptions meanwhile takes a round trip off every webhook's latency.
+  const tenants = [...new Set(events.map((e) => e.tenant))];
+  const [, lists] = await Promise.all([
+    deps.store.putEvents(events),
+    Promise.all(tenants.map((t) => deps.store.listSubscriptions(t))),
+  ]);
+  const byTenant = new Map(tenants.map((t, i) => [t, lists[i] ?? []]));
   const tasks: DeliveryTask[] = [];
   for (const event of events) {
     const targets = targetsOf(event, byTenant.get(event.tenant) ?? []);

@@ -120,4 +120,23 @@ describe('fanout handler', () => {
     });
     expect(result.batchItemFailures).toEqual([{ itemIdentifier: 'm1' }]);
   });
+
+  it('queues no task before its event is stored, even when the store write is the slow part', async () => {
+    const store = fakeStore();
+    const order: string[] = [];
+    const put = store.putEvents;
+    store.putEvents = async (events) => {
+      await new Promise((r) => setTimeout(r, 20));
+      await put(events);
+      order.push('stored');
+    };
+    const tasks = new FakeTaskQueue();
+    const enqueue = tasks.enqueue.bind(tasks);
+    tasks.enqueue = async (t) => {
+      order.push('enqueued');
+      await enqueue(t);
+    };
+    await makeFanoutHandler({ store, tasks })({ Records: [busRecord('m1', anEvent())] });
+    expect(order).toEqual(['stored', 'enqueued']);
+  });
 });
