@@ -14,6 +14,7 @@ async function main() {
     host: env.RELAY_HOST ?? '127.0.0.1',
     ...(env.RELAY_API_KEY ? { apiKey: env.RELAY_API_KEY } : {}),
     ...(env.RELAY_DATA_DIR ? { dataDir: env.RELAY_DATA_DIR } : {}),
+    storageProcess: true,
   });
   const keyNote = env.RELAY_API_KEY ? '(from RELAY_API_KEY)' : '(generated; set RELAY_API_KEY to choose one)';
   process.stdout.write(

@@ -35,6 +35,8 @@ export interface LocalRelayOptions {
   /** Delivery invocations at once (the event source mapping's maximum concurrency). */
   deliveryConcurrency?: number;
   deliveryBatchSize?: number;
+  /** Run dynalite in a child process, off the relay's event loop (npm start does). */
+  storageProcess?: boolean;
   clock?: Clock;
 }
 
@@ -42,6 +44,8 @@ export interface LocalRelay {
   url: string;
   apiKey: string;
   queues: { fanout: LocalQueue; fanoutDlq: LocalQueue; delivery: LocalQueue; deliveryDlq: LocalQueue };
+  /** CPU time (µs) of the storage child process, when storage runs in one (benchmarks). */
+  storageCpuMicros(): Promise<number | undefined>;
   /** True when no queue holds a visible or in-flight message and no handler is running. */
   idle(): boolean;
   close(): Promise<void>;
@@ -62,7 +66,10 @@ export async function startLocalRelay(opts: LocalRelayOptions): Promise<LocalRel
   const apiKey = opts.apiKey ?? `rk_${randomBytes(24).toString('base64url')}`;
   if (opts.dataDir) await mkdir(opts.dataDir, { recursive: true });
 
-  const db = await startDynalite(opts.dataDir ? join(opts.dataDir, 'dynamodb') : undefined);
+  const db = await startDynalite(
+    opts.dataDir ? join(opts.dataDir, 'dynamodb') : undefined,
+    opts.storageProcess,
+  );
   const client = localDynamoClient(db.endpoint);
   await ensureTable(client, TABLE_NAME);
   const doc = DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
@@ -120,6 +127,7 @@ export async function startLocalRelay(opts: LocalRelayOptions): Promise<LocalRel
     url: `http://${host}:${port}`,
     apiKey,
     queues,
+    storageCpuMicros: () => db.cpuMicros(),
     idle: () =>
       pollers.every((p) => !p.busy) &&
       [fanout, delivery].every((q) => {
