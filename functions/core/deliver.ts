@@ -2,9 +2,9 @@ import { logger } from '../commons/logger.ts';
 import { attemptDelivery } from './attempt.ts';
 import type { RelayConfig } from './config.ts';
 import type { Delivery, DeliveryStatus, DeliveryTask } from './delivery.ts';
-import { RetryScheduled } from './errors.ts';
+import { DeadLetterPending, RetryScheduled } from './errors.ts';
 import type { Clock, DeliveryContextReader, DeliveryStore, HttpSender, TaskQueue } from './ports.ts';
-import { nextDelaySeconds } from './retry.ts';
+import { attemptsPerRound, nextDelaySeconds } from './retry.ts';
 
 export interface DeliverDeps {
   store: DeliveryStore & DeliveryContextReader;
@@ -19,13 +19,18 @@ export interface DeliverDeps {
 /** A task as received from the queue. `receiveCount` numbers the attempts of the current round. */
 export interface ReceivedTask {
   task: DeliveryTask;
+  /** The queue message's id: a redriven task is a new message, and so a fresh round. */
+  messageId: string;
   receiptHandle: string;
   receiveCount: number;
 }
 
 export type LoadedContext = Awaited<ReturnType<DeliveryContextReader['loadForTasks']>>;
 
-/** What became of a task: the delivery's new status, or `skipped` for a duplicate of a success. */
+/**
+ * What became of a task: the delivery's status, or `skipped` for a duplicate of a success.
+ * A scheduled task bound for the DLQ throws {@link DeadLetterPending} instead.
+ */
 export type TaskResult = DeliveryStatus | 'skipped';
 
 /**
@@ -33,7 +38,9 @@ export type TaskResult = DeliveryStatus | 'skipped';
  *
  * The log is written before the queue is told anything, so a crash in between costs at most a
  * repeated attempt (same `webhook-id`), never a lost delivery. Throws {@link RetryScheduled}
- * when the task must come back later; its visibility was already extended by the delay.
+ * when the task must come back later (its visibility already carries the delay), and
+ * {@link DeadLetterPending} when it is bound for the DLQ: the queue's redrive policy moves it
+ * there, so redrives work the same from the console, the API and locally.
  */
 export async function deliverTask(
   deps: DeliverDeps,
@@ -47,6 +54,11 @@ export async function deliverTask(
   if (existing?.status === 'succeeded' && !task.manual) {
     logger.info('delivery already succeeded; duplicate task skipped', log);
     return 'skipped';
+  }
+  if (!task.manual && existing?.status === 'dead' && existing.deadMessageId === received.messageId) {
+    // Still bouncing toward the DLQ: no attempt, straight back.
+    await deps.tasks.releaseToDeadLetter(receiptHandle);
+    throw new DeadLetterPending(existing.lastError ?? 'dead');
   }
 
   const now = deps.clock.now().toISOString();
@@ -66,17 +78,24 @@ export async function deliverTask(
   };
 
   const save = async (status: DeliveryStatus, changes: Partial<Delivery>): Promise<Delivery> => {
-    const { nextAttemptAt: _n, lastError: _l, ...rest } = base;
+    const { nextAttemptAt: _n, lastError: _l, deadMessageId: _d, ...rest } = base;
     const next: Delivery = { ...rest, ...changes, status, updatedAt: deps.clock.now().toISOString() };
     await deps.store.putDeliveries([next]);
     return next;
   };
-  const deadLetter = async (reason: string, changes: Partial<Delivery> = {}): Promise<TaskResult> => {
-    await save('dead', { ...changes, lastError: reason });
-    await deps.tasks.deadLetter(receiptHandle, task);
+  const deadLetter = async (reason: string, changes: Partial<Delivery> = {}): Promise<never> => {
+    await save('dead', { ...changes, lastError: reason, deadMessageId: received.messageId });
+    await deps.tasks.releaseToDeadLetter(receiptHandle);
     logger.warn('delivery dead-lettered', { ...log, reason });
-    return 'dead';
+    throw new DeadLetterPending(reason);
   };
+
+  if (!task.manual && receiveCount > attemptsPerRound(deps.config.retry)) {
+    // Receives that never reached an attempt (throttles, crashes) used up the round.
+    return deadLetter(
+      `${existing?.lastError ?? 'no attempt succeeded'}; the round's ${receiveCount - 1} receives are used up`,
+    );
+  }
 
   if (!subscription) {
     await save('failed', { lastError: 'subscription was deleted' });

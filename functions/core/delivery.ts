@@ -33,6 +33,8 @@ export interface Delivery {
   attempts: Attempt[];
   nextAttemptAt?: string;
   lastError?: string;
+  /** The queue message that is bouncing to the DLQ; later receives of it are not attempted. */
+  deadMessageId?: string;
   createdAt: string;
   updatedAt: string;
 }
@@ -48,8 +50,8 @@ export const DeliveryTaskSchema = z.object({
 });
 export type DeliveryTask = z.infer<typeof DeliveryTaskSchema>;
 
-export type PublicDelivery = Omit<Delivery, 'tenant'>;
+export type PublicDelivery = Omit<Delivery, 'tenant' | 'deadMessageId'>;
 export function toPublicDelivery(d: Delivery): PublicDelivery {
-  const { tenant: _tenant, ...rest } = d;
+  const { tenant: _tenant, deadMessageId: _m, ...rest } = d;
   return rest;
 }

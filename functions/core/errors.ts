@@ -78,6 +78,17 @@ export class RetryScheduled extends Error {
   }
 }
 
+/**
+ * A record on its way to the DLQ: reported as a batch item failure so the queue counts another
+ * receive, until its redrive policy moves it.
+ */
+export class DeadLetterPending extends Error {
+  constructor(readonly reason: string) {
+    super(`on its way to the DLQ: ${reason}`);
+    this.name = 'DeadLetterPending';
+  }
+}
+
 /** Turns a zod error's issues into our error details. */
 export function zodDetails(issues: ReadonlyArray<{ path: ReadonlyArray<PropertyKey>; message: string }>) {
   return issues.map((i) => ({

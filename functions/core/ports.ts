@@ -69,8 +69,13 @@ export interface TaskQueue {
   enqueue(tasks: readonly DeliveryTask[]): Promise<void>;
   /** Keep a received task hidden for `delaySeconds`, after which it is received again. */
   retryLater(receiptHandle: string, delaySeconds: number): Promise<void>;
-  /** Move a received task to the DLQ now (schedule exhausted or permanent failure). */
-  deadLetter(receiptHandle: string, task: DeliveryTask): Promise<void>;
+  /**
+   * Make a received task visible again at once, on its way to the DLQ. Its delivery is marked
+   * dead, so every further receive of this message bounces straight back until the queue's own
+   * redrive policy (maxReceiveCount) moves it to the DLQ. The queue service does the move, so it
+   * records the source queue and a DLQ redrive (console, API or CLI) puts the task back.
+   */
+  releaseToDeadLetter(receiptHandle: string): Promise<void>;
   /** Start moving every dead-lettered task back to the delivery queue. */
   startRedrive(): Promise<RedriveStatus>;
 }

@@ -26,6 +26,7 @@ export function makeDeliveryHandler(deps: DeliverDeps) {
         if (!task) throw new Error(`malformed delivery task ${record.messageId}`);
         const received: ReceivedTask = {
           task,
+          messageId: record.messageId,
           receiptHandle: record.receiptHandle,
           receiveCount: Number(record.attributes.ApproximateReceiveCount) || 1,
         };

@@ -143,7 +143,10 @@ describe('local relay: signed delivery end to end', () => {
     expect(rx.received).toHaveLength(3);
     expect(dlq.deliveries[0]).toMatchObject({ eventId: id, subscriptionId: sub.id, status: 'dead' });
     expect(dlq.deliveries[0].lastError).toMatch(/HTTP 500; all 3 attempts/);
-    expect(relay.queues.deliveryDlq.depth().total).toBe(1);
+    // The queue's redrive policy does the move, recording the source queue a redrive returns to.
+    await waitFor('the DLQ queue to hold the task', () => relay.queues.deliveryDlq.depth().total === 1);
+    expect(relay.queues.deliveryDlq.snapshot()[0]?.source).toBe(relay.queues.delivery.name);
+    expect(rx.received).toHaveLength(3);
 
     rx.setBehaviour(() => 200);
     const redrive = await api.post('/v1/dlq/redrive');
@@ -166,6 +169,7 @@ describe('local relay: signed delivery end to end', () => {
     await api.subscribe(rx.url, ['*']);
     await api.send('invoice.paid');
     await waitFor('first dead letter', async () => (await api.get('/v1/dlq')).body.count === 1);
+    await waitFor('the task in the DLQ queue', () => relay.queues.deliveryDlq.depth().total === 1);
 
     await api.post('/v1/dlq/redrive');
     await waitFor('second round', () => rx.received.length === 6);
@@ -180,6 +184,7 @@ describe('local relay: signed delivery end to end', () => {
     await api.subscribe(rx.url, ['*']);
     await api.send('order.created');
     await waitFor('dead letter', async () => (await api.get('/v1/dlq')).body.count === 1);
+    await waitFor('the DLQ queue to hold the task', () => relay.queues.deliveryDlq.depth().total === 1);
     expect(rx.received).toHaveLength(1);
   });
 

@@ -17,9 +17,9 @@ export class LocalTaskQueue implements TaskQueue {
     this.queue.changeVisibility(receiptHandle, delaySeconds);
   }
 
-  /** A copy goes to the DLQ marked with its source; the consumer then deletes the original. */
-  async deadLetter(_receiptHandle: string, task: DeliveryTask): Promise<void> {
-    this.dlq.send(JSON.stringify(task), 0, this.queue);
+  /** Visible again now; the queue's maxReceiveCount moves it to the DLQ, as SQS does. */
+  async releaseToDeadLetter(receiptHandle: string): Promise<void> {
+    this.queue.changeVisibility(receiptHandle, 0);
   }
 
   async startRedrive(): Promise<RedriveStatus> {

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { RelayConfig } from '../../../functions/core/config.ts';
 import { type DeliverDeps, deliverTask, type ReceivedTask } from '../../../functions/core/deliver.ts';
 import type { Attempt, Delivery, DeliveryTask } from '../../../functions/core/delivery.ts';
-import { RetryScheduled } from '../../../functions/core/errors.ts';
+import { DeadLetterPending, RetryScheduled } from '../../../functions/core/errors.ts';
 import type { HttpResponse } from '../../../functions/core/ports.ts';
 import type { Subscription } from '../../../functions/core/subscription.ts';
 import {
@@ -80,7 +80,7 @@ function setup(opts: {
     ...(opts.random ? { random: opts.random } : {}),
   };
   const run = async (t: DeliveryTask = task, receiveCount = 1) => {
-    const received: ReceivedTask = { task: t, receiptHandle: 'rh-1', receiveCount };
+    const received: ReceivedTask = { task: t, messageId: 'msg-1', receiptHandle: 'rh-1', receiveCount };
     return deliverTask(deps, received, await store.loadForTasks([t]));
   };
   const last = () => {
@@ -142,7 +142,7 @@ describe('deliverTask', () => {
       expect(err).toBeInstanceOf(RetryScheduled);
       expect((err as RetryScheduled).delaySeconds).toBe(10);
       expect(tasks.of('retryLater')).toEqual([{ op: 'retryLater', receiptHandle: 'rh-1', delaySeconds: 10 }]);
-      expect(tasks.of('deadLetter')).toEqual([]);
+      expect(tasks.of('releaseToDeadLetter')).toEqual([]);
       expect(last()).toMatchObject({
         status: 'pending',
         lastError: 'HTTP 500',
@@ -187,14 +187,14 @@ describe('deliverTask', () => {
         nextAttemptAt: '2026-11-23T10:00:00.000Z',
       });
       const { run, tasks, last, calls } = setup({ answer: { status: 502 }, delivery });
-      await expect(run(task, 3)).resolves.toBe('dead');
-      expect(tasks.of('deadLetter')).toEqual([{ op: 'deadLetter', receiptHandle: 'rh-1', task }]);
+      await expect(run(task, 3)).rejects.toBeInstanceOf(DeadLetterPending);
+      expect(tasks.of('releaseToDeadLetter')).toEqual([{ op: 'releaseToDeadLetter', receiptHandle: 'rh-1' }]);
       expect(tasks.of('retryLater')).toEqual([]);
       expect(last().status).toBe('dead');
       expect(last().lastError).toBe('HTTP 502; all 3 attempts of the schedule failed');
       expect(last()).not.toHaveProperty('nextAttemptAt');
       expect(last().attempts.map((a) => a.attempt)).toEqual([1, 2, 3]);
-      expect(calls.map((c) => c.op)).toEqual(['putDeliveries', 'deadLetter']);
+      expect(calls.map((c) => c.op)).toEqual(['putDeliveries', 'releaseToDeadLetter']);
     });
 
     it('dead-letters at once when the schedule has no delays', async () => {
@@ -202,16 +202,16 @@ describe('deliverTask', () => {
         answer: { status: 500 },
         config: { ...config, retry: { delays: [], jitter: 0 } },
       });
-      await expect(run(task, 1)).resolves.toBe('dead');
-      expect(tasks.of('deadLetter')).toHaveLength(1);
+      await expect(run(task, 1)).rejects.toBeInstanceOf(DeadLetterPending);
+      expect(tasks.of('releaseToDeadLetter')).toHaveLength(1);
     });
   });
 
   describe('on a permanent failure', () => {
     it('dead-letters a 410 Gone on the first attempt', async () => {
       const { run, tasks, last } = setup({ answer: { status: 410 } });
-      await expect(run(task, 1)).resolves.toBe('dead');
-      expect(tasks.of('deadLetter')).toEqual([{ op: 'deadLetter', receiptHandle: 'rh-1', task }]);
+      await expect(run(task, 1)).rejects.toBeInstanceOf(DeadLetterPending);
+      expect(tasks.of('releaseToDeadLetter')).toEqual([{ op: 'releaseToDeadLetter', receiptHandle: 'rh-1' }]);
       expect(tasks.of('retryLater')).toEqual([]);
       expect(last()).toMatchObject({
         status: 'dead',
@@ -240,9 +240,9 @@ describe('deliverTask', () => {
 
     it('dead-letters without an HTTP call when the subscription is disabled', async () => {
       const { run, sender, tasks, last } = setup({ subscription: aSubscription({ enabled: false }) });
-      await expect(run()).resolves.toBe('dead');
+      await expect(run()).rejects.toBeInstanceOf(DeadLetterPending);
       expect(sender.requests).toEqual([]);
-      expect(tasks.of('deadLetter')).toHaveLength(1);
+      expect(tasks.of('releaseToDeadLetter')).toHaveLength(1);
       expect(last()).toMatchObject({
         status: 'dead',
         lastError: 'subscription is disabled; enable it and redrive the DLQ',
@@ -252,9 +252,9 @@ describe('deliverTask', () => {
 
     it('dead-letters without an HTTP call when the event has expired', async () => {
       const { run, sender, tasks, last } = setup({ event: false });
-      await expect(run()).resolves.toBe('dead');
+      await expect(run()).rejects.toBeInstanceOf(DeadLetterPending);
       expect(sender.requests).toEqual([]);
-      expect(tasks.of('deadLetter')).toHaveLength(1);
+      expect(tasks.of('releaseToDeadLetter')).toHaveLength(1);
       expect(last()).toMatchObject({
         status: 'dead',
         lastError: 'event no longer stored (past its retention)',
@@ -290,7 +290,7 @@ describe('deliverTask', () => {
       const delivery = aDelivery({ status: 'dead', attempts: pastAttempts(3), lastError: 'old' });
       const { run, tasks, last } = setup({ answer: { status: 500 }, delivery });
       await expect(run(manual, 1)).resolves.toBe('dead');
-      expect(tasks.of('deadLetter')).toEqual([]);
+      expect(tasks.of('releaseToDeadLetter')).toEqual([]);
       expect(tasks.of('retryLater')).toEqual([]);
       expect(last().status).toBe('dead');
       expect(last().lastError).toBe('HTTP 500');
@@ -333,14 +333,14 @@ describe('deliverTask', () => {
       const { run, sender, tasks } = setup({ subscription: aSubscription({ enabled: false }) });
       await expect(run(manual, 1)).resolves.toBe('succeeded');
       expect(sender.requests).toHaveLength(1);
-      expect(tasks.of('deadLetter')).toEqual([]);
+      expect(tasks.of('releaseToDeadLetter')).toEqual([]);
     });
 
     it('never dead-letters, even when the event has expired', async () => {
       const delivery = aDelivery({ status: 'succeeded', attempts: pastAttempts(1) });
       const { run, tasks, store } = setup({ delivery, event: false });
       const result = await run(manual, 1);
-      expect(tasks.of('deadLetter')).toEqual([]);
+      expect(tasks.of('releaseToDeadLetter')).toEqual([]);
       expect(result).not.toBe('dead');
       expect(store.saved.map((d) => d.status)).not.toContain('dead');
     });
@@ -351,5 +351,51 @@ describe('deliverTask', () => {
     await run();
     expect(sender.requests[0]).toMatchObject({ url: 'https://receiver.example/hooks', timeoutMs: 5000 });
     expect(sender.requests[0]?.headers['webhook-id']).toBe('evt_1');
+  });
+
+  describe('on the way to the DLQ', () => {
+    it('records which message is bound for the DLQ', async () => {
+      const { run, last } = setup({ answer: { status: 410 } });
+      await expect(run(task, 1)).rejects.toBeInstanceOf(DeadLetterPending);
+      expect(last().deadMessageId).toBe('msg-1');
+    });
+
+    it('bounces further receives of that message without an attempt or a write', async () => {
+      const delivery = aDelivery({
+        status: 'dead',
+        attempts: pastAttempts(3),
+        deadMessageId: 'msg-1',
+        lastError: 'HTTP 500',
+      });
+      const { run, sender, tasks, calls } = setup({ delivery });
+      await expect(run(task, 4)).rejects.toBeInstanceOf(DeadLetterPending);
+      expect(sender.requests).toEqual([]);
+      expect(tasks.of('releaseToDeadLetter')).toEqual([{ op: 'releaseToDeadLetter', receiptHandle: 'rh-1' }]);
+      expect(calls.map((c) => c.op)).toEqual(['releaseToDeadLetter']);
+    });
+
+    it('gives a redriven task (a new message) a fresh round of attempts', async () => {
+      const delivery = aDelivery({
+        status: 'dead',
+        attempts: pastAttempts(3),
+        deadMessageId: 'msg-0',
+        lastError: 'HTTP 500',
+      });
+      const { run, sender, last } = setup({ answer: { status: 200 }, delivery });
+      await expect(run(task, 1)).resolves.toBe('succeeded');
+      expect(sender.requests).toHaveLength(1);
+      expect(last().status).toBe('succeeded');
+      expect(last()).not.toHaveProperty('deadMessageId');
+      expect(last().attempts.map((a) => a.attempt)).toEqual([1, 2, 3, 4]);
+    });
+
+    it('dead-letters without an attempt when receives outnumber the round (throttled or crashed receives)', async () => {
+      const delivery = aDelivery({ status: 'pending', attempts: pastAttempts(1), lastError: 'HTTP 503' });
+      const { run, sender, last } = setup({ delivery });
+      await expect(run(task, 4)).rejects.toBeInstanceOf(DeadLetterPending);
+      expect(sender.requests).toEqual([]);
+      expect(last()).toMatchObject({ status: 'dead', deadMessageId: 'msg-1' });
+      expect(last().lastError).toContain('HTTP 503');
+    });
   });
 });

@@ -75,7 +75,7 @@ export type Call =
   | { op: 'putDeliveries'; deliveries: Delivery[] }
   | { op: 'enqueue'; tasks: DeliveryTask[] }
   | { op: 'retryLater'; receiptHandle: string; delaySeconds: number }
-  | { op: 'deadLetter'; receiptHandle: string; task: DeliveryTask }
+  | { op: 'releaseToDeadLetter'; receiptHandle: string }
   | { op: 'startRedrive' };
 
 export class FakeTaskQueue implements TaskQueue {
@@ -86,8 +86,8 @@ export class FakeTaskQueue implements TaskQueue {
   async retryLater(receiptHandle: string, delaySeconds: number) {
     this.calls.push({ op: 'retryLater', receiptHandle, delaySeconds });
   }
-  async deadLetter(receiptHandle: string, task: DeliveryTask) {
-    this.calls.push({ op: 'deadLetter', receiptHandle, task });
+  async releaseToDeadLetter(receiptHandle: string) {
+    this.calls.push({ op: 'releaseToDeadLetter', receiptHandle });
   }
   async startRedrive(): Promise<RedriveStatus> {
     this.calls.push({ op: 'startRedrive' });
