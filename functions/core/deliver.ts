@@ -3,8 +3,18 @@ import { attemptDelivery } from './attempt.ts';
 import type { RelayConfig } from './config.ts';
 import type { Delivery, DeliveryStatus, DeliveryTask } from './delivery.ts';
 import { DeadLetterPending, RetryScheduled } from './errors.ts';
-import type { Clock, DeliveryContextReader, DeliveryStore, HttpSender, TaskQueue } from './ports.ts';
+import {
+  type Clock,
+  type DeliveryContextReader,
+  type DeliveryStore,
+  type HttpSender,
+  scopedKey,
+  type TaskQueue,
+} from './ports.ts';
 import { attemptsPerRound, nextDelaySeconds } from './retry.ts';
+
+/** Attempts kept in a delivery record (DynamoDB items stop at 400 KB); older ones are dropped. */
+export const MAX_LOGGED_ATTEMPTS = 50;
 
 export interface DeliverDeps {
   store: DeliveryStore & DeliveryContextReader;
@@ -62,8 +72,8 @@ export async function deliverTask(
   }
 
   const now = deps.clock.now().toISOString();
-  const subscription = loaded.subscriptions.get(task.subscriptionId);
-  const event = loaded.events.get(task.eventId);
+  const subscription = loaded.subscriptions.get(scopedKey(task.tenant, task.subscriptionId));
+  const event = loaded.events.get(scopedKey(task.tenant, task.eventId));
   const base: Delivery = existing ?? {
     id: task.deliveryId,
     tenant: task.tenant,
@@ -103,13 +113,13 @@ export async function deliverTask(
     return 'failed';
   }
   if (!event && task.manual) {
-    // A manual retry never dead-letters: it reports why it could not run and leaves the rest.
-    const status = existing?.status ?? 'failed';
-    await save(status, {
+    // A manual retry never dead-letters: it records why it could not run and leaves the rest.
+    await deps.store.recordManualAttempt(task.deliveryId, {
+      succeeded: false,
       lastError: 'event no longer stored (past its retention)',
-      ...(existing?.nextAttemptAt ? { nextAttemptAt: existing.nextAttemptAt } : {}),
+      at: now,
     });
-    return status;
+    return existing?.status ?? 'failed';
   }
   if (!event) {
     // Events outlive their deliveries' schedule by far (retention days vs hours); a missing one
@@ -125,12 +135,13 @@ export async function deliverTask(
     clock: deps.clock,
     subscription,
     event,
-    attempt: base.attempts.length + 1,
+    attempt: (base.attempts.at(-1)?.attempt ?? 0) + 1,
     trigger: task.manual ? 'manual' : 'scheduled',
     timeoutMs: deps.config.attemptTimeoutMs,
     excerptBytes: deps.config.responseExcerptBytes,
   });
-  const attempts = [...base.attempts, result.record];
+  // The log keeps the latest attempts; numbering goes on counting past what it drops.
+  const attempts = [...base.attempts, result.record].slice(-MAX_LOGGED_ATTEMPTS);
   const common = { attempts, url: subscription.url, eventType: event.type };
   logger.info('delivery attempt', {
     ...log,
@@ -140,20 +151,22 @@ export async function deliverTask(
     outcome: result.outcome,
   });
 
+  const reason = result.record.error ?? `HTTP ${result.record.status}`;
+  if (task.manual) {
+    // One extra attempt, appended to the log. It never writes back the status it read: a
+    // scheduled attempt may be finishing at the same moment, and its outcome must stand.
+    const succeeded = result.outcome === 'success';
+    await deps.store.recordManualAttempt(task.deliveryId, {
+      attempt: result.record,
+      succeeded,
+      ...(succeeded ? {} : { lastError: reason }),
+      at: deps.clock.now().toISOString(),
+    });
+    return succeeded ? 'succeeded' : (existing?.status ?? 'failed');
+  }
   if (result.outcome === 'success') {
     await save('succeeded', common);
     return 'succeeded';
-  }
-  const reason = result.record.error ?? `HTTP ${result.record.status}`;
-  if (task.manual) {
-    // One extra attempt: whatever was scheduled (or parked in the DLQ) stays as it was.
-    const status = existing?.status ?? 'failed';
-    await save(status, {
-      ...common,
-      lastError: reason,
-      ...(existing?.nextAttemptAt ? { nextAttemptAt: existing.nextAttemptAt } : {}),
-    });
-    return status;
   }
   if (result.outcome === 'permanent') return deadLetter(reason, common);
 

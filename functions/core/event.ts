@@ -7,7 +7,7 @@ export const EVENT_ID_PATTERN = /^[A-Za-z0-9_-]{1,128}$/;
 
 export const EventTypeSchema = z
   .string()
-  .max(200)
+  .max(128, "must be at most 128 characters (the bus's detail-type limit)")
   .regex(
     EVENT_TYPE_PATTERN,
     'must be dotted segments of letters, digits and underscores, e.g. order.created',

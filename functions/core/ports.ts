@@ -1,4 +1,4 @@
-import type { Delivery, DeliveryTask } from './delivery.ts';
+import type { Attempt, Delivery, DeliveryTask } from './delivery.ts';
 import type { RelayEvent } from './event.ts';
 import type { Subscription } from './subscription.ts';
 
@@ -33,6 +33,14 @@ export interface EventStore {
 /** The delivery log: one record per (event, subscription) with every attempt. */
 export interface DeliveryStore {
   putDeliveries(deliveries: readonly Delivery[]): Promise<void>;
+  /**
+   * Appends a manual attempt (or only the reason it could not run) to an existing delivery,
+   * leaving the status alone unless the attempt succeeded.
+   */
+  recordManualAttempt(
+    deliveryId: string,
+    update: { attempt?: Attempt; succeeded: boolean; lastError?: string; at: string },
+  ): Promise<void>;
   getDelivery(id: string): Promise<Delivery | undefined>;
   listDeliveriesBySubscription(
     subscriptionId: string,
@@ -43,14 +51,20 @@ export interface DeliveryStore {
   countDeadDeliveries(tenant: string): Promise<number>;
 }
 
+/** Events and subscriptions of a batch are keyed within their tenant: `tenant#id`. */
+export const scopedKey = (tenant: string, id: string) => `${tenant}#${id}`;
+
 /**
  * Everything the delivery step needs about a batch of tasks, read in as few round trips as the
  * store allows (one BatchGetItem on DynamoDB).
  */
 export interface DeliveryContextReader {
   loadForTasks(tasks: readonly DeliveryTask[]): Promise<{
+    /** By delivery id (ids are derived from tenant, event and subscription). */
     deliveries: Map<string, Delivery>;
+    /** By `tenant#eventId`: producers choose event ids, so two tenants may share one. */
     events: Map<string, RelayEvent>;
+    /** By `tenant#subscriptionId`. */
     subscriptions: Map<string, Subscription>;
   }>;
 }

@@ -14,8 +14,11 @@ export interface RetryPolicy {
 export const DEFAULT_RETRY_SCHEDULE = [5, 300, 1800, 7200, 18000, 36000, 36000] as const;
 export const DEFAULT_JITTER = 0.2;
 
-/** SQS caps a message's visibility timeout at 12 h, which is what carries the delay on AWS. */
-export const MAX_DELAY_SECONDS = 12 * 60 * 60;
+/**
+ * The delay rides on the message's visibility timeout, which SQS caps at 12 h from the receive.
+ * Five minutes are left for the handler's own run before it sets the delay.
+ */
+export const MAX_DELAY_SECONDS = 12 * 60 * 60 - 5 * 60;
 
 /** Parses `5,300,1800` into delays; throws a message naming the bad entry. */
 export function parseSchedule(text: string): number[] {

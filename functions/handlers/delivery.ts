@@ -3,6 +3,7 @@ import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { logger } from '../commons/logger.ts';
 import { type DeliverDeps, deliverTask, type ReceivedTask } from '../core/deliver.ts';
 import { type DeliveryTask, DeliveryTaskSchema } from '../core/delivery.ts';
+import { loggingFailures } from './sqs.ts';
 
 /**
  * The delivery queue's consumer: attempt each task, report the ones to retry later as
@@ -21,7 +22,7 @@ export function makeDeliveryHandler(deps: DeliverDeps) {
     const processor = new BatchProcessor(EventType.SQS);
     return processPartialResponse(
       event,
-      async (record: SQSRecord) => {
+      loggingFailures('delivery', async (record: SQSRecord) => {
         const task = parsed.get(record.messageId);
         if (!task) throw new Error(`malformed delivery task ${record.messageId}`);
         const received: ReceivedTask = {
@@ -31,7 +32,7 @@ export function makeDeliveryHandler(deps: DeliverDeps) {
           receiveCount: Number(record.attributes.ApproximateReceiveCount) || 1,
         };
         return deliverTask(deps, received, loaded);
-      },
+      }),
       processor,
       { throwOnFullBatchFailure: false },
     );

@@ -5,6 +5,7 @@ import { RelayEventSchema } from '../core/event.ts';
 import { type FanoutStore, fanout } from '../core/fanout.ts';
 import type { TaskQueue } from '../core/ports.ts';
 import type { Subscription } from '../core/subscription.ts';
+import { loggingFailures } from './sqs.ts';
 
 export interface FanoutDeps {
   store: FanoutStore;
@@ -39,10 +40,10 @@ export function makeFanoutHandler(deps: FanoutDeps) {
     };
     return processPartialResponse(
       event,
-      async (record: SQSRecord) => {
+      loggingFailures('fanout', async (record: SQSRecord) => {
         const message = BusMessageSchema.parse(JSON.parse(record.body));
         await fanout({ store, tasks: deps.tasks }, [message.detail]);
-      },
+      }),
       processor,
       { throwOnFullBatchFailure: false },
     );

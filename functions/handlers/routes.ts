@@ -29,6 +29,9 @@ export const ROUTES: readonly Route[] = [
   { method: 'POST', path: '/v1/dlq/redrive', target: 'api' },
 ];
 
+/** Path parameters longer than this match no route (a 404). */
+export const MAX_ID_LENGTH = 256;
+
 /** Matches `/v1/subscriptions/{id}` against a concrete path; returns the path parameters or undefined. */
 export function matchPath(pattern: string, path: string): Record<string, string> | undefined {
   const p = pattern.split('/');
@@ -39,7 +42,8 @@ export function matchPath(pattern: string, path: string): Record<string, string>
     const seg = p[i] as string;
     const actual = a[i] as string;
     if (seg.startsWith('{') && seg.endsWith('}')) {
-      if (actual === '') return undefined;
+      // No id of ours is longer; longer ones could not even be looked up (DynamoDB key limits).
+      if (actual === '' || actual.length > MAX_ID_LENGTH) return undefined;
       try {
         params[seg.slice(1, -1)] = decodeURIComponent(actual);
       } catch {

@@ -9,11 +9,11 @@ export const GATEWAY_MAX_BODY_BYTES = 10 * 1024 * 1024;
 /** Builds the payload-v2 event API Gateway would hand the function for this request. */
 export function toApiGatewayEvent(
   req: IncomingMessage,
+  url: URL,
   body: Buffer,
   routeKey: string,
   pathParameters: Record<string, string>,
 ) {
-  const url = new URL(req.url ?? '/', 'http://localhost');
   const headers: Record<string, string> = {};
   for (const [k, v] of Object.entries(req.headers)) {
     if (v !== undefined) headers[k.toLowerCase()] = Array.isArray(v) ? v.join(',') : v;

@@ -173,12 +173,20 @@ async function handleRequest(
     chunks.push(chunk);
   }
   const method = (req.method ?? 'GET').toUpperCase();
-  const path = new URL(req.url ?? '/', 'http://localhost').pathname;
+  let url: URL;
+  try {
+    url = new URL(req.url ?? '/', 'http://localhost');
+  } catch {
+    const message = 'request target is not a valid path';
+    writeResult(res, json(400, { error: { code: 'invalid_request', message, details: [] } }));
+    return;
+  }
+  const path = url.pathname.length > 1 ? url.pathname.replace(/\/+$/, '') : url.pathname;
   // Like the HTTP API: listed routes go to their function, everything else to `$default` (api).
   const found = findRoute(method, path);
   const matched = found && 'route' in found ? found : undefined;
   const routeKey = matched ? `${matched.route.method} ${matched.route.path}` : '$default';
-  const event = toApiGatewayEvent(req, Buffer.concat(chunks), routeKey, matched?.params ?? {});
+  const event = toApiGatewayEvent(req, url, Buffer.concat(chunks), routeKey, matched?.params ?? {});
   const handler = matched?.route.target === 'ingest' ? handlers.ingest : handlers.api;
   writeResult(res, await handler(event));
 }

@@ -231,6 +231,18 @@ describe('HTTP contract of the local relay', () => {
       ['GET', '/v1/events', undefined, 405, /use POST/],
       ['DELETE', '/v1/dlq', undefined, 405, /GET/],
       ['PUT', `/v1/subscriptions/${id}`, { url: rx.url }, 405, /PATCH/],
+      ['POST', '/v1/events', { type: `a.${'b'.repeat(127)}`, data: {} }, 400, /at most 128/],
+      ['GET', `/v1/subscriptions/${'s'.repeat(1100)}`, undefined, 404, /no route/],
+      ['GET', `/v1/events/${'e'.repeat(2100)}`, undefined, 404, /no route/],
+      ['POST', `/v1/deliveries/${'d'.repeat(2100)}/retry`, undefined, 404, /no route/],
+      ['GET', '/v1/subscriptions/%ZZ', undefined, 404, /no route/],
+      [
+        'GET',
+        `/v1/dlq?cursor=${Buffer.from('{"pk":1e400,"sk":"DLV"}').toString('base64url')}`,
+        undefined,
+        400,
+        /cursor/,
+      ],
       ['GET', '/v1/unknown', undefined, 404, /no route/],
       ['GET', '/', undefined, 404, /no route/],
     ];
@@ -251,5 +263,28 @@ describe('HTTP contract of the local relay', () => {
     const redrive = await api.post('/v1/dlq/redrive');
     expect(redrive.status).toBe(202);
     expect(redrive.body).toEqual({ status: 'COMPLETED', moved: 0, total: 0 });
+  });
+
+  it('routes an ingest path with a trailing slash like the path without one', async () => {
+    const res = await api.post('/v1/events/', { type: 'slash.test', data: {} });
+    expect(res.status).toBe(202);
+  });
+
+  it('answers a request target that is not a path with a JSON 400', async () => {
+    const { request } = await import('node:http');
+    const url = new URL(relay.url);
+    const res = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const req = request({ host: url.hostname, port: url.port, path: '//[', method: 'GET' }, (r) => {
+        let body = '';
+        r.on('data', (c) => {
+          body += c;
+        });
+        r.on('end', () => resolve({ status: r.statusCode ?? 0, body }));
+      });
+      req.on('error', reject);
+      req.end();
+    });
+    expect(res.status).toBe(400);
+    expect(JSON.parse(res.body).error.code).toBe('invalid_request');
   });
 });

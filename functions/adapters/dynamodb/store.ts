@@ -8,11 +8,12 @@ import {
   PutCommand,
   QueryCommand,
   type QueryCommandInput,
+  UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
-import type { Delivery, DeliveryTask } from '../../core/delivery.ts';
+import type { Attempt, Delivery, DeliveryTask } from '../../core/delivery.ts';
 import { badRequest } from '../../core/errors.ts';
 import type { RelayEvent } from '../../core/event.ts';
-import type { Page, Store } from '../../core/ports.ts';
+import { type Page, type Store, scopedKey } from '../../core/ports.ts';
 import type { Subscription } from '../../core/subscription.ts';
 import { WriteCoalescer } from './coalescer.ts';
 
@@ -121,6 +122,38 @@ export class DynamoStore implements Store {
     await this.writeAll(deliveries.map((d) => this.deliveryItem(d)));
   }
 
+  async recordManualAttempt(
+    deliveryId: string,
+    update: { attempt?: Attempt; succeeded: boolean; lastError?: string; at: string },
+  ): Promise<void> {
+    const sets = ['updatedAt = :at'];
+    const removes: string[] = [];
+    const values: Record<string, unknown> = { ':at': update.at };
+    if (update.attempt) {
+      sets.push('attempts = list_append(if_not_exists(attempts, :none), :attempt)');
+      values[':attempt'] = [update.attempt];
+      values[':none'] = [];
+    }
+    if (update.succeeded) {
+      sets.push('#status = :succeeded');
+      values[':succeeded'] = 'succeeded';
+      removes.push('nextAttemptAt', 'lastError', 'deadMessageId', 'gsi3pk', 'gsi3sk');
+    } else if (update.lastError) {
+      sets.push('lastError = :error');
+      values[':error'] = update.lastError;
+    }
+    await this.doc.send(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: deliveryKey(deliveryId),
+        UpdateExpression: `SET ${sets.join(', ')}${removes.length ? ` REMOVE ${removes.join(', ')}` : ''}`,
+        ConditionExpression: 'attribute_exists(pk)',
+        ...(update.succeeded ? { ExpressionAttributeNames: { '#status': 'status' } } : {}),
+        ExpressionAttributeValues: values,
+      }),
+    );
+  }
+
   async getDelivery(id: string): Promise<Delivery | undefined> {
     const res = await this.doc.send(
       new GetCommand({ TableName: this.tableName, Key: deliveryKey(id), ConsistentRead: true }),
@@ -209,10 +242,10 @@ export class DynamoStore implements Store {
         deliveries.set(d.id, d);
       } else if (pk.startsWith('EVT#')) {
         const e = DynamoStore.toEvent(item);
-        events.set(e.id, e);
+        events.set(scopedKey(e.tenant, e.id), e);
       } else if (pk.startsWith('SUB#')) {
         const s = strip<Subscription>(item);
-        subscriptions.set(s.id, s);
+        subscriptions.set(scopedKey(s.tenant, s.id), s);
       }
     }
     return { deliveries, events, subscriptions };
@@ -301,8 +334,16 @@ function encodeCursor(key: Item): string {
 
 function decodeCursor(cursor: string): Item {
   try {
-    const value = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-    if (value && typeof value === 'object' && !Array.isArray(value)) return value as Item;
+    const value: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+    // Our cursors are LastEvaluatedKeys: key attributes with string values, nothing else.
+    if (
+      value &&
+      typeof value === 'object' &&
+      !Array.isArray(value) &&
+      Object.entries(value).every(([k, v]) => KEY_ATTRS.includes(k) && typeof v === 'string')
+    ) {
+      return value as Item;
+    }
   } catch {
     // fall through to the 400 below
   }

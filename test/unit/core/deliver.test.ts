@@ -1,6 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import type { RelayConfig } from '../../../functions/core/config.ts';
-import { type DeliverDeps, deliverTask, type ReceivedTask } from '../../../functions/core/deliver.ts';
+import {
+  type DeliverDeps,
+  deliverTask,
+  MAX_LOGGED_ATTEMPTS,
+  type ReceivedTask,
+} from '../../../functions/core/deliver.ts';
 import type { Attempt, Delivery, DeliveryTask } from '../../../functions/core/delivery.ts';
 import { DeadLetterPending, RetryScheduled } from '../../../functions/core/errors.ts';
 import type { HttpResponse } from '../../../functions/core/ports.ts';
@@ -285,41 +290,59 @@ describe('deliverTask', () => {
 
   describe('manual retries', () => {
     const manual: DeliveryTask = { ...task, manual: true };
+    const current = (store: FakeDeliveryStore) => store.deliveries.get(task.deliveryId) as Delivery;
 
     it('leaves a dead delivery dead when the manual attempt fails, without touching the queues', async () => {
       const delivery = aDelivery({ status: 'dead', attempts: pastAttempts(3), lastError: 'old' });
-      const { run, tasks, last } = setup({ answer: { status: 500 }, delivery });
+      const { run, tasks, store } = setup({ answer: { status: 500 }, delivery });
       await expect(run(manual, 1)).resolves.toBe('dead');
-      expect(tasks.of('releaseToDeadLetter')).toEqual([]);
-      expect(tasks.of('retryLater')).toEqual([]);
-      expect(last().status).toBe('dead');
-      expect(last().lastError).toBe('HTTP 500');
-      expect(last().attempts).toHaveLength(4);
-      expect(last().attempts[3]).toMatchObject({ attempt: 4, trigger: 'manual', status: 500 });
+      expect(tasks.calls.filter((c) => c.op !== 'recordManualAttempt')).toEqual([]);
+      expect(current(store).status).toBe('dead');
+      expect(current(store).lastError).toBe('HTTP 500');
+      expect(current(store).attempts).toHaveLength(4);
+      expect(current(store).attempts[3]).toMatchObject({ attempt: 4, trigger: 'manual', status: 500 });
     });
 
     it('keeps the scheduled next attempt of a pending delivery when the manual attempt fails', async () => {
       const nextAttemptAt = '2026-11-23T10:30:00.000Z';
       const delivery = aDelivery({ status: 'pending', attempts: pastAttempts(2), nextAttemptAt });
-      const { run, tasks, last } = setup({ answer: { status: 410 }, delivery });
+      const { run, tasks, store } = setup({ answer: { status: 410 }, delivery });
       await expect(run(manual, 1)).resolves.toBe('pending');
-      expect(tasks.calls.filter((c) => c.op !== 'putDeliveries')).toEqual([]);
-      expect(last()).toMatchObject({
+      expect(tasks.calls.filter((c) => c.op !== 'recordManualAttempt')).toEqual([]);
+      expect(current(store)).toMatchObject({
         status: 'pending',
         nextAttemptAt,
         attempts: [{}, {}, { trigger: 'manual' }],
       });
     });
 
+    it('never writes back the status it read, so a scheduled outcome finishing meanwhile stands', async () => {
+      const delivery = aDelivery({
+        status: 'pending',
+        attempts: pastAttempts(1),
+        nextAttemptAt: '2026-11-23T10:00:05.000Z',
+      });
+      const { run, store } = setup({ answer: { status: 500 }, delivery });
+      // The scheduled attempt succeeds and is saved while the manual one is on the wire.
+      const scheduledOutcome = { ...delivery, status: 'succeeded' as const, attempts: pastAttempts(2) };
+      const originalPost = store.deliveries;
+      const result = run(manual, 1);
+      originalPost.set(delivery.id, structuredClone(scheduledOutcome));
+      await expect(result).resolves.toBe('pending');
+      expect(current(store).status).toBe('succeeded');
+      expect(current(store).attempts.map((a) => a.trigger)).toEqual(['scheduled', 'scheduled', 'manual']);
+      expect(store.saved).toEqual([]);
+    });
+
     it('marks a dead delivery succeeded when the manual attempt succeeds', async () => {
       const delivery = aDelivery({ status: 'dead', attempts: pastAttempts(2), lastError: 'old' });
-      const { run, last } = setup({ delivery });
+      const { run, store } = setup({ delivery });
       await expect(run(manual, 1)).resolves.toBe('succeeded');
-      expect(last()).toMatchObject({
+      expect(current(store)).toMatchObject({
         status: 'succeeded',
         attempts: [{}, {}, { attempt: 3, trigger: 'manual' }],
       });
-      expect(last()).not.toHaveProperty('lastError');
+      expect(current(store)).not.toHaveProperty('lastError');
     });
 
     it('attempts again even when the delivery already succeeded', async () => {
@@ -330,7 +353,8 @@ describe('deliverTask', () => {
     });
 
     it('attempts even when the subscription is disabled', async () => {
-      const { run, sender, tasks } = setup({ subscription: aSubscription({ enabled: false }) });
+      const delivery = aDelivery({ status: 'dead', attempts: pastAttempts(1) });
+      const { run, sender, tasks } = setup({ subscription: aSubscription({ enabled: false }), delivery });
       await expect(run(manual, 1)).resolves.toBe('succeeded');
       expect(sender.requests).toHaveLength(1);
       expect(tasks.of('releaseToDeadLetter')).toEqual([]);
@@ -341,8 +365,26 @@ describe('deliverTask', () => {
       const { run, tasks, store } = setup({ delivery, event: false });
       const result = await run(manual, 1);
       expect(tasks.of('releaseToDeadLetter')).toEqual([]);
-      expect(result).not.toBe('dead');
-      expect(store.saved.map((d) => d.status)).not.toContain('dead');
+      expect(result).toBe('succeeded');
+      expect(current(store)).toMatchObject({
+        status: 'succeeded',
+        lastError: 'event no longer stored (past its retention)',
+      });
+    });
+  });
+
+  describe('the attempt log', () => {
+    it('keeps the latest attempts and goes on numbering past the ones it drops', async () => {
+      const many = Array.from(
+        { length: MAX_LOGGED_ATTEMPTS },
+        (_, i) => ({ ...pastAttempts(1)[0], attempt: i + 11 }) as Attempt,
+      );
+      const delivery = aDelivery({ status: 'dead', attempts: many, deadMessageId: 'msg-old' });
+      const { run, last } = setup({ answer: { status: 200 }, delivery });
+      await expect(run(task, 1)).resolves.toBe('succeeded');
+      expect(last().attempts).toHaveLength(MAX_LOGGED_ATTEMPTS);
+      expect(last().attempts.at(-1)?.attempt).toBe(MAX_LOGGED_ATTEMPTS + 11);
+      expect(last().attempts[0]?.attempt).toBe(12);
     });
   });
 

@@ -48,9 +48,9 @@ describe('EventInputSchema', () => {
     },
   );
 
-  it('rejects an event type longer than 200 characters', () => {
-    expect(EventInputSchema.safeParse({ ...valid, type: 'a'.repeat(201) }).success).toBe(false);
-    expect(EventInputSchema.safeParse({ ...valid, type: 'a'.repeat(200) }).success).toBe(true);
+  it('rejects an event type longer than 128 characters (EventBridge detail-type limit)', () => {
+    expect(EventInputSchema.safeParse({ ...valid, type: 'a'.repeat(129) }).success).toBe(false);
+    expect(EventInputSchema.safeParse({ ...valid, type: 'a'.repeat(128) }).success).toBe(true);
   });
 
   it.each([

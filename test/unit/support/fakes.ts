@@ -1,13 +1,14 @@
-import type { Delivery, DeliveryTask } from '../../../functions/core/delivery.ts';
+import type { Attempt, Delivery, DeliveryTask } from '../../../functions/core/delivery.ts';
 import type { RelayEvent } from '../../../functions/core/event.ts';
-import type {
-  Clock,
-  DeliveryContextReader,
-  DeliveryStore,
-  HttpResponse,
-  HttpSender,
-  RedriveStatus,
-  TaskQueue,
+import {
+  type Clock,
+  type DeliveryContextReader,
+  type DeliveryStore,
+  type HttpResponse,
+  type HttpSender,
+  type RedriveStatus,
+  scopedKey,
+  type TaskQueue,
 } from '../../../functions/core/ports.ts';
 import type { Subscription } from '../../../functions/core/subscription.ts';
 
@@ -76,7 +77,12 @@ export type Call =
   | { op: 'enqueue'; tasks: DeliveryTask[] }
   | { op: 'retryLater'; receiptHandle: string; delaySeconds: number }
   | { op: 'releaseToDeadLetter'; receiptHandle: string }
-  | { op: 'startRedrive' };
+  | { op: 'startRedrive' }
+  | {
+      op: 'recordManualAttempt';
+      deliveryId: string;
+      update: { attempt?: Attempt; succeeded: boolean; lastError?: string; at: string };
+    };
 
 export class FakeTaskQueue implements TaskQueue {
   constructor(readonly calls: Call[] = []) {}
@@ -121,22 +127,47 @@ export class FakeDeliveryStore implements DeliveryStore, DeliveryContextReader {
     return this.deliveries.get(id);
   }
   async loadForTasks(tasks: readonly DeliveryTask[]) {
-    const pick = <T>(from: Map<string, T>, keys: string[]) =>
-      new Map(keys.flatMap((k) => (from.has(k) ? [[k, structuredClone(from.get(k) as T)] as const] : [])));
+    // Like the real store: events and subscriptions keyed within their tenant.
+    const scoped = <T extends { tenant: string }>(
+      from: Map<string, T>,
+      pickId: (t: DeliveryTask) => string,
+    ) =>
+      new Map(
+        tasks.flatMap((t) => {
+          const item = from.get(pickId(t));
+          return item && item.tenant === t.tenant
+            ? [[scopedKey(t.tenant, pickId(t)), structuredClone(item)] as const]
+            : [];
+        }),
+      );
     return {
-      deliveries: pick(
-        this.deliveries,
-        tasks.map((t) => t.deliveryId),
+      deliveries: new Map(
+        tasks.flatMap((t) => {
+          const d = this.deliveries.get(t.deliveryId);
+          return d ? [[t.deliveryId, structuredClone(d)] as const] : [];
+        }),
       ),
-      events: pick(
-        this.events,
-        tasks.map((t) => t.eventId),
-      ),
-      subscriptions: pick(
-        this.subscriptions,
-        tasks.map((t) => t.subscriptionId),
-      ),
+      events: scoped(this.events, (t) => t.eventId),
+      subscriptions: scoped(this.subscriptions, (t) => t.subscriptionId),
     };
+  }
+  async recordManualAttempt(
+    deliveryId: string,
+    update: { attempt?: Attempt; succeeded: boolean; lastError?: string; at: string },
+  ) {
+    this.calls.push({ op: 'recordManualAttempt', deliveryId, update: structuredClone(update) });
+    const d = this.deliveries.get(deliveryId);
+    if (!d) throw new Error('ConditionalCheckFailedException');
+    if (update.attempt) d.attempts.push(structuredClone(update.attempt));
+    d.updatedAt = update.at;
+    if (update.succeeded) {
+      d.status = 'succeeded';
+      delete d.nextAttemptAt;
+      delete d.lastError;
+      delete d.deadMessageId;
+    } else if (update.lastError) {
+      d.lastError = update.lastError;
+    }
   }
   listDeliveriesBySubscription = unused('listDeliveriesBySubscription');
   listDeliveriesByEvent = unused('listDeliveriesByEvent');

@@ -1,0 +1,135 @@
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DynamoStore } from '../../functions/adapters/dynamodb/store.ts';
+import type { Delivery } from '../../functions/core/delivery.ts';
+import { scopedKey } from '../../functions/core/ports.ts';
+import { ensureTable, localDynamoClient, startDynalite } from '../../functions/local/dynalite.ts';
+
+describe('DynamoStore against dynalite', () => {
+  let store: DynamoStore;
+  let close: () => Promise<void>;
+
+  beforeAll(async () => {
+    const db = await startDynalite();
+    const client = localDynamoClient(db.endpoint);
+    await ensureTable(client, 'relay');
+    store = new DynamoStore(
+      DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } }),
+      'relay',
+      30,
+    );
+    close = async () => {
+      client.destroy();
+      await db.close();
+    };
+  });
+  afterAll(() => close());
+
+  const at = '2026-11-23T10:00:00.000Z';
+  const event = (tenant: string, data: Record<string, unknown>) => ({
+    id: 'order-1',
+    tenant,
+    type: 'order.created',
+    timestamp: at,
+    receivedAt: at,
+    data,
+  });
+  const sub = (tenant: string) => ({
+    id: 'sub_same',
+    tenant,
+    url: `https://${tenant}.example/hook`,
+    eventTypes: ['*'],
+    enabled: true,
+    secret: `whsec_${Buffer.alloc(24, tenant.length).toString('base64')}`,
+    createdAt: at,
+    updatedAt: at,
+  });
+
+  it("keeps two tenants' events and subscriptions apart when they share ids", async () => {
+    await store.putEvents([event('acme', { secret: 'ACME-ONLY' }), event('globex', { mine: 'GLOBEX' })]);
+    await store.putSubscription(sub('acme'));
+    await store.putSubscription(sub('globex'));
+    const loaded = await store.loadForTasks([
+      { deliveryId: 'dlv_a', tenant: 'acme', eventId: 'order-1', subscriptionId: 'sub_same' },
+      { deliveryId: 'dlv_g', tenant: 'globex', eventId: 'order-1', subscriptionId: 'sub_same' },
+    ]);
+    expect(loaded.events.get(scopedKey('acme', 'order-1'))?.data).toEqual({ secret: 'ACME-ONLY' });
+    expect(loaded.events.get(scopedKey('globex', 'order-1'))?.data).toEqual({ mine: 'GLOBEX' });
+    expect(loaded.subscriptions.get(scopedKey('globex', 'sub_same'))?.url).toBe(
+      'https://globex.example/hook',
+    );
+  });
+
+  it('keeps an event payload byte for byte, however deep or odd', async () => {
+    let deep: Record<string, unknown> = { leaf: 'x' };
+    for (let i = 0; i < 40; i++) deep = { d: deep };
+    const data = { deep, '': 'empty key', n: 1.5e300, u: 'ünïcødé ✓', list: [null, true, { a: [] }] };
+    await store.putEvents([{ ...event('acme', data), id: 'odd-1' }]);
+    expect((await store.getEvent('acme', 'odd-1'))?.data).toEqual(data);
+  });
+
+  it('appends a manual attempt without overwriting a status saved meanwhile', async () => {
+    const d: Delivery = {
+      id: 'dlv_race',
+      tenant: 'acme',
+      eventId: 'order-1',
+      eventType: 'order.created',
+      subscriptionId: 'sub_same',
+      url: 'https://acme.example/hook',
+      status: 'succeeded',
+      attempts: [{ attempt: 1, at, status: 200, durationMs: 3, trigger: 'scheduled' }],
+      createdAt: at,
+      updatedAt: at,
+    };
+    await store.putDeliveries([d]);
+    await store.recordManualAttempt('dlv_race', {
+      attempt: { attempt: 2, at, status: 500, durationMs: 4, error: 'HTTP 500', trigger: 'manual' },
+      succeeded: false,
+      lastError: 'HTTP 500',
+      at,
+    });
+    const after = await store.getDelivery('dlv_race');
+    expect(after?.status).toBe('succeeded');
+    expect(after?.attempts.map((a) => a.status)).toEqual([200, 500]);
+  });
+
+  it('takes a dead delivery off the DLQ listing when a manual attempt succeeds', async () => {
+    const dead: Delivery = {
+      id: 'dlv_dead',
+      tenant: 'acme',
+      eventId: 'order-1',
+      eventType: 'order.created',
+      subscriptionId: 'sub_same',
+      url: 'https://acme.example/hook',
+      status: 'dead',
+      attempts: [],
+      lastError: 'HTTP 500',
+      deadMessageId: 'm1',
+      createdAt: at,
+      updatedAt: at,
+    };
+    await store.putDeliveries([dead]);
+    expect(await store.countDeadDeliveries('acme')).toBe(1);
+    await store.recordManualAttempt('dlv_dead', {
+      attempt: { attempt: 1, at, status: 200, durationMs: 2, trigger: 'manual' },
+      succeeded: true,
+      at,
+    });
+    expect(await store.countDeadDeliveries('acme')).toBe(0);
+    expect(await store.getDelivery('dlv_dead')).toMatchObject({ status: 'succeeded' });
+  });
+
+  it('refuses a cursor that does not belong to the query with a 400, not a store error', async () => {
+    const forged = Buffer.from('{"pk":1e400,"sk":"DLV"}').toString('base64url');
+    for (const cursor of [
+      'garbage',
+      forged,
+      Buffer.from('{"pk":"x"}').toString('base64url'),
+      Buffer.from('[1]').toString('base64url'),
+    ]) {
+      await expect(store.listDeadDeliveries('acme', { limit: 5, cursor })).rejects.toMatchObject({
+        status: 400,
+      });
+    }
+  });
+});
