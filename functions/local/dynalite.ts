@@ -43,7 +43,7 @@ export interface LocalDynamo {
 async function startDynaliteProcess(path?: string): Promise<LocalDynamo> {
   const child = fork(fileURLToPath(new URL('./dynalite-process.ts', import.meta.url)), {
     env: { ...process.env, DYNALITE_PATH: path ?? '' },
-    execArgv: ['--import', 'tsx'],
+    execArgv: ['--import', 'tsx', '--max-semi-space-size=64'],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   const port = await new Promise<number>((resolve, reject) => {
