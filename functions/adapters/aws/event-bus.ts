@@ -1,0 +1,172 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import {
+  type EventBridgeClient,
+  PutEventsCommand,
+  type PutEventsRequestEntry,
+  type PutEventsResultEntry,
+} from '@aws-sdk/client-eventbridge';
+import { BUS_SOURCE, type RelayEvent } from '../../core/event.ts';
+import type { EventBus } from '../../core/ports.ts';
+
+/** PutEvents takes at most 10 entries per request. */
+const MAX_ENTRIES_PER_REQUEST = 10;
+/** ...and at most 256 KB of entries, sized as {@link entrySize} does. */
+const MAX_REQUEST_BYTES = 256 * 1024;
+/** Requests in flight at once: a 100-event batch goes out in one round trip, not ten. */
+const MAX_CONCURRENT_REQUESTS = 10;
+/** `Time` counts as 14 bytes in EventBridge's sizing of an entry. */
+const TIME_BYTES = 14;
+
+const utf8Bytes = (s: string | undefined) => (s ? Buffer.byteLength(s, 'utf8') : 0);
+
+/**
+ * An entry's size as EventBridge counts it against the request limit (Time, Source, DetailType,
+ * Detail), plus the bus name, which AWS does not count: a margin that keeps us under the limit.
+ */
+function entrySize(entry: PutEventsRequestEntry): number {
+  return (
+    TIME_BYTES +
+    utf8Bytes(entry.Source) +
+    utf8Bytes(entry.DetailType) +
+    utf8Bytes(entry.Detail) +
+    utf8Bytes(entry.EventBusName)
+  );
+}
+
+/** Why one entry is still refused. */
+interface EntryFailure {
+  code?: string;
+  message?: string;
+}
+
+/**
+ * The relay's event bus on Amazon EventBridge. `publish` resolves only once EventBridge has
+ * accepted every event: entries it refuses are re-sent with backoff, and those still refused
+ * make it throw, so the ingest handler answers 5xx and the producer retries. Nothing is dropped
+ * silently.
+ */
+export class EventBridgeBus implements EventBus {
+  private readonly maxRetries: number;
+  private readonly baseDelayMs: number;
+
+  /**
+   * @param opts.maxRetries re-sends of refused entries after the first request (default 3).
+   * @param opts.baseDelayMs backoff before the first re-send, doubled for each further one
+   *   (default 50 ms: ingest answers a waiting producer, so the whole schedule stays well under 1 s).
+   */
+  constructor(
+    private readonly client: EventBridgeClient,
+    private readonly eventBusName: string,
+    opts: { maxRetries?: number; baseDelayMs?: number } = {},
+  ) {
+    this.maxRetries = opts.maxRetries ?? 3;
+    this.baseDelayMs = opts.baseDelayMs ?? 50;
+  }
+
+  /**
+   * Puts `events` on the bus, in as many PutEvents requests as the entry-count and size limits
+   * require. Throws when some entry is still refused after the retries, or on an SDK error.
+   */
+  async publish(events: readonly RelayEvent[]): Promise<void> {
+    if (events.length === 0) return;
+    const entries = events.map(
+      (event): PutEventsRequestEntry => ({
+        Source: BUS_SOURCE,
+        DetailType: event.type,
+        Detail: JSON.stringify(event),
+        EventBusName: this.eventBusName,
+        Time: new Date(event.receivedAt),
+      }),
+    );
+    const failures: EntryFailure[] = [];
+    await forEachLimited(chunkEntries(entries), MAX_CONCURRENT_REQUESTS, async (chunk) => {
+      failures.push(...(await this.putChunk(chunk)));
+    });
+    const [first] = failures;
+    if (first) {
+      throw new Error(
+        `EventBridge refused ${failures.length} of ${events.length} events on bus ${this.eventBusName} ` +
+          `after ${this.maxRetries + 1} attempts; first error: ${first.code ?? 'unknown'}: ${first.message ?? 'no message'}`,
+      );
+    }
+  }
+
+  /** One request's entries, re-sending the refused ones; returns those still refused. */
+  private async putChunk(chunk: readonly PutEventsRequestEntry[]): Promise<EntryFailure[]> {
+    let pending = chunk;
+    let failures: EntryFailure[] = [];
+    for (let attempt = 0; pending.length > 0; attempt++) {
+      if (attempt > this.maxRetries) return failures;
+      if (attempt > 0) await sleep(backoffMs(this.baseDelayMs, attempt));
+      const res = await this.client.send(new PutEventsCommand({ Entries: [...pending] }));
+      if (!res.FailedEntryCount) return [];
+      // Results line up with the request's entries by index; a refused one carries an ErrorCode
+      // instead of an EventId.
+      const refused = pending
+        .map((entry, i) => ({ entry, result: res.Entries?.[i] }))
+        .filter(({ result }) => isRefused(result));
+      pending = refused.map(({ entry }) => entry);
+      failures = refused.map(({ result }) => ({ code: result?.ErrorCode, message: result?.ErrorMessage }));
+    }
+    return [];
+  }
+}
+
+function isRefused(result: PutEventsResultEntry | undefined): boolean {
+  return result?.ErrorCode !== undefined || result?.EventId === undefined;
+}
+
+/** Consecutive runs of entries within both the count and the size limit of one request. */
+function chunkEntries(entries: readonly PutEventsRequestEntry[]): PutEventsRequestEntry[][] {
+  const chunks: PutEventsRequestEntry[][] = [];
+  let current: PutEventsRequestEntry[] = [];
+  let bytes = 0;
+  for (const entry of entries) {
+    const size = entrySize(entry);
+    if (
+      current.length === MAX_ENTRIES_PER_REQUEST ||
+      (current.length > 0 && bytes + size > MAX_REQUEST_BYTES)
+    ) {
+      chunks.push(current);
+      current = [];
+      bytes = 0;
+    }
+    // An entry over the limit on its own still goes, alone: EventBridge's refusal says more
+    // than a guess of ours would, and the limit may be raised.
+    current.push(entry);
+    bytes += size;
+  }
+  if (current.length > 0) chunks.push(current);
+  return chunks;
+}
+
+/** Exponential backoff with jitter, so throttled callers do not retry in lockstep. */
+function backoffMs(baseDelayMs: number, attempt: number): number {
+  const ceiling = baseDelayMs * 2 ** (attempt - 1);
+  return ceiling / 2 + (Math.random() * ceiling) / 2;
+}
+
+/**
+ * Runs `work` over `items`, at most `limit` at a time, in order of start. The first error stops
+ * further starts and is thrown once the work already under way has settled.
+ */
+async function forEachLimited<T>(
+  items: readonly T[],
+  limit: number,
+  work: (item: T) => Promise<void>,
+): Promise<void> {
+  const queue = items.values();
+  const errors: unknown[] = [];
+  const worker = async () => {
+    for (const item of queue) {
+      if (errors.length > 0) return;
+      try {
+        await work(item);
+      } catch (err) {
+        errors.push(err);
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  if (errors.length > 0) throw errors[0];
+}
