@@ -1,4 +1,5 @@
-import { z } from 'zod';
+import * as z from 'zod/mini';
+import './zod.ts';
 
 /**
  * - pending: another attempt is scheduled (`nextAttemptAt`) or under way
@@ -46,7 +47,7 @@ export const DeliveryTaskSchema = z.object({
   eventId: z.string(),
   subscriptionId: z.string(),
   /** A manual retry is one extra attempt: it never schedules more nor dead-letters. */
-  manual: z.boolean().optional(),
+  manual: z.optional(z.boolean()),
 });
 export type DeliveryTask = z.infer<typeof DeliveryTaskSchema>;
 

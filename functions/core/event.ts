@@ -1,4 +1,5 @@
-import { z } from 'zod';
+import * as z from 'zod/mini';
+import './zod.ts';
 
 /** `shipment.delivered`: dotted segments of letters, digits and underscores (Standard Webhooks). */
 export const EVENT_TYPE_PATTERN = /^[A-Za-z0-9_]+(\.[A-Za-z0-9_]+)*$/;
@@ -7,20 +8,24 @@ export const EVENT_ID_PATTERN = /^[A-Za-z0-9_-]{1,128}$/;
 
 export const EventTypeSchema = z
   .string()
-  .max(128, "must be at most 128 characters (the bus's detail-type limit)")
-  .regex(
-    EVENT_TYPE_PATTERN,
-    'must be dotted segments of letters, digits and underscores, e.g. order.created',
+  .check(
+    z.maxLength(128, "must be at most 128 characters (the bus's detail-type limit)"),
+    z.regex(
+      EVENT_TYPE_PATTERN,
+      'must be dotted segments of letters, digits and underscores, e.g. order.created',
+    ),
   );
 
 /** What a producer sends to `POST /v1/events`. */
 export const EventInputSchema = z.strictObject({
   type: EventTypeSchema,
   data: z.record(z.string(), z.unknown(), { error: 'must be a JSON object' }),
-  id: z.string().regex(EVENT_ID_PATTERN, 'must be 1-128 letters, digits, "_" or "-" (no ".")').optional(),
-  timestamp: z.iso
-    .datetime({ offset: true, error: 'must be an ISO 8601 date-time, e.g. 2026-11-23T10:00:00Z' })
-    .optional(),
+  id: z.optional(
+    z.string().check(z.regex(EVENT_ID_PATTERN, 'must be 1-128 letters, digits, "_" or "-" (no ".")')),
+  ),
+  timestamp: z.optional(
+    z.iso.datetime({ offset: true, error: 'must be an ISO 8601 date-time, e.g. 2026-11-23T10:00:00Z' }),
+  ),
 });
 export type EventInput = z.infer<typeof EventInputSchema>;
 
@@ -31,8 +36,10 @@ export const MAX_BATCH_EVENTS = 100;
 export const EventBatchInputSchema = z.strictObject({
   events: z
     .array(EventInputSchema)
-    .min(1, 'must hold at least one event')
-    .max(MAX_BATCH_EVENTS, `must hold at most ${MAX_BATCH_EVENTS} events`),
+    .check(
+      z.minLength(1, 'must hold at least one event'),
+      z.maxLength(MAX_BATCH_EVENTS, `must hold at most ${MAX_BATCH_EVENTS} events`),
+    ),
 });
 
 /** An accepted event, as it travels on the bus and sits in the event store. */
@@ -44,7 +51,7 @@ export const RelayEventSchema = z.object({
   data: z.record(z.string(), z.unknown()),
   receivedAt: z.string(),
   /** Set for events aimed at one subscription only (the "send test event" button). */
-  subscriptionId: z.string().optional(),
+  subscriptionId: z.optional(z.string()),
 });
 export type RelayEvent = z.infer<typeof RelayEventSchema>;
 

@@ -1,9 +1,10 @@
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import { toPublicDelivery } from '../core/delivery.ts';
 import { methodNotAllowed, routeNotFound } from '../core/errors.ts';
 import { Management, type ManagementDeps } from '../core/management.ts';
 import { SubscriptionCreateSchema, SubscriptionPatchSchema, toPublic } from '../core/subscription.ts';
+import '../core/zod.ts';
 import {
   type Authenticator,
   errorResponse,
@@ -20,8 +21,8 @@ export interface ApiDeps extends ManagementDeps {
 }
 
 const PageQuerySchema = z.object({
-  limit: z.coerce.number().int().min(1).max(100).default(50),
-  cursor: z.string().max(2048).optional(),
+  limit: z._default(z.coerce.number().check(z.int(), z.minimum(1), z.maximum(100)), 50),
+  cursor: z.optional(z.string().check(z.maxLength(2048))),
 });
 
 type Action = (req: {

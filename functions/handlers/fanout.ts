@@ -1,10 +1,11 @@
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
-import { EventBridgeSchema } from '@aws-lambda-powertools/parser/schemas/eventbridge';
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import * as z from 'zod/mini';
 import { RelayEventSchema } from '../core/event.ts';
 import { type FanoutStore, fanout } from '../core/fanout.ts';
 import type { TaskQueue } from '../core/ports.ts';
 import type { Subscription } from '../core/subscription.ts';
+import '../core/zod.ts';
 import { loggingFailures } from './sqs.ts';
 
 export interface FanoutDeps {
@@ -12,8 +13,22 @@ export interface FanoutDeps {
   tasks: TaskQueue;
 }
 
-/** An EventBridge event as a rule delivers it to SQS, with our event as `detail`. */
-const BusMessageSchema = EventBridgeSchema.extend({ detail: RelayEventSchema });
+/**
+ * An EventBridge event as a rule delivers it to SQS, with our event as `detail`. (The same shape
+ * as Powertools parser's EventBridgeSchema, written in zod/mini: the parser's schemas use
+ * classic zod, which alone would put the bundle past 400 KB.)
+ */
+const BusMessageSchema = z.object({
+  version: z.string(),
+  id: z.string(),
+  'detail-type': z.string(),
+  source: z.string(),
+  account: z.string(),
+  time: z.string(),
+  region: z.string(),
+  resources: z.array(z.string()),
+  detail: RelayEventSchema,
+});
 
 /**
  * The fanout queue's consumer: each record is one bus event; each becomes one delivery task per

@@ -1,6 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import type { z } from 'zod';
+import type * as z from 'zod/mini';
 import { logger } from '../commons/logger.ts';
 import { ApiError, badRequest, payloadTooLarge, unauthorized, zodDetails } from '../core/errors.ts';
 
@@ -57,7 +57,7 @@ export async function requireTenant(auth: Authenticator, event: APIGatewayProxyE
 }
 
 /** Parses the JSON body and validates it, with errors that name the field and the problem. */
-export function parseBody<S extends z.ZodType>(event: APIGatewayProxyEventV2, schema: S): z.infer<S> {
+export function parseBody<S extends z.ZodMiniType>(event: APIGatewayProxyEventV2, schema: S): z.infer<S> {
   const raw = event.body ?? '';
   const text = event.isBase64Encoded ? Buffer.from(raw, 'base64').toString('utf8') : raw;
   if (Buffer.byteLength(text) > MAX_BODY_BYTES) throw payloadTooLarge(MAX_BODY_BYTES);
@@ -71,7 +71,7 @@ export function parseBody<S extends z.ZodType>(event: APIGatewayProxyEventV2, sc
   return parseValue(value, schema, 'request body is invalid');
 }
 
-export function parseValue<S extends z.ZodType>(value: unknown, schema: S, summary: string): z.infer<S> {
+export function parseValue<S extends z.ZodMiniType>(value: unknown, schema: S, summary: string): z.infer<S> {
   const result = schema.safeParse(value);
   if (!result.success) {
     const details = zodDetails(result.error.issues);
