@@ -1,18 +1,63 @@
-import { RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import {
+  type CfnElement,
+  CfnOutput,
+  Duration,
+  RemovalPolicy,
+  Stack,
+  type StackProps,
+  Validations,
+} from 'aws-cdk-lib';
+import { type CfnStage, HttpApi, HttpMethod } from 'aws-cdk-lib/aws-apigatewayv2';
+import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import { AttributeType, Billing, TableV2 } from 'aws-cdk-lib/aws-dynamodb';
+import { EventBus, Rule } from 'aws-cdk-lib/aws-events';
+import { SqsQueue } from 'aws-cdk-lib/aws-events-targets';
+import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
+import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
+import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
 import { TABLE_KEYS } from '../functions/adapters/dynamodb/table.ts';
+import { BUS_SOURCE } from '../functions/core/event.ts';
+import { attemptsPerRound, DEFAULT_RETRY_SCHEDULE, parseSchedule } from '../functions/core/retry.ts';
+import { ROUTES } from '../functions/handlers/routes.ts';
+import { ENTRIES } from './bundling.ts';
+import { QueueWithDlq } from './constructs/queue-with-dlq.ts';
+import { RelayFunction } from './constructs/relay-function.ts';
+
+export interface RelayStackProps extends StackProps {
+  /** Prefix of resource names (queues), so several stages fit one account. @default 'relay' */
+  readonly stageName?: string;
+  /** Seconds between delivery attempts, as RELAY_RETRY_SCHEDULE. @default 5,300,1800,7200,18000,36000,36000 */
+  readonly retrySchedule?: string;
+  /** Delivery invocations at once (event source maximum concurrency). @default 20 */
+  readonly deliveryConcurrency?: number;
+  /** Fanout invocations at once. @default 5 */
+  readonly fanoutConcurrency?: number;
+}
+
+/** Receives beyond the schedule before SQS dead-letters a task (throttled or crashed receives). */
+const RECEIVE_HEADROOM = 5;
+/** Each delivery invocation attempts up to 10 tasks in parallel, 15 s each at most. */
+const DELIVERY_TIMEOUT = Duration.seconds(60);
+const FANOUT_TIMEOUT = Duration.seconds(30);
 
 /**
- * The relay on AWS. So far it holds the table the DynamoDB adapter uses, declared from the same
- * key definition that local mode creates in dynalite; the API, bus, queues and functions come
- * with the AWS deployment issue.
+ * The relay on AWS:
+ * HTTP API -> ingest λ -> EventBridge bus (+ archive) -> rule -> fanout queue (+DLQ) -> fanout λ
+ * -> delivery queue (+DLQ) -> delivery λ -> receivers; management λ behind the same API; one
+ * DynamoDB table. The functions are the handlers local mode runs, wired to AWS adapters.
  */
 export class RelayStack extends Stack {
   readonly table: TableV2;
 
-  constructor(scope: Construct, id: string, props: StackProps = {}) {
+  constructor(scope: Construct, id: string, props: RelayStackProps = {}) {
     super(scope, id, props);
+    const stage = props.stageName ?? 'relay';
+    const schedule = props.retrySchedule ?? DEFAULT_RETRY_SCHEDULE.join(',');
+    const attempts = attemptsPerRound({ delays: parseSchedule(schedule), jitter: 0 });
+
+    // Storage: subscriptions, events and the delivery log.
     const key = (name: string) => ({ name, type: AttributeType.STRING });
     this.table = new TableV2(this, 'Table', {
       partitionKey: key(TABLE_KEYS.partitionKey),
@@ -26,6 +71,192 @@ export class RelayStack extends Stack {
         sortKey: key(i.sortKey),
       })),
       removalPolicy: RemovalPolicy.RETAIN,
+    });
+
+    // The first API key (tenant `default`), generated at deploy; read it with the CLI (output).
+    const apiKey = new Secret(this, 'ApiKey', {
+      description: 'Bearer key of the webhook relay API (tenant default)',
+      generateSecretString: { passwordLength: 40, excludePunctuation: true },
+    });
+
+    // Queues: fanout (one message per event) and delivery (one per event x subscription).
+    const fanout = new QueueWithDlq(this, 'Fanout', {
+      queueName: `${stage}-fanout`,
+      visibilityTimeout: Duration.seconds(FANOUT_TIMEOUT.toSeconds() * 6),
+      maxReceiveCount: 5,
+    });
+    const delivery = new QueueWithDlq(this, 'Delivery', {
+      queueName: `${stage}-delivery`,
+      visibilityTimeout: Duration.seconds(DELIVERY_TIMEOUT.toSeconds() * 6),
+      // The task's receive count numbers its attempts; the redrive policy dead-letters it once the
+      // round is over (see deliver.ts), with headroom for receives that never reached the handler.
+      maxReceiveCount: attempts + RECEIVE_HEADROOM,
+    });
+
+    // Bus: ingested events, archived for replay, routed to the fanout queue.
+    const bus = new EventBus(this, 'Bus', { eventBusName: `${stage}-events` });
+    bus.archive('Archive', {
+      description: 'Every ingested event, for replay',
+      eventPattern: { source: [BUS_SOURCE] },
+      retention: Duration.days(30),
+    });
+    new Rule(this, 'EventsToFanout', {
+      eventBus: bus,
+      description: 'Ingested events to the fanout queue',
+      eventPattern: { source: [BUS_SOURCE] },
+      targets: [new SqsQueue(fanout.queue)],
+    });
+
+    const common = {
+      RELAY_TABLE_NAME: this.table.tableName,
+      RELAY_RETRY_SCHEDULE: schedule,
+      RELAY_DELIVERY_QUEUE_URL: delivery.queue.queueUrl,
+      RELAY_DELIVERY_DLQ_ARN: delivery.deadLetterQueue.queueArn,
+    };
+
+    const ingestFn = new RelayFunction(this, 'IngestFunction', {
+      entry: ENTRIES.ingest,
+      description: 'Validates events and publishes them to the bus',
+      timeout: Duration.seconds(10),
+      environment: { RELAY_EVENT_BUS_NAME: bus.eventBusName, RELAY_API_KEY_SECRET_ARN: apiKey.secretArn },
+    });
+    bus.grantPutEventsTo(ingestFn);
+    apiKey.grantRead(ingestFn);
+
+    const apiFn = new RelayFunction(this, 'ApiFunction', {
+      entry: ENTRIES.api,
+      description: 'Subscriptions, deliveries and the DLQ',
+      timeout: Duration.seconds(29),
+      environment: {
+        ...common,
+        RELAY_EVENT_BUS_NAME: bus.eventBusName,
+        RELAY_API_KEY_SECRET_ARN: apiKey.secretArn,
+      },
+    });
+    this.table.grantReadWriteData(apiFn);
+    bus.grantPutEventsTo(apiFn);
+    apiKey.grantRead(apiFn);
+    delivery.queue.grantSendMessages(apiFn);
+    // DLQ redrive through the API: what StartMessageMoveTask needs on the DLQ (AWS docs).
+    apiFn.addToRolePolicy(
+      new PolicyStatement({
+        actions: [
+          'sqs:StartMessageMoveTask',
+          'sqs:ListMessageMoveTasks',
+          'sqs:CancelMessageMoveTask',
+          'sqs:ReceiveMessage',
+          'sqs:DeleteMessage',
+          'sqs:GetQueueAttributes',
+        ],
+        resources: [delivery.deadLetterQueue.queueArn],
+      }),
+    );
+
+    const fanoutFn = new RelayFunction(this, 'FanoutFunction', {
+      entry: ENTRIES.fanout,
+      description: 'One delivery task per (event, matching subscription)',
+      timeout: FANOUT_TIMEOUT,
+      environment: common,
+    });
+    this.table.grantReadWriteData(fanoutFn);
+    delivery.queue.grantSendMessages(fanoutFn);
+    fanoutFn.addEventSource(
+      new SqsEventSource(fanout.queue, {
+        batchSize: 10,
+        reportBatchItemFailures: true,
+        maxConcurrency: props.fanoutConcurrency ?? 5,
+      }),
+    );
+
+    const deliveryFn = new RelayFunction(this, 'DeliveryFunction', {
+      entry: ENTRIES.delivery,
+      description: 'Signs and POSTs webhooks; retries with backoff; dead-letters',
+      timeout: DELIVERY_TIMEOUT,
+      environment: common,
+    });
+    this.table.grantReadWriteData(deliveryFn);
+    // Batches of 10 share one read of the store and one group-committed write; the maximum
+    // concurrency bounds the load on receivers and keeps invocations from being throttled
+    // (throttled receives would count toward maxReceiveCount).
+    deliveryFn.addEventSource(
+      new SqsEventSource(delivery.queue, {
+        batchSize: 10,
+        reportBatchItemFailures: true,
+        maxConcurrency: props.deliveryConcurrency ?? 20,
+      }),
+    );
+
+    // HTTP API: every route of the contract, ingest to its own function, the rest (and any
+    // unknown route, for a JSON 404) to the management function.
+    const accessLogs = new LogGroup(this, 'ApiAccessLogs', {
+      retention: RetentionDays.ONE_MONTH,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    const apiIntegration = new HttpLambdaIntegration('Api', apiFn);
+    const ingestIntegration = new HttpLambdaIntegration('Ingest', ingestFn);
+    const api = new HttpApi(this, 'HttpApi', {
+      apiName: `${stage}-api`,
+      description: 'Webhook relay: ingest and management',
+      defaultIntegration: apiIntegration,
+    });
+    for (const route of ROUTES) {
+      api.addRoutes({
+        path: route.path,
+        methods: [HttpMethod[route.method]],
+        integration: route.target === 'ingest' ? ingestIntegration : apiIntegration,
+      });
+    }
+    const defaultStage = api.defaultStage?.node.defaultChild as CfnStage;
+    defaultStage.accessLogSettings = {
+      destinationArn: accessLogs.logGroupArn,
+      format: JSON.stringify({
+        requestId: '$context.requestId',
+        ip: '$context.identity.sourceIp',
+        routeKey: '$context.routeKey',
+        status: '$context.status',
+        latency: '$context.responseLatency',
+        integrationError: '$context.integrationErrorMessage',
+      }),
+    };
+
+    this.acknowledgeNagFindings(apiKey);
+
+    new CfnOutput(this, 'ApiUrl', { value: api.apiEndpoint, description: 'Base URL of the relay API' });
+    new CfnOutput(this, 'ApiKeySecretArn', {
+      value: apiKey.secretArn,
+      description:
+        'The first API key: aws secretsmanager get-secret-value --query SecretString --output text --secret-id <this>',
+    });
+    new CfnOutput(this, 'FanoutQueueName', { value: fanout.queue.queueName });
+    new CfnOutput(this, 'FanoutDlqName', { value: fanout.deadLetterQueue.queueName });
+    new CfnOutput(this, 'DeliveryQueueName', { value: delivery.queue.queueName });
+    new CfnOutput(this, 'DeliveryDlqName', { value: delivery.deadLetterQueue.queueName });
+    new CfnOutput(this, 'EventBusName', { value: bus.eventBusName });
+    new CfnOutput(this, 'TableName', { value: this.table.tableName });
+  }
+
+  /** cdk-nag AwsSolutions findings that are deliberate, each with its reason. */
+  private acknowledgeNagFindings(apiKey: Secret): void {
+    Validations.of(apiKey).acknowledge({
+      id: 'AwsSolutions-SMG4',
+      reason:
+        'The secret is a bearer API key held by producers; automatic rotation would lock them out. ' +
+        'Rotate it by hand (console or CLI); functions re-read it within 5 minutes.',
+    });
+    Validations.of(this).acknowledge({
+      id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
+      reason: 'The basic execution role only lets each function write its own CloudWatch logs.',
+    });
+    Validations.of(this).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::<${this.getLogicalId(this.table.node.defaultChild as CfnElement)}.Arn>/index/*]`,
+      reason:
+        "grantReadWriteData covers the table's three GSIs (listing by subscription, by event, the DLQ).",
+    });
+    Validations.of(this).acknowledge({
+      id: 'AwsSolutions-APIG4',
+      reason:
+        'Every /v1 route checks the bearer API key in the function (401 JSON error otherwise); ' +
+        '/health is public on purpose.',
     });
   }
 }

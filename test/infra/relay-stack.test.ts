@@ -1,35 +1,208 @@
 import { App } from 'aws-cdk-lib';
-import { Template } from 'aws-cdk-lib/assertions';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import { AwsSolutionsChecks } from 'cdk-nag';
 import { describe, expect, it } from 'vitest';
 import { createTableInput } from '../../functions/adapters/dynamodb/table.ts';
+import { ROUTES } from '../../functions/handlers/routes.ts';
 import { RelayStack } from '../../infra/relay-stack.ts';
 
+// Template tests skip esbuild (the bundle report builds the real bundles).
+const newApp = () => new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+
+type Resource = { Type: string; Properties: Record<string, unknown> };
+
 describe('RelayStack', () => {
-  const template = Template.fromStack(new RelayStack(new App(), 'Test'));
+  const app = newApp();
+  const stack = new RelayStack(app, 'Test');
+  const template = Template.fromStack(stack);
+  const resources = template.toJSON().Resources as Record<string, Resource>;
+  const ofType = (type: string) => Object.entries(resources).filter(([, r]) => r.Type === type);
+  const logicalIdOf = (prefix: string) => Object.keys(resources).find((k) => k.startsWith(prefix)) as string;
+
+  it('has exactly the deployed shape: API, four functions, bus with rule and archive, two queue pairs, one table', () => {
+    template.resourceCountIs('AWS::ApiGatewayV2::Api', 1);
+    template.resourceCountIs('AWS::Lambda::Function', 4);
+    template.resourceCountIs('AWS::Events::EventBus', 1);
+    template.resourceCountIs('AWS::Events::Rule', 1);
+    template.resourceCountIs('AWS::Events::Archive', 1);
+    template.resourceCountIs('AWS::SQS::Queue', 4);
+    template.resourceCountIs('AWS::DynamoDB::GlobalTable', 1);
+    template.resourceCountIs('AWS::Lambda::EventSourceMapping', 2);
+    template.resourceCountIs('AWS::SecretsManager::Secret', 1);
+  });
+
+  it('runs every function on Node 24, arm64, with JSON logs into a log group with retention', () => {
+    for (const [, fn] of ofType('AWS::Lambda::Function')) {
+      expect(fn.Properties).toMatchObject({
+        Runtime: 'nodejs24.x',
+        Architectures: ['arm64'],
+        LoggingConfig: { LogFormat: 'JSON', LogGroup: expect.anything() },
+      });
+    }
+    for (const [, group] of ofType('AWS::Logs::LogGroup')) {
+      expect(group.Properties.RetentionInDays).toBe(30);
+    }
+  });
+
+  it('routes every route of the HTTP contract, ingest to its function and the rest (and $default) to the API function', () => {
+    const routes = ofType('AWS::ApiGatewayV2::Route').map(([, r]) => r.Properties.RouteKey as string);
+    for (const route of ROUTES) expect(routes).toContain(`${route.method} ${route.path}`);
+    expect(routes).toContain('$default');
+    const targetOf = (routeKey: string) =>
+      JSON.stringify(
+        ofType('AWS::ApiGatewayV2::Route').find(([, r]) => r.Properties.RouteKey === routeKey)?.[1].Properties
+          .Target,
+      );
+    expect(targetOf('POST /v1/events')).toBe(targetOf('POST /v1/events/batch'));
+    expect(targetOf('POST /v1/events')).not.toBe(targetOf('$default'));
+    expect(targetOf('GET /v1/dlq')).toBe(targetOf('$default'));
+  });
+
+  it('routes ingested events from the bus to the fanout queue and archives them', () => {
+    const bus = logicalIdOf('Bus');
+    template.hasResourceProperties('AWS::Events::Rule', {
+      EventBusName: { Ref: bus },
+      EventPattern: { source: ['webhook-relay'] },
+      Targets: [{ Arn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^FanoutQueue'), 'Arn'] } }],
+    });
+    template.hasResourceProperties('AWS::Events::Archive', {
+      SourceArn: { 'Fn::GetAtt': [bus, 'Arn'] },
+      EventPattern: { source: ['webhook-relay'] },
+      RetentionDays: 30,
+    });
+  });
+
+  it('consumes both queues with partial batch responses, batches of 10 and a concurrency cap', () => {
+    for (const [, esm] of ofType('AWS::Lambda::EventSourceMapping')) {
+      expect(esm.Properties).toMatchObject({
+        BatchSize: 10,
+        FunctionResponseTypes: ['ReportBatchItemFailures'],
+        ScalingConfig: { MaximumConcurrency: expect.any(Number) },
+      });
+    }
+  });
+
+  it("keeps each queue's visibility timeout at least 6x its consumer's timeout", () => {
+    for (const [, esm] of ofType('AWS::Lambda::EventSourceMapping')) {
+      const queueId = (esm.Properties.EventSourceArn as { 'Fn::GetAtt': [string] })['Fn::GetAtt'][0];
+      const fnId = (esm.Properties.FunctionName as { Ref: string }).Ref;
+      const visibility = resources[queueId]?.Properties.VisibilityTimeout as number;
+      const timeout = resources[fnId]?.Properties.Timeout as number;
+      expect(visibility).toBeGreaterThanOrEqual(6 * timeout);
+    }
+  });
+
+  it('dead-letters delivery tasks after the retry schedule plus headroom, and fanout messages after 5 receives', () => {
+    const queue = (prefix: string) => resources[logicalIdOf(prefix)]?.Properties as Record<string, unknown>;
+    // Default schedule: 7 delays = 8 attempts; 5 receives of headroom.
+    expect(queue('DeliveryQueue').RedrivePolicy).toMatchObject({
+      maxReceiveCount: 13,
+      deadLetterTargetArn: { 'Fn::GetAtt': [logicalIdOf('DeliveryDlq'), 'Arn'] },
+    });
+    expect(queue('FanoutQueue').RedrivePolicy).toMatchObject({ maxReceiveCount: 5 });
+  });
+
+  it("follows the configured retry schedule in maxReceiveCount and the functions' settings", () => {
+    const custom = Template.fromStack(new RelayStack(newApp(), 'Custom', { retrySchedule: '10,60' }));
+    custom.hasResourceProperties('AWS::SQS::Queue', {
+      QueueName: 'relay-delivery',
+      RedrivePolicy: { maxReceiveCount: 8 },
+    });
+    custom.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: { Variables: Match.objectLike({ RELAY_RETRY_SCHEDULE: '10,60' }) },
+    });
+  });
+
+  it('lets each DLQ redrive only to its own source queue, and keeps DLQ messages 14 days, longer than the source', () => {
+    for (const name of ['relay-fanout', 'relay-delivery']) {
+      const dlq = ofType('AWS::SQS::Queue').find(([, q]) => q.Properties.QueueName === `${name}-dlq`)?.[1];
+      const source = ofType('AWS::SQS::Queue').find(([, q]) => q.Properties.QueueName === name)?.[1];
+      expect(dlq?.Properties.RedriveAllowPolicy).toMatchObject({
+        redrivePermission: 'byQueue',
+        sourceQueueArns: [{ 'Fn::Join': ['', expect.arrayContaining([`:${name}`])] }],
+      });
+      expect(dlq?.Properties.MessageRetentionPeriod).toBe(14 * 24 * 3600);
+      expect(source?.Properties.MessageRetentionPeriod as number).toBeLessThan(14 * 24 * 3600);
+    }
+  });
+
+  it('grants through least-privilege statements: no wildcard actions on data services', () => {
+    for (const [id, policy] of ofType('AWS::IAM::Policy')) {
+      const statements = (
+        policy.Properties.PolicyDocument as { Statement: Array<{ Action: string | string[] }> }
+      ).Statement;
+      for (const s of statements) {
+        for (const action of [s.Action].flat()) {
+          expect(action, `${id}: ${action}`).not.toMatch(/^(dynamodb|sqs|events|secretsmanager):\*$|^\*$/);
+        }
+      }
+    }
+  });
+
+  it('gives the API function what a DLQ redrive needs, on the delivery DLQ only', () => {
+    template.hasResourceProperties('AWS::IAM::Policy', {
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Action: Match.arrayWith(['sqs:StartMessageMoveTask', 'sqs:ListMessageMoveTasks']),
+            Resource: { 'Fn::GetAtt': [logicalIdOf('DeliveryDlq'), 'Arn'] },
+          }),
+        ]),
+      },
+    });
+  });
+
+  it('gives the ingest function only the bus and the API key', () => {
+    const ingestRole = logicalIdOf('IngestFunctionServiceRole');
+    const policy = ofType('AWS::IAM::Policy').find(([, p]) =>
+      JSON.stringify(p.Properties.Roles).includes(ingestRole),
+    )?.[1];
+    const actions = (
+      policy?.Properties.PolicyDocument as { Statement: Array<{ Action: string | string[] }> }
+    ).Statement.flatMap((s) => [s.Action].flat());
+    expect(actions.sort()).toEqual([
+      'events:PutEvents',
+      'secretsmanager:DescribeSecret',
+      'secretsmanager:GetSecretValue',
+    ]);
+  });
+
+  it('outputs the API URL, where the first API key is, and the queue and DLQ names', () => {
+    const outputs = Object.keys(template.toJSON().Outputs ?? {});
+    expect(outputs).toEqual(
+      expect.arrayContaining([
+        'ApiUrl',
+        'ApiKeySecretArn',
+        'FanoutQueueName',
+        'FanoutDlqName',
+        'DeliveryQueueName',
+        'DeliveryDlqName',
+      ]),
+    );
+  });
 
   it('declares the table with the keys and indexes local mode creates in dynalite', () => {
     const local = createTableInput('relay');
-    const [table] = Object.values(template.findResources('AWS::DynamoDB::GlobalTable')) as Array<{
-      Properties: Record<string, unknown>;
-    }>;
+    const [, table] = ofType('AWS::DynamoDB::GlobalTable')[0] ?? [];
     if (!table) throw new Error('no table in the template');
     expect(table.Properties.KeySchema).toEqual(local.KeySchema);
-    expect(new Set(table.Properties.AttributeDefinitions as unknown[])).toEqual(
-      new Set(local.AttributeDefinitions),
-    );
     const indexes = (
       table.Properties.GlobalSecondaryIndexes as Array<{ IndexName: string; KeySchema: unknown }>
     ).map((i) => ({ IndexName: i.IndexName, KeySchema: i.KeySchema }));
     expect(indexes).toEqual(
       local.GlobalSecondaryIndexes?.map((i) => ({ IndexName: i.IndexName, KeySchema: i.KeySchema })),
     );
-  });
-
-  it('bills on demand, keeps point-in-time recovery and expires items by TTL', () => {
     template.hasResourceProperties('AWS::DynamoDB::GlobalTable', {
       BillingMode: 'PAY_PER_REQUEST',
       TimeToLiveSpecification: { AttributeName: 'ttl', Enabled: true },
       Replicas: [{ PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true } }],
     });
+  });
+
+  it('passes cdk-nag AwsSolutions checks with no unacknowledged finding', () => {
+    const report = new AwsSolutionsChecks().validateScope(app) as unknown as {
+      violations: Array<{ ruleName: string; description: string }>;
+    };
+    expect(report.violations.map((v) => `${v.ruleName}: ${v.description}`)).toEqual([]);
   });
 });

@@ -1,0 +1,13 @@
+import { NodeHttpSender } from '../adapters/http/sender.ts';
+import { systemClock } from '../core/ports.ts';
+import { makeDeliveryHandler } from '../handlers/delivery.ts';
+import { config, dynamoStore, taskQueue } from './clients.ts';
+
+/** Lambda entry: delivery queue (SQS event source) -> signed POSTs. Wiring only. */
+export const handler = makeDeliveryHandler({
+  store: dynamoStore(),
+  tasks: taskQueue(),
+  sender: new NodeHttpSender(),
+  clock: systemClock,
+  config,
+});

@@ -1,0 +1,23 @@
+/**
+ * How every Lambda is bundled, shared by the CDK functions and the bundle report, so the report
+ * measures exactly what is deployed.
+ */
+export const BUNDLING = {
+  format: 'esm',
+  target: 'node24',
+  minify: true,
+  sourceMap: true,
+  // The Node.js 24 runtime ships the AWS SDK v3; bundling it again would only add weight.
+  external: ['@aws-sdk/*'],
+  // Some dependencies are CommonJS and call require(); give the ESM bundle one.
+  banner: "import{createRequire as __cr}from'node:module';const require=__cr(import.meta.url);",
+  mainFields: ['module', 'main'],
+} as const;
+
+/** The Lambda entry modules, by function. */
+export const ENTRIES = {
+  ingest: 'functions/lambda/ingest.ts',
+  api: 'functions/lambda/api.ts',
+  fanout: 'functions/lambda/fanout.ts',
+  delivery: 'functions/lambda/delivery.ts',
+} as const;

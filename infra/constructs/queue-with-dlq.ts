@@ -1,0 +1,47 @@
+import { Duration, Stack } from 'aws-cdk-lib';
+import { type IQueue, Queue, QueueEncryption, RedrivePermission } from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+
+export interface QueueWithDlqProps {
+  /** Queue name; the DLQ is `<name>-dlq`. Explicit so the DLQ can name its source (below). */
+  readonly queueName: string;
+  /** At least 6x the consuming function's timeout (AWS guidance for SQS event sources). */
+  readonly visibilityTimeout: Duration;
+  /** Receives before the queue moves a message to its DLQ. */
+  readonly maxReceiveCount: number;
+  /** @default 4 days */
+  readonly retentionPeriod?: Duration;
+}
+
+/**
+ * A work queue and its dead-letter queue, set up so that "Start DLQ redrive" in the SQS console
+ * (and StartMessageMoveTask) puts messages straight back: the DLQ's redrive-allow policy admits
+ * exactly its source queue. The source queue's ARN is built from its name rather than
+ * referenced, which would make the two queues depend on each other. The DLQ keeps messages 14
+ * days, longer than the source, because a standard DLQ keeps each message's original enqueue time.
+ */
+export class QueueWithDlq extends Construct {
+  readonly queue: Queue;
+  readonly deadLetterQueue: Queue;
+
+  constructor(scope: Construct, id: string, props: QueueWithDlqProps) {
+    super(scope, id);
+    const sourceArn = Stack.of(this).formatArn({ service: 'sqs', resource: props.queueName });
+    const source: IQueue = Queue.fromQueueArn(this, 'SourceRef', sourceArn);
+    this.deadLetterQueue = new Queue(this, 'Dlq', {
+      queueName: `${props.queueName}-dlq`,
+      retentionPeriod: Duration.days(14),
+      encryption: QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      redriveAllowPolicy: { redrivePermission: RedrivePermission.BY_QUEUE, sourceQueues: [source] },
+    });
+    this.queue = new Queue(this, 'Queue', {
+      queueName: props.queueName,
+      visibilityTimeout: props.visibilityTimeout,
+      retentionPeriod: props.retentionPeriod ?? Duration.days(4),
+      encryption: QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: props.maxReceiveCount },
+    });
+  }
+}

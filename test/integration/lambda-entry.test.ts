@@ -1,0 +1,214 @@
+import { EventBridgeClient, PutEventsCommand, type PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
+import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import {
+  ChangeMessageVisibilityCommand,
+  SendMessageBatchCommand,
+  type SendMessageBatchRequestEntry,
+  SQSClient,
+} from '@aws-sdk/client-sqs';
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, SQSEvent, SQSRecord } from 'aws-lambda';
+import { mockClient } from 'aws-sdk-client-mock';
+import { Webhook } from 'standardwebhooks';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { ensureTable, localDynamoClient, startDynalite } from '../../functions/local/dynalite.ts';
+import { startReceiver, waitFor } from '../support/receiver.ts';
+
+/**
+ * The Lambda entry modules exactly as deployed, fed Lambda-shaped events: DynamoDB is dynalite
+ * (through AWS_ENDPOINT_URL_DYNAMODB, no test hook in the code), EventBridge, SQS and Secrets
+ * Manager are mocked, the receiver is a real HTTP server on loopback.
+ */
+const API_KEY = 'aws-test-key';
+const DELIVERY_QUEUE_URL = 'https://sqs.us-east-1.amazonaws.com/123456789012/relay-delivery';
+
+const eventBridge = mockClient(EventBridgeClient);
+const sqs = mockClient(SQSClient);
+const secrets = mockClient(SecretsManagerClient);
+
+type Handler<E, R> = (event: E) => Promise<R>;
+let ingest: Handler<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2>;
+let api: Handler<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2>;
+let fanout: Handler<SQSEvent, { batchItemFailures: Array<{ itemIdentifier: string }> }>;
+let delivery: Handler<SQSEvent, { batchItemFailures: Array<{ itemIdentifier: string }> }>;
+let closeDb: () => Promise<void>;
+
+function httpEvent(method: string, path: string, body?: unknown): APIGatewayProxyEventV2 {
+  return {
+    version: '2.0',
+    routeKey: `${method} ${path}`,
+    rawPath: path,
+    rawQueryString: '',
+    headers: { authorization: `Bearer ${API_KEY}`, 'content-type': 'application/json' },
+    requestContext: {
+      accountId: '123456789012',
+      apiId: 'api',
+      domainName: 'api.example',
+      domainPrefix: 'api',
+      http: { method, path, protocol: 'HTTP/1.1', sourceIp: '203.0.113.9', userAgent: 'test' },
+      requestId: 'req',
+      routeKey: `${method} ${path}`,
+      stage: '$default',
+      time: '',
+      timeEpoch: 0,
+    },
+    isBase64Encoded: false,
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  };
+}
+
+let seq = 0;
+function sqsRecord(body: string, receiveCount = 1): SQSRecord {
+  seq++;
+  return {
+    messageId: `m-${seq}`,
+    receiptHandle: `rh-${seq}`,
+    body,
+    attributes: {
+      ApproximateReceiveCount: String(receiveCount),
+      SentTimestamp: '0',
+      SenderId: 'x',
+      ApproximateFirstReceiveTimestamp: '0',
+    },
+    messageAttributes: {},
+    md5OfBody: '',
+    eventSource: 'aws:sqs',
+    eventSourceARN: 'arn:aws:sqs:us-east-1:123456789012:q',
+    awsRegion: 'us-east-1',
+  };
+}
+
+/** What an EventBridge rule puts on its SQS target for a PutEvents entry. */
+function asRuleDelivery(entry: PutEventsRequestEntry): string {
+  return JSON.stringify({
+    version: '0',
+    id: 'eb-1',
+    'detail-type': entry.DetailType,
+    source: entry.Source,
+    account: '123456789012',
+    time: '2026-11-23T10:00:00Z',
+    region: 'us-east-1',
+    resources: [],
+    detail: JSON.parse(entry.Detail ?? '{}'),
+  });
+}
+
+const putEntries = () => eventBridge.commandCalls(PutEventsCommand).flatMap((c) => c.args[0].input.Entries ?? []);
+const sentTasks = () =>
+  sqs.commandCalls(SendMessageBatchCommand).flatMap((c) => c.args[0].input.Entries ?? []) as SendMessageBatchRequestEntry[];
+
+beforeAll(async () => {
+  const db = await startDynalite();
+  const client = localDynamoClient(db.endpoint);
+  await ensureTable(client, 'relay-table');
+  client.destroy();
+  closeDb = db.close;
+  Object.assign(process.env, {
+    AWS_REGION: 'us-east-1',
+    AWS_ACCESS_KEY_ID: 'test',
+    AWS_SECRET_ACCESS_KEY: 'test',
+    AWS_ENDPOINT_URL_DYNAMODB: db.endpoint,
+    RELAY_TABLE_NAME: 'relay-table',
+    RELAY_EVENT_BUS_NAME: 'relay-events',
+    RELAY_DELIVERY_QUEUE_URL: DELIVERY_QUEUE_URL,
+    RELAY_DELIVERY_DLQ_ARN: 'arn:aws:sqs:us-east-1:123456789012:relay-delivery-dlq',
+    RELAY_API_KEY_SECRET_ARN: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:relay-key',
+    RELAY_RETRY_SCHEDULE: '5,300',
+  });
+  ({ handler: ingest } = await import('../../functions/lambda/ingest.ts'));
+  ({ handler: api } = await import('../../functions/lambda/api.ts'));
+  ({ handler: fanout } = await import('../../functions/lambda/fanout.ts'));
+  ({ handler: delivery } = await import('../../functions/lambda/delivery.ts'));
+});
+
+afterAll(async () => {
+  await closeDb();
+});
+
+beforeEach(() => {
+  eventBridge.reset();
+  sqs.reset();
+  secrets.reset();
+  secrets.on(GetSecretValueCommand).resolves({ SecretString: API_KEY });
+  eventBridge.on(PutEventsCommand).callsFake((input: { Entries: unknown[] }) => ({
+    FailedEntryCount: 0,
+    Entries: input.Entries.map((_, i) => ({ EventId: `eb-${i}` })),
+  }));
+  sqs.on(SendMessageBatchCommand).callsFake((input: { Entries: Array<{ Id: string }> }) => ({
+    Successful: input.Entries.map((e) => ({ Id: e.Id, MessageId: `sqs-${e.Id}`, MD5OfMessageBody: '' })),
+    Failed: [],
+  }));
+  sqs.on(ChangeMessageVisibilityCommand).resolves({});
+});
+
+describe('Lambda entry modules, wired to AWS adapters', () => {
+  it('carries one event from ingest through the bus and fanout to a signed delivery at a real receiver', async () => {
+    const rx = await startReceiver();
+    try {
+      const created = await api(httpEvent('POST', '/v1/subscriptions', { url: `${rx.url}/hook`, eventTypes: ['order.*'] }));
+      expect(created.statusCode).toBe(201);
+      const sub = JSON.parse(created.body ?? '{}') as { id: string; secret: string };
+
+      const accepted = await ingest(httpEvent('POST', '/v1/events', { type: 'order.created', data: { orderId: 'O-1' } }));
+      expect(accepted.statusCode).toBe(202);
+      const { id } = JSON.parse(accepted.body ?? '{}') as { id: string };
+      const [entry] = putEntries();
+      expect(entry).toMatchObject({ EventBusName: 'relay-events', Source: 'webhook-relay', DetailType: 'order.created' });
+
+      const fanned = await fanout({ Records: [sqsRecord(asRuleDelivery(entry ?? {}))] });
+      expect(fanned.batchItemFailures).toEqual([]);
+      const [task] = sentTasks();
+      expect(sqs.commandCalls(SendMessageBatchCommand)[0]?.args[0].input.QueueUrl).toBe(DELIVERY_QUEUE_URL);
+      expect(JSON.parse(task?.MessageBody ?? '{}')).toMatchObject({ eventId: id, subscriptionId: sub.id });
+
+      const delivered = await delivery({ Records: [sqsRecord(task?.MessageBody ?? '')] });
+      expect(delivered.batchItemFailures).toEqual([]);
+      const [got] = await waitFor('the webhook', () => (rx.received.length ? rx.received : undefined));
+      expect(got?.headers['webhook-id']).toBe(id);
+      expect(new Webhook(sub.secret).verify(got?.body ?? '', got?.headers as Record<string, string>)).toMatchObject({
+        type: 'order.created',
+        data: { orderId: 'O-1' },
+      });
+
+      const log = await api(httpEvent('GET', `/v1/events/${id}`));
+      expect(JSON.parse(log.body ?? '{}').deliveries[0]).toMatchObject({ status: 'succeeded', attempts: [{ status: 200 }] });
+    } finally {
+      await rx.close();
+    }
+  });
+
+  it('schedules a retry through ChangeMessageVisibility with the backoff delay', async () => {
+    const rx = await startReceiver(() => 503);
+    try {
+      await api(httpEvent('POST', '/v1/subscriptions', { url: rx.url, eventTypes: ['retry.*'] }));
+      await ingest(httpEvent('POST', '/v1/events', { type: 'retry.me', data: {} }));
+      await fanout({ Records: [sqsRecord(asRuleDelivery(putEntries()[0] ?? {}))] });
+      const record = sqsRecord(sentTasks()[0]?.MessageBody ?? '');
+      const result = await delivery({ Records: [record] });
+      expect(result.batchItemFailures).toEqual([{ itemIdentifier: record.messageId }]);
+      const change = sqs.commandCalls(ChangeMessageVisibilityCommand)[0]?.args[0].input;
+      expect(change).toMatchObject({ QueueUrl: DELIVERY_QUEUE_URL, ReceiptHandle: record.receiptHandle });
+      // 5 s +/- 20 % jitter, rounded up to whole seconds.
+      expect(change?.VisibilityTimeout).toBeGreaterThanOrEqual(4);
+      expect(change?.VisibilityTimeout).toBeLessThanOrEqual(6);
+    } finally {
+      await rx.close();
+    }
+  });
+
+  it('answers 5xx, never 202, when the bus keeps refusing an event, so the producer retries', async () => {
+    eventBridge.on(PutEventsCommand).resolves({
+      FailedEntryCount: 1,
+      Entries: [{ ErrorCode: 'InternalFailure', ErrorMessage: 'try again' }],
+    });
+    const res = await ingest(httpEvent('POST', '/v1/events', { type: 'order.created', data: {} }));
+    expect(res.statusCode).toBeGreaterThanOrEqual(500);
+    expect(JSON.parse(res.body ?? '{}').error.code).toBe('internal_error');
+  });
+
+  it('refuses a request without the key held in Secrets Manager', async () => {
+    const event = httpEvent('POST', '/v1/events', { type: 'a.b', data: {} });
+    event.headers.authorization = 'Bearer not-the-key';
+    expect((await ingest(event)).statusCode).toBe(401);
+    expect(eventBridge.commandCalls(PutEventsCommand)).toHaveLength(0);
+  });
+});
