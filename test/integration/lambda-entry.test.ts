@@ -6,7 +6,12 @@ import {
   type SendMessageBatchRequestEntry,
   SQSClient,
 } from '@aws-sdk/client-sqs';
-import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, SQSEvent, SQSRecord } from 'aws-lambda';
+import type {
+  APIGatewayProxyEventV2,
+  APIGatewayProxyStructuredResultV2,
+  SQSEvent,
+  SQSRecord,
+} from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -92,9 +97,12 @@ function asRuleDelivery(entry: PutEventsRequestEntry): string {
   });
 }
 
-const putEntries = () => eventBridge.commandCalls(PutEventsCommand).flatMap((c) => c.args[0].input.Entries ?? []);
+const putEntries = () =>
+  eventBridge.commandCalls(PutEventsCommand).flatMap((c) => c.args[0].input.Entries ?? []);
 const sentTasks = () =>
-  sqs.commandCalls(SendMessageBatchCommand).flatMap((c) => c.args[0].input.Entries ?? []) as SendMessageBatchRequestEntry[];
+  sqs
+    .commandCalls(SendMessageBatchCommand)
+    .flatMap((c) => c.args[0].input.Entries ?? []) as SendMessageBatchRequestEntry[];
 
 beforeAll(async () => {
   const db = await startDynalite();
@@ -144,15 +152,23 @@ describe('Lambda entry modules, wired to AWS adapters', () => {
   it('carries one event from ingest through the bus and fanout to a signed delivery at a real receiver', async () => {
     const rx = await startReceiver();
     try {
-      const created = await api(httpEvent('POST', '/v1/subscriptions', { url: `${rx.url}/hook`, eventTypes: ['order.*'] }));
+      const created = await api(
+        httpEvent('POST', '/v1/subscriptions', { url: `${rx.url}/hook`, eventTypes: ['order.*'] }),
+      );
       expect(created.statusCode).toBe(201);
       const sub = JSON.parse(created.body ?? '{}') as { id: string; secret: string };
 
-      const accepted = await ingest(httpEvent('POST', '/v1/events', { type: 'order.created', data: { orderId: 'O-1' } }));
+      const accepted = await ingest(
+        httpEvent('POST', '/v1/events', { type: 'order.created', data: { orderId: 'O-1' } }),
+      );
       expect(accepted.statusCode).toBe(202);
       const { id } = JSON.parse(accepted.body ?? '{}') as { id: string };
       const [entry] = putEntries();
-      expect(entry).toMatchObject({ EventBusName: 'relay-events', Source: 'webhook-relay', DetailType: 'order.created' });
+      expect(entry).toMatchObject({
+        EventBusName: 'relay-events',
+        Source: 'webhook-relay',
+        DetailType: 'order.created',
+      });
 
       const fanned = await fanout({ Records: [sqsRecord(asRuleDelivery(entry ?? {}))] });
       expect(fanned.batchItemFailures).toEqual([]);
@@ -164,13 +180,18 @@ describe('Lambda entry modules, wired to AWS adapters', () => {
       expect(delivered.batchItemFailures).toEqual([]);
       const [got] = await waitFor('the webhook', () => (rx.received.length ? rx.received : undefined));
       expect(got?.headers['webhook-id']).toBe(id);
-      expect(new Webhook(sub.secret).verify(got?.body ?? '', got?.headers as Record<string, string>)).toMatchObject({
+      expect(
+        new Webhook(sub.secret).verify(got?.body ?? '', got?.headers as Record<string, string>),
+      ).toMatchObject({
         type: 'order.created',
         data: { orderId: 'O-1' },
       });
 
       const log = await api(httpEvent('GET', `/v1/events/${id}`));
-      expect(JSON.parse(log.body ?? '{}').deliveries[0]).toMatchObject({ status: 'succeeded', attempts: [{ status: 200 }] });
+      expect(JSON.parse(log.body ?? '{}').deliveries[0]).toMatchObject({
+        status: 'succeeded',
+        attempts: [{ status: 200 }],
+      });
     } finally {
       await rx.close();
     }

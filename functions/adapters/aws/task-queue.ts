@@ -12,6 +12,7 @@ import {
 import { logger } from '../../commons/logger.ts';
 import type { DeliveryTask } from '../../core/delivery.ts';
 import type { RedriveStatus, TaskQueue } from '../../core/ports.ts';
+import { WriteCoalescer } from '../coalescer.ts';
 
 /** SendMessageBatch takes at most 10 messages per request. */
 const MAX_ENTRIES_PER_BATCH = 10;
@@ -46,6 +47,8 @@ export class SqsTaskQueue implements TaskQueue {
   private readonly maxRetries: number;
   private readonly baseDelayMs: number;
 
+  private readonly pending = new WriteCoalescer<DeliveryTask>((tasks) => this.send(tasks), 3, 10);
+
   constructor(
     private readonly client: SQSClient,
     private readonly config: SqsTaskQueueConfig,
@@ -59,7 +62,13 @@ export class SqsTaskQueue implements TaskQueue {
    * fails are re-sent with backoff, except sender faults (the request itself is wrong, so a
    * re-send fails the same way). Throws when any task is still not queued, or on an SDK error.
    */
-  async enqueue(tasks: readonly DeliveryTask[]): Promise<void> {
+  enqueue(tasks: readonly DeliveryTask[]): Promise<void> {
+    // The records of a fanout batch enqueue separately and within milliseconds of each other:
+    // gathered, their tasks fill SendMessageBatch requests instead of one request each.
+    return this.pending.add(tasks);
+  }
+
+  private async send(tasks: readonly DeliveryTask[]): Promise<void> {
     if (tasks.length === 0) return;
     const failures: BatchResultErrorEntry[] = [];
     await forEachLimited(

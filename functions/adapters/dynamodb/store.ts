@@ -15,7 +15,7 @@ import { badRequest } from '../../core/errors.ts';
 import type { RelayEvent } from '../../core/event.ts';
 import { type Page, type Store, scopedKey } from '../../core/ports.ts';
 import type { Subscription } from '../../core/subscription.ts';
-import { WriteCoalescer } from './coalescer.ts';
+import { WriteCoalescer } from '../coalescer.ts';
 
 type Item = Record<string, unknown>;
 const KEY_ATTRS = ['pk', 'sk', 'gsi1pk', 'gsi1sk', 'gsi2pk', 'gsi2sk', 'gsi3pk', 'gsi3sk', 'ttl'];

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { WriteCoalescer } from '../../../../functions/adapters/dynamodb/coalescer.ts';
+import { WriteCoalescer } from '../../../functions/adapters/coalescer.ts';
 
 describe('WriteCoalescer', () => {
   afterEach(() => {
