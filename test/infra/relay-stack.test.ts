@@ -157,8 +157,9 @@ describe('RelayStack', () => {
     const policy = ofType('AWS::IAM::Policy').find(([, p]) =>
       JSON.stringify(p.Properties.Roles).includes(ingestRole),
     )?.[1];
+    if (!policy) throw new Error('no policy for the ingest function');
     const actions = (
-      policy?.Properties.PolicyDocument as { Statement: Array<{ Action: string | string[] }> }
+      policy.Properties.PolicyDocument as { Statement: Array<{ Action: string | string[] }> }
     ).Statement.flatMap((s) => [s.Action].flat());
     expect(actions.sort()).toEqual([
       'events:PutEvents',
