@@ -162,6 +162,9 @@ Object.assign(process.env, {
   RELAY_DELIVERY_QUEUE_URL: 'https://sqs.us-east-1.amazonaws.com/123456789012/relay-delivery',
   RELAY_DELIVERY_DLQ_ARN: 'arn:aws:sqs:us-east-1:123456789012:relay-delivery-dlq',
   RELAY_API_KEY_SECRET_ARN: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:k',
+  RELAY_ARCHIVE_ARN: 'arn:aws:events:us-east-1:123456789012:archive/a',
+  RELAY_EVENT_BUS_ARN: 'arn:aws:events:us-east-1:123456789012:event-bus/b',
+  RELAY_FANOUT_RULE_ARN: 'arn:aws:events:us-east-1:123456789012:rule/b/r',
   POWERTOOLS_LOG_LEVEL: 'INFO',
 });
 

@@ -3,6 +3,7 @@ import { attemptDelivery } from './attempt.ts';
 import type { RelayConfig } from './config.ts';
 import type { Delivery, DeliveryStatus, DeliveryTask } from './delivery.ts';
 import { DeadLetterPending, RetryScheduled } from './errors.ts';
+import { METRICS, type RelayMetrics } from './metrics.ts';
 import {
   type Clock,
   type DeliveryContextReader,
@@ -22,6 +23,8 @@ export interface DeliverDeps {
   sender: HttpSender;
   clock: Clock;
   config: RelayConfig;
+  /** Attempt outcomes and durations; flushed by the handler after each invocation. */
+  metrics?: RelayMetrics;
   /** Source of jitter, injectable for tests. */
   random?: () => number;
 }
@@ -83,6 +86,7 @@ export async function deliverTask(
     url: subscription?.url ?? '',
     status: 'pending',
     attempts: [],
+    ...(task.replay ? { replay: task.replay } : {}),
     createdAt: now,
     updatedAt: now,
   };
@@ -96,6 +100,7 @@ export async function deliverTask(
   const deadLetter = async (reason: string, changes: Partial<Delivery> = {}): Promise<never> => {
     await save('dead', { ...changes, lastError: reason, deadMessageId: received.messageId });
     await deps.tasks.releaseToDeadLetter(receiptHandle);
+    deps.metrics?.count(METRICS.deliveriesDeadLettered);
     logger.warn('delivery dead-lettered', { ...log, reason });
     throw new DeadLetterPending(reason);
   };
@@ -150,6 +155,15 @@ export async function deliverTask(
     durationMs: result.record.durationMs,
     outcome: result.outcome,
   });
+  if (deps.metrics) {
+    const succeeded = result.outcome === 'success';
+    deps.metrics.count(succeeded ? METRICS.deliveriesSucceeded : METRICS.deliveriesFailed);
+    deps.metrics.duration(METRICS.attemptDuration, result.record.durationMs);
+    if (succeeded) {
+      const latency = deps.clock.now().getTime() - Date.parse(event.receivedAt);
+      if (Number.isFinite(latency)) deps.metrics.duration(METRICS.endToEndLatency, Math.max(0, latency));
+    }
+  }
 
   const reason = result.record.error ?? `HTTP ${result.record.status}`;
   if (task.manual) {

@@ -36,6 +36,8 @@ export interface Delivery {
   lastError?: string;
   /** The queue message that is bouncing to the DLQ; later receives of it are not attempted. */
   deadMessageId?: string;
+  /** Set when this delivery was made by replaying its event (the replay's id). */
+  replay?: string;
   createdAt: string;
   updatedAt: string;
 }
@@ -48,6 +50,8 @@ export const DeliveryTaskSchema = z.object({
   subscriptionId: z.string(),
   /** A manual retry is one extra attempt: it never schedules more nor dead-letters. */
   manual: z.optional(z.boolean()),
+  /** The replay that made this delivery, if any (see EventReplayer). */
+  replay: z.optional(z.string()),
 });
 export type DeliveryTask = z.infer<typeof DeliveryTaskSchema>;
 

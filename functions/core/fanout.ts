@@ -19,11 +19,12 @@ export function targetsOf(event: RelayEvent, subscriptions: readonly Subscriptio
  * fanout: events -> event store -> one delivery task per (event, matching subscription).
  * One task per pair means a failing endpoint is retried alone and never causes a duplicate at
  * another. Running it twice for the same events yields the same delivery ids; the delivery step
- * skips deliveries that already succeeded.
+ * skips deliveries that already succeeded. A replayed event (`opts.replay`) makes new deliveries.
  */
 export async function fanout(
   deps: { store: FanoutStore; tasks: TaskQueue },
   events: readonly RelayEvent[],
+  opts: { replay?: string } = {},
 ): Promise<DeliveryTask[]> {
   if (events.length === 0) return [];
   // The event must be stored before any task for it is queued (the delivery step reads it);
@@ -39,10 +40,11 @@ export async function fanout(
     const targets = targetsOf(event, byTenant.get(event.tenant) ?? []);
     for (const sub of targets) {
       tasks.push({
-        deliveryId: deliveryId(event.tenant, event.id, sub.id),
+        deliveryId: deliveryId(event.tenant, event.id, sub.id, opts.replay),
         tenant: event.tenant,
         eventId: event.id,
         subscriptionId: sub.id,
+        ...(opts.replay ? { replay: opts.replay } : {}),
       });
     }
     logger.debug('fanned out', { eventId: event.id, eventType: event.type, subscriptions: targets.length });

@@ -25,9 +25,11 @@ export const newSubscriptionId = (now?: number) => `sub_${ulid(now)}`;
 
 /**
  * A delivery is one (event, subscription) pair, so its id is derived from both: fanning the same
- * event out twice yields the same delivery, never a second one.
+ * event out twice yields the same delivery, never a second one. A replay is a new delivery of
+ * the pair, once per replay.
  */
-export function deliveryId(tenant: string, eventId: string, subscriptionId: string): string {
-  const digest = createHash('sha256').update(`${tenant}\n${eventId}\n${subscriptionId}`).digest('base64url');
+export function deliveryId(tenant: string, eventId: string, subscriptionId: string, replay?: string): string {
+  const key = `${tenant}\n${eventId}\n${subscriptionId}${replay === undefined ? '' : `\n${replay}`}`;
+  const digest = createHash('sha256').update(key).digest('base64url');
   return `dlv_${digest.slice(0, 26)}`;
 }

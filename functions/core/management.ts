@@ -2,7 +2,16 @@ import type { Delivery, DeliveryTask } from './delivery.ts';
 import { ApiError, notFound } from './errors.ts';
 import type { RelayEvent } from './event.ts';
 import { newEventId, newSubscriptionId } from './ids.ts';
-import type { Clock, EventBus, Page, RedriveStatus, Store, TaskQueue } from './ports.ts';
+import type {
+  Clock,
+  EventBus,
+  EventReplayer,
+  Page,
+  RedriveStatus,
+  ReplayStatus,
+  Store,
+  TaskQueue,
+} from './ports.ts';
 import { generateSecret } from './signing.ts';
 import type { Subscription, SubscriptionCreate, SubscriptionPatch } from './subscription.ts';
 
@@ -12,7 +21,11 @@ export interface ManagementDeps {
   bus: EventBus;
   tasks: TaskQueue;
   clock: Clock;
+  replayer: EventReplayer;
 }
+
+/** Deliveries one recover call looks at; the rest is left for the next call (its cursor). */
+export const RECOVER_SCAN_LIMIT = 1000;
 
 /** Subscriptions, deliveries and the DLQ: the use cases behind `/v1/...`, one tenant at a time. */
 export class Management {
@@ -134,5 +147,61 @@ export class Management {
 
   redriveDlq(): Promise<RedriveStatus> {
     return this.deps.tasks.startRedrive();
+  }
+
+  async redriveStatus(): Promise<RedriveStatus> {
+    const status = await this.deps.tasks.redriveStatus();
+    if (!status) throw new ApiError(404, 'not_found', 'no DLQ redrive has been started');
+    return status;
+  }
+
+  /**
+   * Recover: one more attempt now for every failed or dead delivery of a subscription created
+   * within the window (the endpoint is back after an outage). Looks at up to
+   * {@link RECOVER_SCAN_LIMIT} deliveries per call and returns a cursor for the rest.
+   */
+  async recover(
+    tenant: string,
+    subscriptionId: string,
+    window: { from: string; to: string },
+    cursor?: string,
+  ): Promise<{ queued: number; scanned: number; next?: string }> {
+    await this.getSubscription(tenant, subscriptionId);
+    let queued = 0;
+    let scanned = 0;
+    let next = cursor;
+    do {
+      const page = await this.deps.store.listDeliveriesBySubscription(subscriptionId, {
+        limit: 100,
+        from: window.from,
+        to: window.to,
+        ...(next ? { cursor: next } : {}),
+      });
+      scanned += page.items.length;
+      const tasks: DeliveryTask[] = page.items
+        .filter((d) => d.status === 'failed' || d.status === 'dead')
+        .map((d) => ({
+          deliveryId: d.id,
+          tenant,
+          eventId: d.eventId,
+          subscriptionId: d.subscriptionId,
+          manual: true,
+        }));
+      if (tasks.length) await this.deps.tasks.enqueue(tasks);
+      queued += tasks.length;
+      next = page.next;
+    } while (next && scanned < RECOVER_SCAN_LIMIT);
+    return { queued, scanned, ...(next ? { next } : {}) };
+  }
+
+  /** Replay every event accepted within the window to today's matching subscriptions. */
+  replay(window: { from: Date; to: Date }): Promise<ReplayStatus> {
+    return this.deps.replayer.start(window);
+  }
+
+  async replayStatus(id: string): Promise<ReplayStatus> {
+    const status = await this.deps.replayer.status(id);
+    if (!status) throw notFound('replay', id);
+    return status;
   }
 }

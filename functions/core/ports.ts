@@ -42,9 +42,10 @@ export interface DeliveryStore {
     update: { attempt?: Attempt; succeeded: boolean; lastError?: string; at: string },
   ): Promise<void>;
   getDelivery(id: string): Promise<Delivery | undefined>;
+  /** Newest first; `from`/`to` bound the deliveries' creation time (ISO 8601, inclusive). */
   listDeliveriesBySubscription(
     subscriptionId: string,
-    opts: { limit: number; cursor?: string },
+    opts: { limit: number; cursor?: string; from?: string; to?: string },
   ): Promise<Page<Delivery>>;
   listDeliveriesByEvent(tenant: string, eventId: string): Promise<Delivery[]>;
   listDeadDeliveries(tenant: string, opts: { limit: number; cursor?: string }): Promise<Page<Delivery>>;
@@ -92,6 +93,36 @@ export interface TaskQueue {
   releaseToDeadLetter(receiptHandle: string): Promise<void>;
   /** Start moving every dead-lettered task back to the delivery queue. */
   startRedrive(): Promise<RedriveStatus>;
+  /** The latest redrive's progress, or undefined when none was ever started. */
+  redriveStatus(): Promise<RedriveStatus | undefined>;
+}
+
+/** A time window of accepted events (their `receivedAt`, which is also their time on the bus). */
+export interface ReplayWindow {
+  from: Date;
+  to: Date;
+}
+
+export interface ReplayStatus {
+  id: string;
+  status: 'STARTING' | 'RUNNING' | 'CANCELLING' | 'COMPLETED' | 'CANCELLED' | 'FAILED';
+  from: string;
+  to: string;
+  /** How far the replay has got: the time of the last event replayed. */
+  lastReplayedAt?: string;
+  /** Events replayed so far, where the replayer can count them (local mode). */
+  replayed?: number;
+  reason?: string;
+}
+
+/**
+ * Re-publishes the events of a time window so they fan out again to today's matching
+ * subscriptions, each as a new delivery (the same `webhook-id`, so receivers that deduplicate
+ * still can). AWS: an EventBridge archive replay; local: the event store.
+ */
+export interface EventReplayer {
+  start(window: ReplayWindow): Promise<ReplayStatus>;
+  status(id: string): Promise<ReplayStatus | undefined>;
 }
 
 /** What a receiver answered. `status` 0 never appears here: transport failures throw. */

@@ -1,7 +1,7 @@
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import * as z from 'zod/mini';
 import { toPublicDelivery } from '../core/delivery.ts';
-import { methodNotAllowed, routeNotFound } from '../core/errors.ts';
+import { badRequest, methodNotAllowed, routeNotFound } from '../core/errors.ts';
 import { Management, type ManagementDeps } from '../core/management.ts';
 import { SubscriptionCreateSchema, SubscriptionPatchSchema, toPublic } from '../core/subscription.ts';
 import '../core/zod.ts';
@@ -24,6 +24,29 @@ const PageQuerySchema = z.object({
   limit: z._default(z.coerce.number().check(z.int(), z.minimum(1), z.maximum(100)), 50),
   cursor: z.optional(z.string().check(z.maxLength(2048))),
 });
+
+const isoDateTime = z.iso.datetime({
+  offset: true,
+  error: 'must be an ISO 8601 date-time, e.g. 2026-11-23T10:00:00Z',
+});
+
+/** A time window `{from, to?}`; `to` defaults to now. */
+const WindowSchema = z.object({
+  from: isoDateTime,
+  to: z.optional(isoDateTime),
+});
+const RecoverSchema = z.extend(WindowSchema, { cursor: z.optional(z.string().check(z.maxLength(2048))) });
+
+function toWindow(input: { from: string; to?: string | undefined }, now: Date): { from: Date; to: Date } {
+  const from = new Date(input.from);
+  const to = input.to ? new Date(input.to) : now;
+  if (from.getTime() >= to.getTime()) {
+    throw badRequest('request body is invalid: to: must be later than from', [
+      { path: 'to', message: `must be later than from (${from.toISOString()})` },
+    ]);
+  }
+  return { from, to };
+}
 
 type Action = (req: {
   tenant: string;
@@ -89,6 +112,26 @@ export function makeApiHandler(deps: ApiDeps) {
       });
     },
     'POST /v1/dlq/redrive': async () => json(202, await m.redriveDlq()),
+    'GET /v1/dlq/redrive': async () => json(200, await m.redriveStatus()),
+    'POST /v1/subscriptions/{id}/recover': async ({ tenant, params, event }) => {
+      const body = parseBody(event, RecoverSchema);
+      const window = toWindow(body, deps.clock.now());
+      const result = await m.recover(
+        tenant,
+        params.id as string,
+        { from: window.from.toISOString(), to: window.to.toISOString() },
+        body.cursor,
+      );
+      return json(202, { ...result, next: result.next ?? null });
+    },
+    'POST /v1/replays': async ({ event }) => {
+      const now = deps.clock.now();
+      const window = toWindow(parseBody(event, WindowSchema), now);
+      // Nothing after now is archived yet; a replay's end may not lie in the future.
+      if (window.to > now) window.to = now;
+      return json(202, await m.replay(window));
+    },
+    'GET /v1/replays/{id}': async ({ params }) => json(200, await m.replayStatus(params.id as string)),
   };
 
   return async (event: APIGatewayProxyEventV2): Promise<HttpResult> => {

@@ -20,22 +20,26 @@ export function makeDeliveryHandler(deps: DeliverDeps) {
     // One read for the whole batch: deliveries, events and subscriptions together.
     const loaded = await deps.store.loadForTasks([...parsed.values()]);
     const processor = new BatchProcessor(EventType.SQS);
-    return processPartialResponse(
-      event,
-      loggingFailures('delivery', async (record: SQSRecord) => {
-        const task = parsed.get(record.messageId);
-        if (!task) throw new Error(`malformed delivery task ${record.messageId}`);
-        const received: ReceivedTask = {
-          task,
-          messageId: record.messageId,
-          receiptHandle: record.receiptHandle,
-          receiveCount: Number(record.attributes.ApproximateReceiveCount) || 1,
-        };
-        return deliverTask(deps, received, loaded);
-      }),
-      processor,
-      { throwOnFullBatchFailure: false },
-    );
+    try {
+      return await processPartialResponse(
+        event,
+        loggingFailures('delivery', async (record: SQSRecord) => {
+          const task = parsed.get(record.messageId);
+          if (!task) throw new Error(`malformed delivery task ${record.messageId}`);
+          const received: ReceivedTask = {
+            task,
+            messageId: record.messageId,
+            receiptHandle: record.receiptHandle,
+            receiveCount: Number(record.attributes.ApproximateReceiveCount) || 1,
+          };
+          return deliverTask(deps, received, loaded);
+        }),
+        processor,
+        { throwOnFullBatchFailure: false },
+      );
+    } finally {
+      deps.metrics?.flush();
+    }
   };
 }
 

@@ -27,6 +27,8 @@ const BusMessageSchema = z.object({
   time: z.string(),
   region: z.string(),
   resources: z.array(z.string()),
+  /** EventBridge marks events replayed from an archive with the replay's name. */
+  'replay-name': z.optional(z.string()),
   detail: RelayEventSchema,
 });
 
@@ -57,7 +59,8 @@ export function makeFanoutHandler(deps: FanoutDeps) {
       event,
       loggingFailures('fanout', async (record: SQSRecord) => {
         const message = BusMessageSchema.parse(JSON.parse(record.body));
-        await fanout({ store, tasks: deps.tasks }, [message.detail]);
+        const replay = message['replay-name'];
+        await fanout({ store, tasks: deps.tasks }, [message.detail], replay ? { replay } : {});
       }),
       processor,
       { throwOnFullBatchFailure: false },

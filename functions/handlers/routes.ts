@@ -27,6 +27,10 @@ export const ROUTES: readonly Route[] = [
   { method: 'POST', path: '/v1/deliveries/{id}/retry', target: 'api' },
   { method: 'GET', path: '/v1/dlq', target: 'api' },
   { method: 'POST', path: '/v1/dlq/redrive', target: 'api' },
+  { method: 'GET', path: '/v1/dlq/redrive', target: 'api' },
+  { method: 'POST', path: '/v1/subscriptions/{id}/recover', target: 'api' },
+  { method: 'POST', path: '/v1/replays', target: 'api' },
+  { method: 'GET', path: '/v1/replays/{id}', target: 'api' },
 ];
 
 /** Path parameters longer than this match no route (a 404). */

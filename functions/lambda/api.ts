@@ -1,14 +1,22 @@
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { EventBridgeBus } from '../adapters/aws/event-bus.ts';
+import { ArchiveReplayer } from '../adapters/aws/replayer.ts';
 import { systemClock } from '../core/ports.ts';
 import { makeApiHandler } from '../handlers/api.ts';
 import { apiKeyAuth, dynamoStore, taskQueue } from './clients.ts';
 import { requireEnv } from './env.ts';
 
 /** Lambda entry: the management API (HTTP API `$default` and management routes). Wiring only. */
+const eventBridge = new EventBridgeClient({});
+
 export const handler = makeApiHandler({
   store: dynamoStore(),
-  bus: new EventBridgeBus(new EventBridgeClient({}), requireEnv('RELAY_EVENT_BUS_NAME')),
+  bus: new EventBridgeBus(eventBridge, requireEnv('RELAY_EVENT_BUS_NAME')),
+  replayer: new ArchiveReplayer(eventBridge, {
+    archiveArn: requireEnv('RELAY_ARCHIVE_ARN'),
+    eventBusArn: requireEnv('RELAY_EVENT_BUS_ARN'),
+    fanoutRuleArn: requireEnv('RELAY_FANOUT_RULE_ARN'),
+  }),
   tasks: taskQueue(),
   clock: systemClock,
   auth: apiKeyAuth(),

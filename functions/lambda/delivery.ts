@@ -2,6 +2,7 @@ import { NodeHttpSender } from '../adapters/http/sender.ts';
 import { systemClock } from '../core/ports.ts';
 import { makeDeliveryHandler } from '../handlers/delivery.ts';
 import { config, dynamoStore, taskQueue } from './clients.ts';
+import { metrics } from './metrics.ts';
 
 /** Lambda entry: delivery queue (SQS event source) -> signed POSTs. Wiring only. */
 export const handler = makeDeliveryHandler({
@@ -10,4 +11,5 @@ export const handler = makeDeliveryHandler({
   sender: new NodeHttpSender(),
   clock: systemClock,
   config,
+  metrics,
 });

@@ -7,8 +7,10 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { DynamoStore } from '../adapters/dynamodb/store.ts';
 import { NodeHttpSender } from '../adapters/http/sender.ts';
 import { LocalEventBus } from '../adapters/local/event-bus.ts';
+import { MemoryMetrics } from '../adapters/local/memory-metrics.ts';
 import { QueuePoller } from '../adapters/local/poller.ts';
 import { LocalQueue } from '../adapters/local/queue.ts';
+import { LocalReplayer } from '../adapters/local/replayer.ts';
 import { LocalTaskQueue } from '../adapters/local/task-queue.ts';
 import { logger } from '../commons/logger.ts';
 import type { RelayConfig } from '../core/config.ts';
@@ -44,6 +46,8 @@ export interface LocalRelay {
   url: string;
   apiKey: string;
   queues: { fanout: LocalQueue; fanoutDlq: LocalQueue; delivery: LocalQueue; deliveryDlq: LocalQueue };
+  /** What the functions would publish to CloudWatch on AWS, counted in memory. */
+  metrics: MemoryMetrics;
   /** CPU time (µs) of the storage child process, when storage runs in one (benchmarks). */
   storageCpuMicros(): Promise<number | undefined>;
   /** True when no queue holds a visible or in-flight message and no handler is running. */
@@ -96,16 +100,18 @@ export async function startLocalRelay(opts: LocalRelayOptions): Promise<LocalRel
   const tasks = new LocalTaskQueue(delivery, deliveryDlq);
   const sender = new NodeHttpSender();
   const auth = new StaticKeyAuthenticator({ [apiKey]: 'default' });
+  const metrics = new MemoryMetrics();
+  const replayer = new LocalReplayer(store, bus);
 
-  const ingestHandler = makeIngestHandler({ bus, clock, auth });
-  const apiHandler = makeApiHandler({ store, bus, tasks, clock, auth });
+  const ingestHandler = makeIngestHandler({ bus, clock, auth, metrics });
+  const apiHandler = makeApiHandler({ store, bus, tasks, clock, auth, replayer });
   const pollers = [
     new QueuePoller(fanout, makeFanoutHandler({ store, tasks }), {
       batchSize: 10,
       concurrency: 2,
       functionName: 'relay-fanout',
     }),
-    new QueuePoller(delivery, makeDeliveryHandler({ store, tasks, sender, clock, config }), {
+    new QueuePoller(delivery, makeDeliveryHandler({ store, tasks, sender, clock, config, metrics }), {
       batchSize: opts.deliveryBatchSize ?? 10,
       concurrency: opts.deliveryConcurrency ?? 8,
       functionName: 'relay-delivery',
@@ -127,6 +133,7 @@ export async function startLocalRelay(opts: LocalRelayOptions): Promise<LocalRel
     url: `http://${host}:${port}`,
     apiKey,
     queues,
+    metrics,
     storageCpuMicros: () => db.cpuMicros(),
     idle: () =>
       pollers.every((p) => !p.busy) &&
@@ -139,6 +146,7 @@ export async function startLocalRelay(opts: LocalRelayOptions): Promise<LocalRel
         server.close(() => resolve());
         server.closeAllConnections();
       });
+      await replayer.drain();
       await Promise.all(pollers.map((p) => p.stop()));
       if (statePath) await saveQueues(statePath, queues);
       for (const q of Object.values(queues)) q.close();

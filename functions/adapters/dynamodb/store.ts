@@ -8,6 +8,7 @@ import {
   PutCommand,
   QueryCommand,
   type QueryCommandInput,
+  ScanCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import type { Attempt, Delivery, DeliveryTask } from '../../core/delivery.ts';
@@ -163,18 +164,45 @@ export class DynamoStore implements Store {
 
   listDeliveriesBySubscription(
     subscriptionId: string,
-    opts: { limit: number; cursor?: string },
+    opts: { limit: number; cursor?: string; from?: string; to?: string },
   ): Promise<Page<Delivery>> {
+    // gsi1sk is `{createdAt}#{id}`: a window on creation time is a key range ('~' sorts after
+    // every id character, so `to` itself is included).
+    const windowed = opts.from !== undefined || opts.to !== undefined;
     return this.page(
       {
         TableName: this.tableName,
         IndexName: 'gsi1',
-        KeyConditionExpression: 'gsi1pk = :pk',
-        ExpressionAttributeValues: { ':pk': `SUBDLV#${subscriptionId}` },
+        KeyConditionExpression: windowed ? 'gsi1pk = :pk AND gsi1sk BETWEEN :from AND :to' : 'gsi1pk = :pk',
+        ExpressionAttributeValues: {
+          ':pk': `SUBDLV#${subscriptionId}`,
+          ...(windowed ? { ':from': opts.from ?? '', ':to': `${opts.to ?? '9999'}~` } : {}),
+        },
         ScanIndexForward: false,
       },
       opts,
     );
+  }
+
+  /**
+   * Every stored event accepted within [from, to], a page at a time. A table scan: local mode
+   * replays from it; on AWS the bus archive replays and this is never called.
+   */
+  async *scanEvents(from: string, to: string): AsyncGenerator<RelayEvent[]> {
+    let start: Item | undefined;
+    do {
+      const res = await this.doc.send(
+        new ScanCommand({
+          TableName: this.tableName,
+          FilterExpression: 'sk = :evt AND receivedAt BETWEEN :from AND :to',
+          ExpressionAttributeValues: { ':evt': 'EVT', ':from': from, ':to': to },
+          ExclusiveStartKey: start,
+        }),
+      );
+      const events = (res.Items ?? []).map((i) => DynamoStore.toEvent(i));
+      if (events.length) yield events;
+      start = res.LastEvaluatedKey;
+    } while (start);
   }
 
   async listDeliveriesByEvent(tenant: string, eventId: string): Promise<Delivery[]> {

@@ -18,7 +18,8 @@ export interface LocalRule {
 export class LocalEventBus implements EventBus {
   constructor(private readonly rules: readonly LocalRule[]) {}
 
-  async publish(events: readonly RelayEvent[]): Promise<void> {
+  /** `opts.replay` marks the events as EventBridge marks an archive replay's (`replay-name`). */
+  async publish(events: readonly RelayEvent[], opts: { replay?: string } = {}): Promise<void> {
     for (const event of events) {
       const envelope = {
         version: '0',
@@ -29,6 +30,7 @@ export class LocalEventBus implements EventBus {
         time: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'),
         region: 'local',
         resources: [],
+        ...(opts.replay ? { 'replay-name': opts.replay } : {}),
         detail: event,
       };
       const body = JSON.stringify(envelope);

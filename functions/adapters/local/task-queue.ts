@@ -25,4 +25,8 @@ export class LocalTaskQueue implements TaskQueue {
   async startRedrive(): Promise<RedriveStatus> {
     return this.dlq.startMoveTask(this.queue);
   }
+
+  async redriveStatus(): Promise<RedriveStatus | undefined> {
+    return this.dlq.moveTaskStatus();
+  }
 }

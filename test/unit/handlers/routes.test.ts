@@ -64,7 +64,7 @@ describe('findRoute', () => {
   it('lists the allowed methods when the path exists but the method does not (405)', () => {
     expect(findRoute('PUT', '/v1/subscriptions/sub_1')).toEqual({ allowed: ['GET', 'PATCH', 'DELETE'] });
     expect(findRoute('DELETE', '/v1/dlq')).toEqual({ allowed: ['GET'] });
-    expect(findRoute('GET', '/v1/dlq/redrive')).toEqual({ allowed: ['POST'] });
+    expect(findRoute('PUT', '/v1/dlq/redrive')).toEqual({ allowed: ['POST', 'GET'] });
     expect(findRoute('PATCH', '/v1/subscriptions')).toEqual({ allowed: ['GET', 'POST'] });
   });
 

@@ -99,6 +99,9 @@ export class FakeTaskQueue implements TaskQueue {
     this.calls.push({ op: 'startRedrive' });
     return { status: 'COMPLETED', moved: 0, total: 0 };
   }
+  async redriveStatus(): Promise<RedriveStatus | undefined> {
+    return undefined;
+  }
   of<K extends Call['op']>(op: K): Extract<Call, { op: K }>[] {
     return this.calls.filter((c): c is Extract<Call, { op: K }> => c.op === op);
   }

@@ -1,0 +1,648 @@
+import { type ParseArgsConfig, parseArgs } from 'node:util';
+import { ApiFailure, RelayClient, Unreachable } from './client.ts';
+import { details, progressBar, table } from './format.ts';
+
+/**
+ * `relay`: the relay's command line, speaking its HTTP API, so it works the same against
+ * `npm start` and a deployed stack. Exit codes: 0 done, 1 the relay refused or the operation
+ * failed, 2 usage error, 3 relay unreachable.
+ */
+
+export const EXIT = { ok: 0, failed: 1, usage: 2, unreachable: 3 } as const;
+
+export interface Io {
+  out(text: string): void;
+  err(text: string): void;
+  /** Progress redraws in place on a terminal, and prints one line per change otherwise. */
+  isTTY: boolean;
+  env: Record<string, string | undefined>;
+  /** Stops long-running commands (tail, waits); tests and Ctrl-C use it. */
+  signal?: AbortSignal;
+}
+
+class UsageError extends Error {}
+
+type Values = Record<string, string | boolean | undefined>;
+interface Ctx {
+  client: RelayClient;
+  json: boolean;
+  io: Io;
+  values: Values;
+  args: string[];
+}
+interface Command {
+  usage: string;
+  summary: string;
+  options?: ParseArgsConfig['options'];
+  run(ctx: Ctx): Promise<number | undefined>;
+}
+
+const GLOBAL_OPTIONS = {
+  url: { type: 'string' },
+  key: { type: 'string' },
+  json: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const satisfies ParseArgsConfig['options'];
+
+const GLOBAL_HELP = `Global options:
+  --url <url>   relay API base URL (env RELAY_URL; default http://127.0.0.1:3000)
+  --key <key>   API key (env RELAY_API_KEY)
+  --json        print the API's JSON instead of tables
+  -h, --help    help for any command
+Exit codes: 0 done, 1 the relay refused or the operation failed, 2 usage error, 3 relay unreachable.`;
+
+const enc = encodeURIComponent;
+
+function print(ctx: Ctx, value: unknown, human: () => string): void {
+  ctx.io.out(ctx.json ? `${JSON.stringify(value, null, 2)}\n` : human());
+}
+
+function need(ctx: Ctx, index: number, name: string): string {
+  const value = ctx.args[index];
+  if (!value) throw new UsageError(`missing <${name}>`);
+  return value;
+}
+
+function str(ctx: Ctx, name: string): string | undefined {
+  const v = ctx.values[name];
+  return typeof v === 'string' ? v : undefined;
+}
+
+function positiveInt(ctx: Ctx, name: string, fallback: number): number {
+  const raw = str(ctx, name);
+  if (raw === undefined) return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1)
+    throw new UsageError(`--${name} must be a positive integer, got "${raw}"`);
+  return n;
+}
+
+function jsonOption(ctx: Ctx, name: string): unknown {
+  const raw = str(ctx, name);
+  if (raw === undefined) return undefined;
+  try {
+    return JSON.parse(raw);
+  } catch (err) {
+    throw new UsageError(`--${name} is not valid JSON: ${(err as Error).message}`);
+  }
+}
+
+function list(raw: string | undefined): string[] | undefined {
+  return raw
+    ?.split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+}
+
+const sleep = (ms: number, signal?: AbortSignal) =>
+  new Promise<void>((resolve) => {
+    if (signal?.aborted) return resolve();
+    const t = setTimeout(resolve, ms);
+    signal?.addEventListener(
+      'abort',
+      () => {
+        clearTimeout(t);
+        resolve();
+      },
+      { once: true },
+    );
+  });
+
+interface PublicDelivery {
+  id: string;
+  eventId: string;
+  eventType: string;
+  subscriptionId: string;
+  url: string;
+  status: string;
+  attempts: Array<{
+    attempt: number;
+    at: string;
+    status: number;
+    durationMs: number;
+    error?: string;
+    trigger: string;
+  }>;
+  nextAttemptAt?: string;
+  lastError?: string;
+  replay?: string;
+  createdAt: string;
+  updatedAt: string;
+}
+
+const deliveryRow = (d: PublicDelivery) => ({
+  id: d.id,
+  status: d.status,
+  event: d.eventType,
+  attempts: d.attempts.length ? d.attempts.at(-1)?.attempt : 0,
+  last: d.attempts.at(-1)?.status,
+  next: d.nextAttemptAt,
+  error: d.lastError,
+  created: d.createdAt,
+});
+const DELIVERY_COLUMNS = ['id', 'status', 'event', 'attempts', 'last', 'next', 'error', 'created'];
+
+interface Sub {
+  id: string;
+  url: string;
+  eventTypes: string[];
+  enabled: boolean;
+  description?: string;
+  createdAt: string;
+}
+const SUB_COLUMNS = ['id', 'url', 'eventTypes', 'enabled', 'description', 'createdAt'];
+
+interface RedriveStatus {
+  status: string;
+  moved: number;
+  total: number;
+}
+interface ReplayStatus {
+  id: string;
+  status: string;
+  from: string;
+  to: string;
+  lastReplayedAt?: string;
+  replayed?: number;
+  reason?: string;
+}
+
+/** Shows progress until `poll` reports a final state; returns that state. */
+async function follow<T>(
+  ctx: Ctx,
+  first: T,
+  poll: () => Promise<T>,
+  view: (s: T) => { line: string; done: boolean },
+): Promise<T> {
+  let state = first;
+  let last = '';
+  for (;;) {
+    const { line, done } = view(state);
+    if (!ctx.json && line !== last) {
+      ctx.io.out(ctx.io.isTTY ? `\r${line}` : `${line}\n`);
+      last = line;
+    }
+    if (done || ctx.io.signal?.aborted) break;
+    await sleep(500, ctx.io.signal);
+    state = await poll();
+  }
+  if (!ctx.json && ctx.io.isTTY) ctx.io.out('\n');
+  return state;
+}
+
+const FINAL = new Set(['COMPLETED', 'CANCELLED', 'FAILED']);
+
+const COMMANDS: Record<string, Command> = {
+  send: {
+    usage: 'send <type> [--data <json>] [--id <event id>] [--timestamp <iso>]',
+    summary: 'send one event (POST /v1/events)',
+    options: { data: { type: 'string' }, id: { type: 'string' }, timestamp: { type: 'string' } },
+    async run(ctx) {
+      const body = {
+        type: need(ctx, 0, 'type'),
+        data: jsonOption(ctx, 'data') ?? {},
+        ...(str(ctx, 'id') ? { id: str(ctx, 'id') } : {}),
+        ...(str(ctx, 'timestamp') ? { timestamp: str(ctx, 'timestamp') } : {}),
+      };
+      const res = await ctx.client.post<{ id: string }>('/v1/events', body);
+      print(ctx, res, () => `accepted ${res.id}\n`);
+      return EXIT.ok;
+    },
+  },
+  'subscriptions list': {
+    usage: 'subscriptions list',
+    summary: 'list subscriptions',
+    async run(ctx) {
+      const res = await ctx.client.get<{ subscriptions: Sub[] }>('/v1/subscriptions');
+      print(ctx, res, () => table(res.subscriptions as unknown as Record<string, unknown>[], SUB_COLUMNS));
+      return EXIT.ok;
+    },
+  },
+  'subscriptions get': {
+    usage: 'subscriptions get <id>',
+    summary: 'show one subscription',
+    async run(ctx) {
+      const res = await ctx.client.get<Sub>(`/v1/subscriptions/${enc(need(ctx, 0, 'id'))}`);
+      print(ctx, res, () => details({ ...res, eventTypes: res.eventTypes.join(',') }));
+      return EXIT.ok;
+    },
+  },
+  'subscriptions create': {
+    usage:
+      'subscriptions create --endpoint <url> --types <a.b,c.*> [--description <text>] [--secret <whsec_...>] [--disabled]',
+    summary: 'subscribe an endpoint; prints its signing secret once',
+    options: {
+      endpoint: { type: 'string' },
+      types: { type: 'string' },
+      description: { type: 'string' },
+      secret: { type: 'string' },
+      disabled: { type: 'boolean' },
+    },
+    async run(ctx) {
+      const url = str(ctx, 'endpoint');
+      if (!url) throw new UsageError('missing --endpoint <url of the receiver>');
+      const types = list(str(ctx, 'types'));
+      if (!types?.length) throw new UsageError('missing --types <event types, comma separated>');
+      const res = await ctx.client.post<Sub & { secret: string }>('/v1/subscriptions', {
+        url,
+        eventTypes: types,
+        ...(str(ctx, 'description') ? { description: str(ctx, 'description') } : {}),
+        ...(str(ctx, 'secret') ? { secret: str(ctx, 'secret') } : {}),
+        ...(ctx.values.disabled ? { enabled: false } : {}),
+      });
+      print(ctx, res, () => details({ ...res, eventTypes: res.eventTypes.join(',') }));
+      return EXIT.ok;
+    },
+  },
+  'subscriptions update': {
+    usage:
+      'subscriptions update <id> [--endpoint <url>] [--types <a,b>] [--description <text>] [--enable | --disable]',
+    summary: 'change a subscription',
+    options: {
+      endpoint: { type: 'string' },
+      types: { type: 'string' },
+      description: { type: 'string' },
+      enable: { type: 'boolean' },
+      disable: { type: 'boolean' },
+    },
+    async run(ctx) {
+      const id = need(ctx, 0, 'id');
+      if (ctx.values.enable && ctx.values.disable)
+        throw new UsageError('--enable and --disable exclude each other');
+      const patch = {
+        ...(str(ctx, 'endpoint') ? { url: str(ctx, 'endpoint') } : {}),
+        ...(str(ctx, 'types') ? { eventTypes: list(str(ctx, 'types')) } : {}),
+        ...(str(ctx, 'description') !== undefined ? { description: str(ctx, 'description') } : {}),
+        ...(ctx.values.enable ? { enabled: true } : {}),
+        ...(ctx.values.disable ? { enabled: false } : {}),
+      };
+      if (Object.keys(patch).length === 0)
+        throw new UsageError('nothing to change: give at least one option');
+      const res = await ctx.client.patch<Sub>(`/v1/subscriptions/${enc(id)}`, patch);
+      print(ctx, res, () => details({ ...res, eventTypes: res.eventTypes.join(',') }));
+      return EXIT.ok;
+    },
+  },
+  'subscriptions delete': {
+    usage: 'subscriptions delete <id>',
+    summary: 'delete a subscription',
+    async run(ctx) {
+      const id = need(ctx, 0, 'id');
+      await ctx.client.delete(`/v1/subscriptions/${enc(id)}`);
+      print(ctx, { id, deleted: true }, () => `deleted ${id}\n`);
+      return EXIT.ok;
+    },
+  },
+  'subscriptions test': {
+    usage: 'subscriptions test <id>',
+    summary: 'send a webhook.test event to this subscription only',
+    async run(ctx) {
+      const res = await ctx.client.post<{ id: string }>(`/v1/subscriptions/${enc(need(ctx, 0, 'id'))}/test`);
+      print(ctx, res, () => `test event ${res.id} sent\n`);
+      return EXIT.ok;
+    },
+  },
+  'subscriptions secret': {
+    usage: 'subscriptions secret <id>',
+    summary: "print a subscription's signing secret",
+    async run(ctx) {
+      const res = await ctx.client.get<{ secret: string }>(
+        `/v1/subscriptions/${enc(need(ctx, 0, 'id'))}/secret`,
+      );
+      print(ctx, res, () => `${res.secret}\n`);
+      return EXIT.ok;
+    },
+  },
+  'deliveries list': {
+    usage: 'deliveries list <subscription id> [--limit <n>] [--cursor <next>]',
+    summary: "a subscription's deliveries, newest first",
+    options: { limit: { type: 'string' }, cursor: { type: 'string' } },
+    async run(ctx) {
+      const q = new URLSearchParams({ limit: String(positiveInt(ctx, 'limit', 20)) });
+      if (str(ctx, 'cursor')) q.set('cursor', str(ctx, 'cursor') as string);
+      const res = await ctx.client.get<{ deliveries: PublicDelivery[]; next: string | null }>(
+        `/v1/subscriptions/${enc(need(ctx, 0, 'subscription id'))}/deliveries?${q}`,
+      );
+      print(
+        ctx,
+        res,
+        () =>
+          table(res.deliveries.map(deliveryRow), DELIVERY_COLUMNS) +
+          (res.next ? `more: --cursor ${res.next}\n` : ''),
+      );
+      return EXIT.ok;
+    },
+  },
+  'deliveries get': {
+    usage: 'deliveries get <delivery id>',
+    summary: 'one delivery with every attempt',
+    async run(ctx) {
+      const d = await ctx.client.get<PublicDelivery>(`/v1/deliveries/${enc(need(ctx, 0, 'delivery id'))}`);
+      print(
+        ctx,
+        d,
+        () => details(d as unknown as Record<string, unknown>) + table(d.attempts, ATTEMPT_COLUMNS),
+      );
+      return EXIT.ok;
+    },
+  },
+  'deliveries retry': {
+    usage: 'deliveries retry <delivery id>',
+    summary: 'one more attempt now',
+    async run(ctx) {
+      const res = await ctx.client.post<{ id: string; status: string }>(
+        `/v1/deliveries/${enc(need(ctx, 0, 'delivery id'))}/retry`,
+      );
+      print(ctx, res, () => `retry of ${res.id} enqueued\n`);
+      return EXIT.ok;
+    },
+  },
+  'deliveries recover': {
+    usage: 'deliveries recover <subscription id> --from <iso> [--to <iso>]',
+    summary: 'one more attempt for every failed or dead delivery of a subscription in a window',
+    options: { from: { type: 'string' }, to: { type: 'string' } },
+    async run(ctx) {
+      const id = need(ctx, 0, 'subscription id');
+      const from = str(ctx, 'from');
+      if (!from) throw new UsageError('missing --from <ISO 8601 time>');
+      let queued = 0;
+      let scanned = 0;
+      let cursor: string | undefined;
+      do {
+        const res: { queued: number; scanned: number; next: string | null } = await ctx.client.post(
+          `/v1/subscriptions/${enc(id)}/recover`,
+          { from, ...(str(ctx, 'to') ? { to: str(ctx, 'to') } : {}), ...(cursor ? { cursor } : {}) },
+        );
+        queued += res.queued;
+        scanned += res.scanned;
+        cursor = res.next ?? undefined;
+      } while (cursor && !ctx.io.signal?.aborted);
+      print(ctx, { queued, scanned }, () => `${queued} deliveries re-sent (${scanned} looked at)\n`);
+      return EXIT.ok;
+    },
+  },
+  'events get': {
+    usage: 'events get <event id>',
+    summary: 'an event and its deliveries',
+    async run(ctx) {
+      const e = await ctx.client.get<Record<string, unknown> & { deliveries: PublicDelivery[] }>(
+        `/v1/events/${enc(need(ctx, 0, 'event id'))}`,
+      );
+      print(ctx, e, () => details(e) + table(e.deliveries.map(deliveryRow), DELIVERY_COLUMNS));
+      return EXIT.ok;
+    },
+  },
+  'dlq list': {
+    usage: 'dlq list [--limit <n>] [--cursor <next>]',
+    summary: 'dead deliveries, newest first, with the count',
+    options: { limit: { type: 'string' }, cursor: { type: 'string' } },
+    async run(ctx) {
+      const q = new URLSearchParams({ limit: String(positiveInt(ctx, 'limit', 20)) });
+      if (str(ctx, 'cursor')) q.set('cursor', str(ctx, 'cursor') as string);
+      const res = await ctx.client.get<{ count: number; deliveries: PublicDelivery[]; next: string | null }>(
+        `/v1/dlq?${q}`,
+      );
+      print(
+        ctx,
+        res,
+        () =>
+          `${res.count} dead deliveries\n${table(res.deliveries.map(deliveryRow), DELIVERY_COLUMNS)}` +
+          (res.next ? `more: --cursor ${res.next}\n` : ''),
+      );
+      return EXIT.ok;
+    },
+  },
+  'dlq redrive': {
+    usage: 'dlq redrive [--no-wait]',
+    summary: 'move every dead delivery back for a fresh round of attempts, showing progress',
+    options: { 'no-wait': { type: 'boolean' } },
+    async run(ctx) {
+      const started = await ctx.client.post<RedriveStatus>('/v1/dlq/redrive');
+      if (ctx.values['no-wait']) {
+        print(ctx, started, () => `redrive ${started.status}: ${started.moved}/${started.total} moved\n`);
+        return EXIT.ok;
+      }
+      const final = await follow(
+        ctx,
+        started,
+        () => ctx.client.get<RedriveStatus>('/v1/dlq/redrive'),
+        (s) => ({ line: `redrive ${progressBar(s.moved, s.total)} ${s.status}`, done: FINAL.has(s.status) }),
+      );
+      if (ctx.json) print(ctx, final, () => '');
+      return final.status === 'COMPLETED' ? EXIT.ok : EXIT.failed;
+    },
+  },
+  replay: {
+    usage: 'replay --from <iso> [--to <iso>] [--no-wait]',
+    summary: "re-deliver a window's events to today's matching subscriptions",
+    options: { from: { type: 'string' }, to: { type: 'string' }, 'no-wait': { type: 'boolean' } },
+    async run(ctx) {
+      const from = str(ctx, 'from');
+      if (!from) throw new UsageError('missing --from <ISO 8601 time>');
+      const started = await ctx.client.post<ReplayStatus>('/v1/replays', {
+        from,
+        ...(str(ctx, 'to') ? { to: str(ctx, 'to') } : {}),
+      });
+      if (ctx.values['no-wait']) {
+        print(ctx, started, () => `replay ${started.id} ${started.status}\n`);
+        return EXIT.ok;
+      }
+      const final = await follow(
+        ctx,
+        started,
+        () => ctx.client.get<ReplayStatus>(`/v1/replays/${enc(started.id)}`),
+        (s) => ({
+          line:
+            `replay ${s.id} ${s.status}` +
+            (s.replayed !== undefined ? ` ${s.replayed} events` : '') +
+            (s.lastReplayedAt ? ` up to ${s.lastReplayedAt}` : '') +
+            (s.reason ? ` (${s.reason})` : ''),
+          done: FINAL.has(s.status),
+        }),
+      );
+      if (ctx.json) print(ctx, final, () => '');
+      return final.status === 'COMPLETED' ? EXIT.ok : EXIT.failed;
+    },
+  },
+  tail: {
+    usage: 'tail [--subscription <id>] [--interval <ms>]',
+    summary: 'follow delivery attempts as they happen (Ctrl-C to stop)',
+    options: { subscription: { type: 'string' }, interval: { type: 'string' } },
+    async run(ctx) {
+      await tail(ctx, str(ctx, 'subscription'), positiveInt(ctx, 'interval', 1000));
+      return EXIT.ok;
+    },
+  },
+};
+
+const ATTEMPT_COLUMNS = ['attempt', 'at', 'status', 'durationMs', 'trigger', 'error'];
+
+/**
+ * Polls each subscription's newest deliveries (and re-reads the pending ones it has seen when
+ * their next attempt is due) and prints every attempt made since it started, once. It sees the
+ * 100 newest deliveries of each subscription, plus retries of any delivery it has already seen.
+ */
+async function tail(ctx: Ctx, only: string | undefined, intervalMs: number): Promise<void> {
+  const since = new Date().toISOString();
+  const printed = new Set<string>();
+  const pending = new Map<string, string>();
+  if (!ctx.json) ctx.io.out(`following attempts since ${since} (Ctrl-C to stop)\n`);
+  const show = (d: PublicDelivery) => {
+    for (const a of d.attempts) {
+      const key = `${d.id}#${a.attempt}#${a.at}`;
+      if (a.at < since || printed.has(key)) continue;
+      printed.add(key);
+      if (ctx.json) {
+        ctx.io.out(
+          `${JSON.stringify({ deliveryId: d.id, eventId: d.eventId, eventType: d.eventType, subscriptionId: d.subscriptionId, url: d.url, ...a })}\n`,
+        );
+      } else {
+        const outcome = a.status >= 200 && a.status < 300 ? 'ok ' : 'ERR';
+        ctx.io.out(
+          `${a.at} ${outcome} ${String(a.status).padStart(3)} ${String(a.durationMs).padStart(5)}ms ` +
+            `#${a.attempt} ${a.trigger} ${d.eventType} ${d.id} -> ${d.url}${a.error ? ` (${a.error})` : ''}\n`,
+        );
+      }
+    }
+    if (d.status === 'pending' && d.nextAttemptAt) pending.set(d.id, d.nextAttemptAt);
+    else pending.delete(d.id);
+  };
+  while (!ctx.io.signal?.aborted) {
+    const subs = only
+      ? [only]
+      : (await ctx.client.get<{ subscriptions: Sub[] }>('/v1/subscriptions')).subscriptions.map((s) => s.id);
+    for (const id of subs) {
+      const res = await ctx.client.get<{ deliveries: PublicDelivery[] }>(
+        `/v1/subscriptions/${enc(id)}/deliveries?limit=100`,
+      );
+      for (const d of [...res.deliveries].reverse()) show(d);
+    }
+    const now = new Date().toISOString();
+    for (const [id, due] of pending) {
+      if (due <= now) show(await ctx.client.get<PublicDelivery>(`/v1/deliveries/${enc(id)}`));
+    }
+    await sleep(intervalMs, ctx.io.signal);
+  }
+}
+
+const GROUPS: Record<string, string> = {
+  subscriptions: 'manage subscriptions (list, get, create, update, delete, test, secret)',
+  deliveries: 'the delivery log (list, get, retry, recover)',
+  events: 'look up an event (get)',
+  dlq: 'dead deliveries (list, redrive)',
+};
+const ALIASES: Record<string, string> = {
+  subs: 'subscriptions',
+  sub: 'subscriptions',
+  delivery: 'deliveries',
+};
+
+function usageOf(name: string): string {
+  const c = COMMANDS[name] as Command;
+  return `Usage: relay ${c.usage}\n\n${c.summary}\n\n${GLOBAL_HELP}\n`;
+}
+
+function mainHelp(): string {
+  const lines = Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(22)} ${c.summary}`);
+  return `relay: the webhook relay from the command line (its HTTP API, local or deployed)\n\nCommands:\n${lines.join('\n')}\n\n${GLOBAL_HELP}\n`;
+}
+
+function groupHelp(group: string): string {
+  const lines = Object.entries(COMMANDS)
+    .filter(([name]) => name.startsWith(`${group} `))
+    .map(([name, c]) => `  ${name.padEnd(22)} ${c.summary}`);
+  return `relay ${group}: ${GROUPS[group]}\n\nCommands:\n${lines.join('\n')}\n\n${GLOBAL_HELP}\n`;
+}
+
+/** Flags that take no value; every other option consumes the next word (unless `--opt=value`). */
+const BOOLEAN_FLAGS = new Set(['--json', '--help', '-h', '--disabled', '--enable', '--disable', '--no-wait']);
+
+/** The words that are not options or option values: the command and its arguments. */
+function positionalWords(argv: readonly string[]): string[] {
+  const words: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i] as string;
+    if (a === '--') {
+      words.push(...argv.slice(i + 1));
+      break;
+    }
+    if (!a.startsWith('-') || a === '-') words.push(a);
+    else if (!a.includes('=') && !BOOLEAN_FLAGS.has(a)) i++;
+  }
+  return words;
+}
+
+/** Runs one command line; returns the exit code. Never throws. */
+export async function run(argv: readonly string[], io: Io): Promise<number> {
+  const words = positionalWords(argv);
+  const first = words[0] ? (ALIASES[words[0]] ?? words[0]) : undefined;
+  const wantsHelp = argv.includes('--help') || argv.includes('-h');
+  if (!first) {
+    (wantsHelp ? io.out : io.err)(mainHelp());
+    return wantsHelp ? EXIT.ok : EXIT.usage;
+  }
+  let name: string | undefined;
+  if (COMMANDS[first]) name = first;
+  else if (GROUPS[first]) {
+    const sub = words[1];
+    if (sub && COMMANDS[`${first} ${sub}`]) name = `${first} ${sub}`;
+    else {
+      if (wantsHelp && !sub) {
+        io.out(groupHelp(first));
+        return EXIT.ok;
+      }
+      io.err(
+        `${sub ? `unknown command "${first} ${sub}"` : `missing a command after "${first}"`}\n\n${groupHelp(first)}`,
+      );
+      return EXIT.usage;
+    }
+  } else {
+    io.err(`unknown command "${words[0]}"\n\n${mainHelp()}`);
+    return EXIT.usage;
+  }
+  const command = COMMANDS[name] as Command;
+  if (wantsHelp) {
+    io.out(usageOf(name));
+    return EXIT.ok;
+  }
+
+  let parsed: ReturnType<typeof parseArgs>;
+  try {
+    parsed = parseArgs({
+      args: [...argv],
+      options: { ...GLOBAL_OPTIONS, ...(command.options ?? {}) },
+      allowPositionals: true,
+      strict: true,
+    });
+  } catch (err) {
+    io.err(`${(err as Error).message}\n\n${usageOf(name)}`);
+    return EXIT.usage;
+  }
+  const values = parsed.values as Values;
+  const args = parsed.positionals.slice(name.split(' ').length);
+  const relayUrl = (values.url as string | undefined) ?? io.env.RELAY_URL ?? 'http://127.0.0.1:3000';
+  const key = (values.key as string | undefined) ?? io.env.RELAY_API_KEY;
+  const ctx: Ctx = { client: new RelayClient(relayUrl, key), json: Boolean(values.json), io, values, args };
+  try {
+    return (await command.run(ctx)) ?? EXIT.ok;
+  } catch (err) {
+    if (err instanceof UsageError) {
+      io.err(`${err.message}\n\n${usageOf(name)}`);
+      return EXIT.usage;
+    }
+    if (err instanceof ApiFailure) {
+      io.err(
+        ctx.json
+          ? `${JSON.stringify({ error: { status: err.status, code: err.code, message: err.message, details: err.details } })}\n`
+          : `error: ${err.message} (HTTP ${err.status} ${err.code})\n`,
+      );
+      return EXIT.failed;
+    }
+    if (err instanceof Unreachable) {
+      io.err(`error: ${err.message}\n`);
+      return EXIT.unreachable;
+    }
+    io.err(`error: ${(err as Error).message}\n`);
+    return EXIT.failed;
+  }
+}
