@@ -265,6 +265,62 @@ describe('HTTP contract of the local relay', () => {
     expect(redrive.body).toEqual({ status: 'COMPLETED', moved: 0, total: 0 });
   });
 
+  it('reads the progress of the latest redrive', async () => {
+    await api.post('/v1/dlq/redrive');
+    const status = await api.get('/v1/dlq/redrive');
+    expect(status.status).toBe(200);
+    expect(status.body).toEqual({ status: 'COMPLETED', moved: 0, total: 0 });
+  });
+
+  it('refuses recover and replay windows that are not ISO times or end before they start, with a JSON 400', async () => {
+    const sub = await api.subscribe(rx.url, ['never.sent']);
+    const cases: Array<[string, unknown, RegExp]> = [
+      ['/v1/replays', {}, /from: /],
+      ['/v1/replays', { from: 'yesterday' }, /from: must be an ISO 8601 date-time/],
+      [
+        '/v1/replays',
+        { from: '2026-11-23T10:00:00Z', to: '2026-11-23T09:00:00Z' },
+        /to: must be later than from/,
+      ],
+      [`/v1/subscriptions/${sub.id}/recover`, { from: 42 }, /from: /],
+      [
+        `/v1/subscriptions/${sub.id}/recover`,
+        { from: '2026-11-23T10:00:00Z', to: '2026-11-23T10:00:00Z' },
+        /later/,
+      ],
+      [
+        `/v1/subscriptions/${sub.id}/recover`,
+        { from: '2026-11-23T10:00:00Z', cursor: 'bad' },
+        /cursor is invalid/,
+      ],
+    ];
+    for (const [path, body, message] of cases) {
+      const res = await api.post(path, body);
+      expect(res.status, `${path} ${JSON.stringify(body)}`).toBe(400);
+      expect(res.body.error.message).toMatch(message);
+    }
+  });
+
+  it('404s recovering an unknown subscription and reading an unknown replay', async () => {
+    const recover = await api.post('/v1/subscriptions/sub_nope/recover', { from: '2026-11-23T10:00:00Z' });
+    expect(recover.status).toBe(404);
+    expect(recover.body.error.message).toBe('subscription sub_nope not found');
+    const replay = await api.get('/v1/replays/replay-nope');
+    expect(replay.status).toBe(404);
+    expect(replay.body.error.message).toBe('replay replay-nope not found');
+  });
+
+  it('counts ingested events in the metrics the functions publish', async () => {
+    const before = relay.metrics.snapshot().counts.EventsIngested ?? 0;
+    await api.post('/v1/events/batch', {
+      events: [
+        { type: 'm.a', data: {} },
+        { type: 'm.b', data: {} },
+      ],
+    });
+    expect(relay.metrics.snapshot().counts.EventsIngested).toBe(before + 2);
+  });
+
   it('routes an ingest path with a trailing slash like the path without one', async () => {
     const res = await api.post('/v1/events/', { type: 'slash.test', data: {} });
     expect(res.status).toBe(202);

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { MemoryMetrics } from '../../../functions/adapters/local/memory-metrics.ts';
 import type { RelayConfig } from '../../../functions/core/config.ts';
 import {
   type DeliverDeps,
@@ -66,6 +67,7 @@ function setup(opts: {
   random?: () => number;
   config?: RelayConfig;
 }) {
+  const metrics = new MemoryMetrics();
   const calls: Call[] = [];
   const store = new FakeDeliveryStore(calls);
   const tasks = new FakeTaskQueue(calls);
@@ -82,6 +84,7 @@ function setup(opts: {
     sender,
     clock: fixedClock(),
     config: opts.config ?? config,
+    metrics,
     ...(opts.random ? { random: opts.random } : {}),
   };
   const run = async (t: DeliveryTask = task, receiveCount = 1) => {
@@ -93,7 +96,7 @@ function setup(opts: {
     if (!d) throw new Error('nothing was saved');
     return d;
   };
-  return { store, tasks, sender, calls, run, last };
+  return { store, tasks, sender, calls, run, last, metrics };
 }
 
 describe('deliverTask', () => {
@@ -439,5 +442,43 @@ describe('deliverTask', () => {
       expect(last()).toMatchObject({ status: 'dead', deadMessageId: 'msg-1' });
       expect(last().lastError).toContain('HTTP 503');
     });
+  });
+
+  describe('metrics', () => {
+    it('counts a success with its attempt duration and the latency from acceptance to the 2xx', async () => {
+      const { run, metrics } = setup({});
+      await run();
+      const { counts, durations } = metrics.snapshot();
+      expect(counts).toEqual({ DeliveriesSucceeded: 1 });
+      expect(durations.AttemptDuration).toHaveLength(1);
+      // The event was accepted at 09:59:01 and the fixed clock says 10:00:00.
+      expect(durations.EndToEndLatency).toEqual([59_000]);
+    });
+
+    it('counts a failed attempt that will be retried, with no end-to-end latency', async () => {
+      const { run, metrics } = setup({ answer: { status: 500, body: 'no' } });
+      await expect(run()).rejects.toBeInstanceOf(RetryScheduled);
+      const { counts, durations } = metrics.snapshot();
+      expect(counts).toEqual({ DeliveriesFailed: 1 });
+      expect(durations.EndToEndLatency).toBeUndefined();
+    });
+
+    it('counts a dead-lettering once, with the failed attempt that caused it', async () => {
+      const { run, metrics } = setup({ answer: { status: 410, body: 'gone' } });
+      await expect(run()).rejects.toBeInstanceOf(DeadLetterPending);
+      expect(metrics.snapshot().counts).toEqual({ DeliveriesFailed: 1, DeliveriesDeadLettered: 1 });
+    });
+
+    it('counts no attempt for a duplicate of a delivery that already succeeded', async () => {
+      const { run, metrics } = setup({ delivery: aDelivery({ status: 'succeeded' }) });
+      expect(await run()).toBe('skipped');
+      expect(metrics.snapshot().counts).toEqual({});
+    });
+  });
+
+  it('records the replay a delivery was made by', async () => {
+    const { run, last } = setup({});
+    await run({ ...task, deliveryId: 'dlv_r', replay: 'replay-01' });
+    expect(last()).toMatchObject({ id: 'dlv_r', replay: 'replay-01', status: 'succeeded' });
   });
 });

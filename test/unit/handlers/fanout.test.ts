@@ -6,8 +6,9 @@ import { makeFanoutHandler } from '../../../functions/handlers/fanout.ts';
 import { anEvent, aSubscription, FakeTaskQueue } from '../support/fakes.ts';
 
 /** An SQS record carrying what an EventBridge rule delivers: the envelope with our event as detail. */
-function busRecord(messageId: string, detail: unknown): SQSRecord {
+function busRecord(messageId: string, detail: unknown, extra: Record<string, unknown> = {}): SQSRecord {
   const envelope = {
+    ...extra,
     version: '0',
     id: `eb-${messageId}`,
     'detail-type': 'x',
@@ -86,6 +87,21 @@ describe('fanout handler', () => {
     ]);
     const [first] = tasks.of('enqueue')[0]?.tasks ?? [];
     expect(first?.deliveryId).toBe(deliveryId('acme', first?.eventId ?? '', first?.subscriptionId ?? ''));
+  });
+
+  it('turns an event replayed from the archive (replay-name) into new deliveries that name the replay', async () => {
+    const tasks = new FakeTaskQueue();
+    const event = anEvent({ id: 'evt_a', type: 'order.created' });
+    await makeFanoutHandler({ store: fakeStore(), tasks })({
+      Records: [busRecord('m1', event), busRecord('m2', event, { 'replay-name': 'replay-01' })],
+    });
+    const [original, replayed] = tasks
+      .of('enqueue')
+      .map((c) => c.tasks.find((t) => t.subscriptionId === 'sub_all'));
+    expect(original?.replay).toBeUndefined();
+    expect(replayed).toMatchObject({ eventId: 'evt_a', replay: 'replay-01' });
+    expect(replayed?.deliveryId).toBe(deliveryId('acme', 'evt_a', 'sub_all', 'replay-01'));
+    expect(replayed?.deliveryId).not.toBe(original?.deliveryId);
   });
 
   it('sends an event aimed at one subscription to that subscription only', async () => {
