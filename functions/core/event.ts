@@ -32,6 +32,15 @@ export type EventInput = z.infer<typeof EventInputSchema>;
 /** The `source` of the relay's events on the bus; rules route on it. */
 export const BUS_SOURCE = 'webhook-relay';
 
+/** EventBridge refuses an entry over 256 KB (its time, source, detail type and detail). */
+export const MAX_BUS_EVENT_BYTES = 256 * 1024;
+
+/** An event's size as an EventBridge entry: the whole event is the detail. */
+export function busEventBytes(event: RelayEvent): number {
+  const bytes = (s: string) => Buffer.byteLength(s, 'utf8');
+  return 14 + bytes(BUS_SOURCE) + bytes(event.type) + bytes(JSON.stringify(event));
+}
+
 export const MAX_BATCH_EVENTS = 100;
 export const EventBatchInputSchema = z.strictObject({
   events: z

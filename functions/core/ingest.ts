@@ -1,4 +1,5 @@
-import type { EventInput, RelayEvent } from './event.ts';
+import { ApiError } from './errors.ts';
+import { busEventBytes, type EventInput, MAX_BUS_EVENT_BYTES, type RelayEvent } from './event.ts';
 import { newEventId } from './ids.ts';
 import type { Clock, EventBus } from './ports.ts';
 
@@ -26,6 +27,25 @@ export async function ingest(
   tenant: string,
 ): Promise<RelayEvent[]> {
   const events = acceptEvents(inputs, tenant, deps.clock);
+  // A body under the API's limit can still make an event over the bus's: the envelope adds its
+  // id, tenant and times. Refuse it now, clearly, rather than fail on the bus with a 5xx forever.
+  events.forEach((event, i) => {
+    const size = busEventBytes(event);
+    if (size > MAX_BUS_EVENT_BYTES) {
+      const where = inputs.length > 1 ? `events[${i}]` : 'the event';
+      throw new ApiError(
+        413,
+        'event_too_large',
+        `${where} is ${size} bytes as stored and routed, over the ${MAX_BUS_EVENT_BYTES}-byte limit; shrink data by ${size - MAX_BUS_EVENT_BYTES} bytes`,
+        [
+          {
+            path: inputs.length > 1 ? `events.${i}.data` : 'data',
+            message: `too large by ${size - MAX_BUS_EVENT_BYTES} bytes`,
+          },
+        ],
+      );
+    }
+  });
   await deps.bus.publish(events);
   return events;
 }

@@ -15,10 +15,13 @@ export const DEFAULT_RETRY_SCHEDULE = [5, 300, 1800, 7200, 18000, 36000, 36000] 
 export const DEFAULT_JITTER = 0.2;
 
 /**
- * The delay rides on the message's visibility timeout, which SQS caps at 12 h from the receive.
- * Five minutes are left for the handler's own run before it sets the delay.
+ * The delay rides on the message's visibility timeout, which SQS caps at 12 h counted from the
+ * receive. The handler sets it only after the receive's own wait and run: the event source may
+ * hold a batch through throttled invokes for up to the queue's visibility (6 min), then the
+ * function runs up to 1 min. Twelve minutes are left for both, so the call never asks for more
+ * than SQS allows (it would be refused, and the retry would come at once instead of later).
  */
-export const MAX_DELAY_SECONDS = 12 * 60 * 60 - 5 * 60;
+export const MAX_DELAY_SECONDS = 12 * 60 * 60 - 12 * 60;
 
 /** Parses `5,300,1800` into delays; throws a message naming the bad entry. */
 export function parseSchedule(text: string): number[] {

@@ -113,10 +113,15 @@ describe('RelayStack', () => {
     });
   });
 
-  it('lets each DLQ redrive only to its own source queue, and keeps DLQ messages 14 days, longer than the source', () => {
+  it('pairs each work queue with its own DLQ both ways, and keeps DLQ messages 14 days, longer than the source', () => {
     for (const name of ['relay-fanout', 'relay-delivery']) {
-      const dlq = ofType('AWS::SQS::Queue').find(([, q]) => q.Properties.QueueName === `${name}-dlq`)?.[1];
+      const [dlqId, dlq] =
+        ofType('AWS::SQS::Queue').find(([, q]) => q.Properties.QueueName === `${name}-dlq`) ?? [];
       const source = ofType('AWS::SQS::Queue').find(([, q]) => q.Properties.QueueName === name)?.[1];
+      // The source dead-letters into this DLQ, and the DLQ redrives only back to that source.
+      expect(source?.Properties.RedrivePolicy).toMatchObject({
+        deadLetterTargetArn: { 'Fn::GetAtt': [dlqId, 'Arn'] },
+      });
       expect(dlq?.Properties.RedriveAllowPolicy).toMatchObject({
         redrivePermission: 'byQueue',
         sourceQueueArns: [{ 'Fn::Join': ['', expect.arrayContaining([`:${name}`])] }],

@@ -265,6 +265,16 @@ describe('HTTP contract of the local relay', () => {
     expect(redrive.body).toEqual({ status: 'COMPLETED', moved: 0, total: 0 });
   });
 
+  it('refuses with 413 an event whose body fits the API but whose event would not fit the bus', async () => {
+    // 262,000 bytes of data: under the 256 KiB body limit, over 256 KiB once id, tenant and times are added.
+    const res = await api.post('/v1/events', { type: 'big.one', data: { blob: 'x'.repeat(262_000) } });
+    expect(res.status).toBe(413);
+    expect(res.body.error).toMatchObject({ code: 'event_too_large', details: [{ path: 'data' }] });
+    expect(res.body.error.message).toMatch(
+      /^the event is \d+ bytes as stored and routed, over the 262144-byte limit/,
+    );
+  });
+
   it('reads the progress of the latest redrive', async () => {
     await api.post('/v1/dlq/redrive');
     const status = await api.get('/v1/dlq/redrive');

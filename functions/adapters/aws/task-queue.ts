@@ -12,6 +12,7 @@ import {
 import { logger } from '../../commons/logger.ts';
 import type { DeliveryTask } from '../../core/delivery.ts';
 import type { RedriveStatus, TaskQueue } from '../../core/ports.ts';
+import { MAX_DELAY_SECONDS } from '../../core/retry.ts';
 import { WriteCoalescer } from '../coalescer.ts';
 
 /** SendMessageBatch takes at most 10 messages per request. */
@@ -20,8 +21,6 @@ const MAX_ENTRIES_PER_BATCH = 10;
 const MAX_BATCH_BYTES = 1024 * 1024;
 /** Requests in flight at once: fanout of a busy batch may queue hundreds of tasks. */
 const MAX_CONCURRENT_REQUESTS = 10;
-/** SQS refuses a visibility timeout over 12 hours. */
-const MAX_VISIBILITY_SECONDS = 43_200;
 
 /** Move-task states in which SQS refuses to start another task on the same queue. */
 const ACTIVE_MOVE_STATES = new Set(['RUNNING', 'CANCELLING']);
@@ -87,11 +86,11 @@ export class SqsTaskQueue implements TaskQueue {
     }
   }
 
-  /** Hides a received task for `delaySeconds` (whole seconds, rounded up, at most 12 h). */
+  /** Hides a received task for `delaySeconds` (whole seconds, rounded up, within SQS's 12 h). */
   async retryLater(receiptHandle: string, delaySeconds: number): Promise<void> {
     await this.changeVisibility(
       receiptHandle,
-      Math.max(0, Math.min(MAX_VISIBILITY_SECONDS, Math.ceil(delaySeconds))),
+      Math.max(0, Math.min(MAX_DELAY_SECONDS, Math.ceil(delaySeconds))),
     );
   }
 

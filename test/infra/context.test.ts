@@ -1,0 +1,52 @@
+import { describe, expect, it } from 'vitest';
+import { stackPropsFromContext } from '../../infra/context.ts';
+
+const from = (context: Record<string, unknown>) => stackPropsFromContext((key) => context[key]);
+
+describe('stackPropsFromContext', () => {
+  it('defaults to stage relay and leaves every other setting to the stack', () => {
+    expect(from({})).toEqual({ stageName: 'relay' });
+  });
+
+  it('reads every setting from -c strings', () => {
+    const props = from({
+      stage: 'staging',
+      retrySchedule: '10,60',
+      deliveryConcurrency: '50',
+      alarmEmail: 'ops@example.com',
+      fanoutQueueAgeAlarmSeconds: '120',
+      deliveryQueueAgeAlarmSeconds: '1800',
+      failureRateAlarmPercent: '10',
+    });
+    expect(props).toMatchObject({
+      stageName: 'staging',
+      retrySchedule: '10,60',
+      deliveryConcurrency: 50,
+      alarmEmail: 'ops@example.com',
+      failureRateAlarmPercent: 10,
+    });
+    expect(props.fanoutQueueAgeAlarm?.toSeconds()).toBe(120);
+    expect(props.deliveryQueueAgeAlarm?.toSeconds()).toBe(1800);
+  });
+
+  it('accepts numbers as cdk.json holds them', () => {
+    const props = from({ failureRateAlarmPercent: 30, deliveryQueueAgeAlarmSeconds: 600 });
+    expect(props.failureRateAlarmPercent).toBe(30);
+    expect(props.deliveryQueueAgeAlarm?.toSeconds()).toBe(600);
+  });
+
+  it.each([
+    ['fanoutQueueAgeAlarmSeconds', 'five'],
+    ['fanoutQueueAgeAlarmSeconds', '30'],
+    ['deliveryQueueAgeAlarmSeconds', '90.5'],
+    ['failureRateAlarmPercent', '150'],
+    ['failureRateAlarmPercent', '0'],
+    ['deliveryConcurrency', '1.5'],
+    ['deliveryConcurrency', '1'],
+    ['alarmEmail', 'ops'],
+    ['stage', 'my stage'],
+    ['retrySchedule', '5,x'],
+  ])('refuses %s=%s with an error naming the context key', (key, value) => {
+    expect(() => from({ [key]: value })).toThrow(`Context "${key}"`);
+  });
+});
