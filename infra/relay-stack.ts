@@ -1,4 +1,6 @@
 import {
+  ArnFormat,
+  Aws,
   type CfnElement,
   CfnOutput,
   Duration,
@@ -24,6 +26,7 @@ import { ROUTES } from '../functions/handlers/routes.ts';
 import { ENTRIES } from './bundling.ts';
 import { QueueWithDlq } from './constructs/queue-with-dlq.ts';
 import { RelayFunction } from './constructs/relay-function.ts';
+import { RelayMonitoring } from './constructs/relay-monitoring.ts';
 
 export interface RelayStackProps extends StackProps {
   /** Prefix of resource names (queues), so several stages fit one account. @default 'relay' */
@@ -34,6 +37,14 @@ export interface RelayStackProps extends StackProps {
   readonly deliveryConcurrency?: number;
   /** Fanout invocations at once. @default 5 */
   readonly fanoutConcurrency?: number;
+  /** Subscribes this address to the alarm topic (confirm the mail SNS sends). @default none */
+  readonly alarmEmail?: string;
+  /** Age of the oldest fanout message that alarms. @default 5 minutes */
+  readonly fanoutQueueAgeAlarm?: Duration;
+  /** Age of the oldest delivery task that alarms, raised to what the retry schedule needs. @default 15 minutes */
+  readonly deliveryQueueAgeAlarm?: Duration;
+  /** Share of failed delivery attempts (%) that alarms when sustained 15 minutes. @default 25 */
+  readonly failureRateAlarmPercent?: number;
 }
 
 /** Receives beyond the schedule before SQS dead-letters a task (throttled or crashed receives). */
@@ -50,12 +61,14 @@ const FANOUT_TIMEOUT = Duration.seconds(30);
  */
 export class RelayStack extends Stack {
   readonly table: TableV2;
+  readonly monitoring: RelayMonitoring;
 
   constructor(scope: Construct, id: string, props: RelayStackProps = {}) {
     super(scope, id, props);
     const stage = props.stageName ?? 'relay';
     const schedule = props.retrySchedule ?? DEFAULT_RETRY_SCHEDULE.join(',');
-    const attempts = attemptsPerRound({ delays: parseSchedule(schedule), jitter: 0 });
+    const delays = parseSchedule(schedule);
+    const attempts = attemptsPerRound({ delays, jitter: 0 });
 
     // Storage: subscriptions, events and the delivery log.
     const key = (name: string) => ({ name, type: AttributeType.STRING });
@@ -95,12 +108,12 @@ export class RelayStack extends Stack {
 
     // Bus: ingested events, archived for replay, routed to the fanout queue.
     const bus = new EventBus(this, 'Bus', { eventBusName: `${stage}-events` });
-    bus.archive('Archive', {
+    const archive = bus.archive('Archive', {
       description: 'Every ingested event, for replay',
       eventPattern: { source: [BUS_SOURCE] },
       retention: Duration.days(30),
     });
-    new Rule(this, 'EventsToFanout', {
+    const toFanout = new Rule(this, 'EventsToFanout', {
       eventBus: bus,
       description: 'Ingested events to the fanout queue',
       eventPattern: { source: [BUS_SOURCE] },
@@ -113,9 +126,12 @@ export class RelayStack extends Stack {
       RELAY_DELIVERY_QUEUE_URL: delivery.queue.queueUrl,
       RELAY_DELIVERY_DLQ_ARN: delivery.deadLetterQueue.queueArn,
     };
+    // Every function reports its metrics under the stage, which the alarms and dashboard read.
+    const serviceName = stage;
 
     const ingestFn = new RelayFunction(this, 'IngestFunction', {
       entry: ENTRIES.ingest,
+      serviceName,
       description: 'Validates events and publishes them to the bus',
       timeout: Duration.seconds(10),
       environment: { RELAY_EVENT_BUS_NAME: bus.eventBusName, RELAY_API_KEY_SECRET_ARN: apiKey.secretArn },
@@ -125,12 +141,17 @@ export class RelayStack extends Stack {
 
     const apiFn = new RelayFunction(this, 'ApiFunction', {
       entry: ENTRIES.api,
-      description: 'Subscriptions, deliveries and the DLQ',
+      serviceName,
+      description: 'Subscriptions, deliveries, the DLQ and replays',
       timeout: Duration.seconds(29),
       environment: {
         ...common,
         RELAY_EVENT_BUS_NAME: bus.eventBusName,
         RELAY_API_KEY_SECRET_ARN: apiKey.secretArn,
+        // Replays: from the archive, back onto the bus, to the fanout rule only.
+        RELAY_ARCHIVE_ARN: archive.archiveArn,
+        RELAY_EVENT_BUS_ARN: bus.eventBusArn,
+        RELAY_FANOUT_RULE_ARN: toFanout.ruleArn,
       },
     });
     this.table.grantReadWriteData(apiFn);
@@ -151,9 +172,17 @@ export class RelayStack extends Stack {
         resources: [delivery.deadLetterQueue.queueArn],
       }),
     );
+    // Replay through the API. Replay names are made per request, hence replay/*.
+    apiFn.addToRolePolicy(
+      new PolicyStatement({
+        actions: ['events:StartReplay', 'events:DescribeReplay'],
+        resources: [archive.archiveArn, this.replayArns()],
+      }),
+    );
 
     const fanoutFn = new RelayFunction(this, 'FanoutFunction', {
       entry: ENTRIES.fanout,
+      serviceName,
       description: 'One delivery task per (event, matching subscription)',
       timeout: FANOUT_TIMEOUT,
       environment: common,
@@ -170,6 +199,7 @@ export class RelayStack extends Stack {
 
     const deliveryFn = new RelayFunction(this, 'DeliveryFunction', {
       entry: ENTRIES.delivery,
+      serviceName,
       description: 'Signs and POSTs webhooks; retries with backoff; dead-letters',
       timeout: DELIVERY_TIMEOUT,
       environment: common,
@@ -219,7 +249,21 @@ export class RelayStack extends Stack {
       }),
     };
 
-    this.acknowledgeNagFindings(apiKey);
+    this.monitoring = new RelayMonitoring(this, 'Monitoring', {
+      stageName: stage,
+      fanout,
+      delivery,
+      functions: { ingest: ingestFn, api: apiFn, fanout: fanoutFn, delivery: deliveryFn },
+      httpApi: api,
+      apiAccessLogs: accessLogs,
+      retryDelays: delays,
+      alarmEmail: props.alarmEmail,
+      fanoutQueueAgeAlarm: props.fanoutQueueAgeAlarm,
+      deliveryQueueAgeAlarm: props.deliveryQueueAgeAlarm,
+      failureRateAlarmPercent: props.failureRateAlarmPercent,
+    });
+
+    this.acknowledgeNagFindings(apiKey, apiFn);
 
     new CfnOutput(this, 'ApiUrl', { value: api.apiEndpoint, description: 'Base URL of the relay API' });
     new CfnOutput(this, 'ApiKeySecretArn', {
@@ -233,10 +277,30 @@ export class RelayStack extends Stack {
     new CfnOutput(this, 'DeliveryDlqName', { value: delivery.deadLetterQueue.queueName });
     new CfnOutput(this, 'EventBusName', { value: bus.eventBusName });
     new CfnOutput(this, 'TableName', { value: this.table.tableName });
+    new CfnOutput(this, 'AlarmTopicArn', {
+      value: this.monitoring.topic.topicArn,
+      description:
+        'Every alarm notifies this topic; subscribe on-call to it (or deploy with -c alarmEmail=...)',
+    });
+    const dashboardName = this.monitoring.dashboard.dashboardName;
+    new CfnOutput(this, 'DashboardName', { value: dashboardName });
+    new CfnOutput(this, 'DashboardUrl', {
+      value: `https://console.aws.amazon.com/cloudwatch/home?region=${Aws.REGION}#dashboards:name=${dashboardName}`,
+    });
+  }
+
+  /** Every replay of this account and region: StartReplay names a replay that does not exist yet. */
+  private replayArns(): string {
+    return this.formatArn({
+      service: 'events',
+      resource: 'replay',
+      resourceName: '*',
+      arnFormat: ArnFormat.SLASH_RESOURCE_NAME,
+    });
   }
 
   /** cdk-nag AwsSolutions findings that are deliberate, each with its reason. */
-  private acknowledgeNagFindings(apiKey: Secret): void {
+  private acknowledgeNagFindings(apiKey: Secret, apiFn: RelayFunction): void {
     Validations.of(apiKey).acknowledge({
       id: 'AwsSolutions-SMG4',
       reason:
@@ -251,6 +315,13 @@ export class RelayStack extends Stack {
       id: `AwsSolutions-IAM5[Resource::<${this.getLogicalId(this.table.node.defaultChild as CfnElement)}.Arn>/index/*]`,
       reason:
         "grantReadWriteData covers the table's three GSIs (listing by subscription, by event, the DLQ).",
+    });
+    Validations.of(apiFn).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:events:<AWS::Region>:<AWS::AccountId>:replay/*]',
+      reason:
+        'StartReplay creates the replay it names and the API function generates a fresh name per ' +
+        'request, so no replay ARN is known at deploy time; the statement allows only StartReplay ' +
+        'and DescribeReplay, on replays of this account and region.',
     });
     Validations.of(this).acknowledge({
       id: 'AwsSolutions-APIG4',

@@ -3,6 +3,7 @@ import { Architecture, LoggingFormat, Runtime } from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, type NodejsFunctionProps, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
+import { METRICS_NAMESPACE } from '../../functions/core/metrics.ts';
 import { BUNDLING } from '../bundling.ts';
 
 export interface RelayFunctionProps extends Omit<NodejsFunctionProps, 'entry' | 'runtime' | 'architecture'> {
@@ -10,31 +11,43 @@ export interface RelayFunctionProps extends Omit<NodejsFunctionProps, 'entry' | 
   readonly entry: string;
   /** @default one month */
   readonly logRetention?: RetentionDays;
+  /**
+   * POWERTOOLS_SERVICE_NAME: the `service` dimension of the relay's metrics and the `service` key
+   * of its logs. The stack passes the stage, so the dashboard and alarms of each stage read only
+   * that stage's metrics.
+   * @default 'relay'
+   */
+  readonly serviceName?: string;
 }
 
 /**
  * The relay's Lambda defaults in one place: Node 24 on arm64 (cheaper per GB-s), an ESM bundle
  * built by the local esbuild (minified, with source maps), an explicit log group with retention,
- * and JSON logs. Bundling settings live in ../bundling.ts, shared with the bundle report.
+ * JSON logs, and the Powertools settings of the metrics contract (namespace `WebhookRelay`,
+ * dimension `service`). Bundling settings live in ../bundling.ts, shared with the bundle report.
  */
 export class RelayFunction extends NodejsFunction {
   constructor(scope: Construct, id: string, props: RelayFunctionProps) {
+    // logRetention is ours (it sizes the log group below); passed on, Lambda would refuse it next
+    // to logGroup. serviceName is ours too.
+    const { logRetention, serviceName, environment, bundling, ...functionProps } = props;
     const logGroup = new LogGroup(scope, `${id}Logs`, {
-      retention: props.logRetention ?? RetentionDays.ONE_MONTH,
+      retention: logRetention ?? RetentionDays.ONE_MONTH,
       removalPolicy: RemovalPolicy.DESTROY,
     });
     super(scope, id, {
       memorySize: 256,
       timeout: Duration.seconds(30),
-      ...props,
+      ...functionProps,
       runtime: Runtime.NODEJS_24_X,
       architecture: Architecture.ARM_64,
       logGroup,
       loggingFormat: LoggingFormat.JSON,
       environment: {
         NODE_OPTIONS: '--enable-source-maps',
-        POWERTOOLS_SERVICE_NAME: 'webhook-relay',
-        ...props.environment,
+        POWERTOOLS_SERVICE_NAME: serviceName ?? 'relay',
+        POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
+        ...environment,
       },
       bundling: {
         format: OutputFormat.ESM,
@@ -45,7 +58,7 @@ export class RelayFunction extends NodejsFunction {
         mainFields: [...BUNDLING.mainFields],
         externalModules: [...BUNDLING.external],
         banner: BUNDLING.banner,
-        ...props.bundling,
+        ...bundling,
       },
     });
   }

@@ -359,16 +359,17 @@ describe('RelayStack replay support', () => {
   });
 
   it('lets only the API function start and describe replays, of the archive and replay/*', () => {
-    const statements = t.ofType('AWS::IAM::Policy').flatMap(([, p]) =>
-      (p.Properties.PolicyDocument as { Statement: Array<Record<string, unknown>> }).Statement.map((s) => ({
-        roles: JSON.stringify(p.Properties.Roles),
-        ...s,
-      })),
-    );
-    const replay = statements.filter((s) => JSON.stringify(s.Action).includes('Replay'));
+    const statements = t
+      .ofType('AWS::IAM::Policy')
+      .flatMap(([, p]) =>
+        (p.Properties.PolicyDocument as { Statement: Array<Record<string, unknown>> }).Statement.map(
+          (statement) => ({ roles: JSON.stringify(p.Properties.Roles), statement }),
+        ),
+      );
+    const replay = statements.filter(({ statement }) => JSON.stringify(statement.Action).includes('Replay'));
     expect(replay).toHaveLength(1);
     expect(replay[0]?.roles).toContain(t.idOf('AWS::IAM::Role', 'ApiFunctionServiceRole'));
-    expect(replay[0]).toMatchObject({
+    expect(replay[0]?.statement).toMatchObject({
       Effect: 'Allow',
       Action: ['events:StartReplay', 'events:DescribeReplay'],
       Resource: [

@@ -133,7 +133,7 @@ describe('relay CLI against the local runtime', () => {
         .text()
         .split('\n')
         .filter((l) => l.includes('route.updated'));
-      return lines.length >= 2 && lines;
+      return lines.length >= 2 ? lines : undefined;
     });
     controller.abort();
     const { code } = await tail.result;

@@ -1,0 +1,470 @@
+import { Annotations, ArnFormat, Aws, Duration, Stack } from 'aws-cdk-lib';
+import type { IHttpApi } from 'aws-cdk-lib/aws-apigatewayv2';
+import {
+  Alarm,
+  AlarmStatusWidget,
+  ComparisonOperator,
+  Dashboard,
+  GraphWidget,
+  type IMetric,
+  MathExpression,
+  Metric,
+  TreatMissingData,
+} from 'aws-cdk-lib/aws-cloudwatch';
+import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
+import { Effect, PolicyStatement, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import type { IFunction } from 'aws-cdk-lib/aws-lambda';
+import type { ILogGroup } from 'aws-cdk-lib/aws-logs';
+import { Topic } from 'aws-cdk-lib/aws-sns';
+import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
+import type { IQueue } from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import { METRICS, METRICS_NAMESPACE } from '../../functions/core/metrics.ts';
+import { DEFAULT_JITTER } from '../../functions/core/retry.ts';
+
+/**
+ * The dimension Powertools Metrics puts on every metric: the function's POWERTOOLS_SERVICE_NAME,
+ * which the stack sets to the stage. Metric names and namespace come from the functions'
+ * own contract (functions/core/metrics.ts), so the alarms read exactly what the code emits.
+ */
+export const SERVICE_DIMENSION = 'service';
+
+/** A work queue and its DLQ (a QueueWithDlq fits). */
+export interface MonitoredQueue {
+  readonly queue: IQueue;
+  readonly deadLetterQueue: IQueue;
+}
+
+/** The relay's four functions; the keys name their alarms (`<stage>-<key>-function-errors`). */
+export interface MonitoredFunctions {
+  readonly ingest: IFunction;
+  readonly api: IFunction;
+  readonly fanout: IFunction;
+  readonly delivery: IFunction;
+}
+
+export interface RelayMonitoringProps {
+  /** Prefix of the topic, alarm and dashboard names; the `service` dimension of the metrics. @default 'relay' */
+  readonly stageName?: string;
+  readonly fanout: MonitoredQueue;
+  readonly delivery: MonitoredQueue;
+  readonly functions: MonitoredFunctions;
+  readonly httpApi: IHttpApi;
+  /** The HTTP API's access log group, named in the 5xx alarm. @default not named */
+  readonly apiAccessLogs?: ILogGroup;
+  /** Seconds between delivery attempts (the parsed retry schedule): they floor the delivery queue's age alarm. */
+  readonly retryDelays: readonly number[];
+  /** The +/- fraction by which delivery spreads each delay. @default DEFAULT_JITTER (0.2) */
+  readonly retryJitter?: number;
+  /** Subscribes this address to the alarm topic (SNS sends a confirmation mail first). @default no subscription */
+  readonly alarmEmail?: string;
+  /** Alarm when an event has waited this long for fan-out. @default 5 minutes */
+  readonly fanoutQueueAgeAlarm?: Duration;
+  /**
+   * Alarm when a delivery task has waited this long; raised to the floor the retry schedule
+   * imposes (see deliveryQueueAgeFloor).
+   * @default 15 minutes
+   */
+  readonly deliveryQueueAgeAlarm?: Duration;
+  /** Alarm when more than this share of delivery attempts fail for 15 minutes. @default 25 */
+  readonly failureRateAlarmPercent?: number;
+}
+
+/** Slack above the first two retry delays: handler runs, receive latency, one-minute metric granularity. */
+const AGE_HEADROOM_SECONDS = 60;
+
+/**
+ * The lowest age threshold the delivery queue can have without alarming on healthy retries.
+ * A task waiting for its next attempt stays in the queue as an in-flight message whose visibility
+ * timeout carries the delay, and SQS's ApproximateAgeOfOldestMessage counts in-flight messages
+ * too, leaving a message out only once it has been received three times. So a task in its first
+ * or second retry delay ages the queue by up to both delays, each stretched by the jitter (delay
+ * x (1 + jitter) at most), plus the two handler runs. The threshold must therefore be at least the
+ * first two delays (jittered) + 60 s; RelayMonitoring clamps a lower configured threshold up to
+ * this and warns at synth. From the third receive on, later (longer) delays do not age the queue.
+ */
+export function deliveryQueueAgeFloor(delays: readonly number[], jitter: number = DEFAULT_JITTER): Duration {
+  const firstTwo = delays.slice(0, 2).reduce((sum, d) => sum + d, 0);
+  return Duration.seconds(Math.ceil(firstTwo * (1 + jitter)) + AGE_HEADROOM_SECONDS);
+}
+
+const RUNBOOK = 'Runbook: README, section "Runbook".';
+
+/**
+ * What on-call sees of the relay: one SNS topic that every alarm notifies (on ALARM and on OK),
+ * the alarms (dead letters, queues falling behind, function errors and throttles, API 5xx,
+ * delivery failure rate) and one dashboard. Alarm descriptions say what broke and the next step.
+ */
+export class RelayMonitoring extends Construct {
+  readonly topic: Topic;
+  readonly alarms: readonly Alarm[];
+  readonly dashboard: Dashboard;
+
+  private readonly stage: string;
+  private readonly action: SnsAction;
+  private readonly created: Alarm[] = [];
+
+  constructor(scope: Construct, id: string, props: RelayMonitoringProps) {
+    super(scope, id);
+    const stage = props.stageName ?? 'relay';
+    this.stage = stage;
+    const failurePercent = props.failureRateAlarmPercent ?? 25;
+    if (!(failurePercent > 0 && failurePercent < 100)) {
+      throw new Error(`failureRateAlarmPercent must be above 0 and below 100, got ${failurePercent}`);
+    }
+    const fanoutAge = props.fanoutQueueAgeAlarm ?? Duration.minutes(5);
+    if (fanoutAge.toSeconds() <= 0) throw new Error('fanoutQueueAgeAlarm must be longer than 0 seconds');
+    const deliveryAge = this.deliveryAgeThreshold(props);
+
+    this.topic = this.createTopic(stage, props.alarmEmail);
+    this.action = new SnsAction(this.topic);
+
+    const { fanout, delivery, functions, httpApi } = props;
+    const accessLogs = props.apiAccessLogs ? ` (log group ${props.apiAccessLogs.logGroupName})` : '';
+    const human = (d: Duration) => d.toHumanString();
+
+    // a. Dead letters: one visible message is worth a page. NumberOfMessagesSent does not count
+    // moves into a DLQ, so the depth is the signal.
+    this.addAlarm('DeliveryDlqNotEmpty', {
+      name: 'delivery-dlq-not-empty',
+      metric: delivery.deadLetterQueue.metricApproximateNumberOfMessagesVisible({
+        period: Duration.minutes(1),
+        statistic: 'Maximum',
+      }),
+      threshold: 0,
+      description:
+        `Deliveries were dead-lettered into ${delivery.deadLetterQueue.queueName}: their retry schedule ` +
+        'ran out, or the receiver refused them for good (410 Gone, unusable URL). They are kept 14 days. ' +
+        'Next: list dead deliveries: `npx relay dlq list` (each shows its lastError); fix or disable the ' +
+        'receiver; when the endpoint is healthy again: `npx relay dlq redrive`.',
+    });
+    this.addAlarm('FanoutDlqNotEmpty', {
+      name: 'fanout-dlq-not-empty',
+      metric: fanout.deadLetterQueue.metricApproximateNumberOfMessagesVisible({
+        period: Duration.minutes(1),
+        statistic: 'Maximum',
+      }),
+      threshold: 0,
+      description:
+        `Events failed fan-out on every receive and were parked in ${fanout.deadLetterQueue.queueName}: ` +
+        'no delivery was created for them yet. Usually the table or the delivery queue refused writes, ' +
+        "or a bug. Next: read ERROR lines in the fanout function's logs " +
+        `(${functions.fanout.functionName}); after the fix, redrive: SQS console, queue ` +
+        `${fanout.deadLetterQueue.queueName}, "Start DLQ redrive" (or aws sqs start-message-move-task ` +
+        `--source-arn ${fanout.deadLetterQueue.queueArn}). Fan-out is idempotent.`,
+    });
+
+    // b. Work queues falling behind.
+    this.addAlarm('FanoutQueueAge', {
+      name: 'fanout-queue-age',
+      metric: fanout.queue.metricApproximateAgeOfOldestMessage({
+        period: Duration.minutes(1),
+        statistic: 'Maximum',
+      }),
+      threshold: fanoutAge.toSeconds(),
+      evaluationPeriods: 3,
+      description:
+        `An ingested event has waited over ${human(fanoutAge)} in ${fanout.queue.queueName} for fan-out: ` +
+        'the fanout function is failing, throttled or saturated at its maximum concurrency. ' +
+        `Next: on the dashboard ${stage}-webhook-relay, check the fanout function's errors, throttles and ` +
+        'concurrency; read its logs; if it is merely busy, deploy with a higher fanoutConcurrency.',
+    });
+    this.addAlarm('DeliveryQueueAge', {
+      name: 'delivery-queue-age',
+      metric: delivery.queue.metricApproximateAgeOfOldestMessage({
+        period: Duration.minutes(1),
+        statistic: 'Maximum',
+      }),
+      threshold: deliveryAge.toSeconds(),
+      evaluationPeriods: 3,
+      description:
+        `A delivery task has waited over ${human(deliveryAge)} in ${delivery.queue.queueName} ` +
+        '(tasks count while in their first two retry delays, later ones not): the delivery function is ' +
+        'failing, throttled or saturated at its maximum concurrency, so webhooks go out late. ' +
+        `Next: on the dashboard ${stage}-webhook-relay, check the delivery function's errors, throttles ` +
+        'and concurrency; read its logs; if it is merely busy, deploy with -c deliveryConcurrency=<higher>.',
+    });
+
+    // c. Functions. Failed deliveries are not function errors (the queue handlers report them as
+    // batch item failures and never throw on a fully failed batch); an error is a crash or a
+    // timeout, rare enough that one is worth a look.
+    const impact: Record<keyof MonitoredFunctions, string> = {
+      ingest: 'producers got a 5xx and must resend those events',
+      api: 'management calls (subscriptions, DLQ, replays) failed',
+      fanout: 'the batch comes back later; an event that keeps failing lands in the fanout DLQ',
+      delivery:
+        "the batch comes back later, each time spending one of its tasks' spare receives; when " +
+        'those run out, deliveries land in the DLQ before all their attempts were made',
+    };
+    for (const key of Object.keys(impact) as Array<keyof MonitoredFunctions>) {
+      const fn = functions[key];
+      const title = key.charAt(0).toUpperCase() + key.slice(1);
+      this.addAlarm(`${title}FunctionErrors`, {
+        name: `${key}-function-errors`,
+        metric: fn.metricErrors({ period: Duration.minutes(5), statistic: 'Sum' }),
+        threshold: 0,
+        description:
+          `The ${key} function (${fn.functionName}) crashed or timed out in the last 5 minutes: ${impact[key]}. ` +
+          'Next: Lambda console, the function, Monitor, "View CloudWatch logs"; look for level ERROR ' +
+          'and "Task timed out"; roll back the last deploy if it started then.',
+      });
+      this.addAlarm(`${title}FunctionThrottles`, {
+        name: `${key}-function-throttles`,
+        metric: fn.metricThrottles({ period: Duration.minutes(5), statistic: 'Sum' }),
+        threshold: 0,
+        description:
+          `Lambda throttled the ${key} function (${fn.functionName}): ${impact[key]}. The account's ` +
+          'concurrency in this region ran out (the queue consumers are capped, so look at other workloads ' +
+          'too). Next: CloudWatch, AWS/Lambda ConcurrentExecutions of the account against the quota in ' +
+          'Service Quotas; request a higher quota, or deploy with lower deliveryConcurrency/fanoutConcurrency.',
+      });
+    }
+
+    // d. API 5xx, a count rather than a rate: the relay has no expected 5xx (bad input is 4xx), each
+    // one is an event a producer must resend, and at low traffic a rate would swing on one request.
+    this.addAlarm('HttpApi5xx', {
+      name: 'http-api-5xx',
+      metric: httpApi.metricServerError({ period: Duration.minutes(5), statistic: 'Sum' }),
+      threshold: 0,
+      description:
+        `The HTTP API (${httpApi.apiId}) answered 5xx in the last 5 minutes: producers whose events got a ` +
+        `5xx must resend them. Next: in the API access logs${accessLogs}, find status 5xx with their ` +
+        'routeKey and integrationError; then read the logs of the function behind the route (ingest or ' +
+        `api); the ${stage}-*-function-errors alarms usually fire too.`,
+    });
+
+    // e. Delivery failure rate from the functions' own metrics. FILL makes a period with only
+    // successes (or only failures) count instead of dropping out; a period with no attempts at all
+    // divides by zero, has no value, and treatMissingData keeps the alarm quiet.
+    const custom = (metricName: string, statistic: string, period: Duration, label?: string) =>
+      new Metric({
+        namespace: METRICS_NAMESPACE,
+        metricName,
+        dimensionsMap: { [SERVICE_DIMENSION]: stage },
+        statistic,
+        period,
+        ...(label ? { label } : {}),
+      });
+    const failureRate = new MathExpression({
+      expression: '100 * FILL(failed, 0) / (FILL(succeeded, 0) + FILL(failed, 0))',
+      usingMetrics: {
+        failed: custom(METRICS.deliveriesFailed, 'Sum', Duration.minutes(5)),
+        succeeded: custom(METRICS.deliveriesSucceeded, 'Sum', Duration.minutes(5)),
+      },
+      period: Duration.minutes(5),
+      label: 'Failed attempts (%)',
+    });
+    this.addAlarm('DeliveryFailureRate', {
+      name: 'delivery-failure-rate',
+      metric: failureRate,
+      threshold: failurePercent,
+      evaluationPeriods: 3,
+      description:
+        `More than ${failurePercent}% of delivery attempts failed in each of the last three 5-minute ` +
+        'periods: receivers are down, slow (15 s timeout) or refusing (wrong secret, 4xx). Failed attempts ' +
+        'are retried on schedule; nothing is dead yet. One busy failing endpoint can cause this. Next: find ' +
+        'the failing endpoints: `npx relay subscriptions list`, then `npx relay deliveries list <id>` (or ' +
+        "subscriptionId in the delivery function's logs); disable endpoints that are gone: " +
+        '`npx relay subscriptions update <id> --disable`.',
+    });
+    this.alarms = this.created;
+
+    this.dashboard = this.createDashboard(stage, props, custom, failureRate);
+  }
+
+  /**
+   * The configured threshold, clamped up to deliveryQueueAgeFloor (with a synth warning when it
+   * is): below the floor, every endpoint that fails twice would page on-call.
+   */
+  private deliveryAgeThreshold(props: RelayMonitoringProps): Duration {
+    const wanted = props.deliveryQueueAgeAlarm ?? Duration.minutes(15);
+    if (wanted.toSeconds() <= 0) throw new Error('deliveryQueueAgeAlarm must be longer than 0 seconds');
+    const floor = deliveryQueueAgeFloor(props.retryDelays, props.retryJitter);
+    if (wanted.toSeconds() >= floor.toSeconds()) return wanted;
+    Annotations.of(this).addWarningV2(
+      'relay:deliveryQueueAgeAlarmRaised',
+      `deliveryQueueAgeAlarm raised from ${wanted.toSeconds()} s to ${floor.toSeconds()} s: tasks ` +
+        'waiting in their first two retry delays age the delivery queue that long.',
+    );
+    return floor;
+  }
+
+  private createTopic(stage: string, alarmEmail: string | undefined): Topic {
+    // No SSE: CloudWatch cannot publish to a topic under the AWS managed key (its key policy
+    // cannot admit cloudwatch.amazonaws.com), and alarm messages hold names and numbers only.
+    // cdk-nag 3's AwsSolutions pack asks for TLS on publish (SNS3), which enforceSSL gives.
+    // enforceSSL replaces SNS's default access policy, so CloudWatch needs its own allow, kept to
+    // this stage's alarms in this account.
+    const topic = new Topic(this, 'Topic', {
+      topicName: `${stage}-alarms`,
+      displayName: `Webhook relay alarms (${stage})`,
+      enforceSSL: true,
+    });
+    topic.addToResourcePolicy(
+      new PolicyStatement({
+        sid: 'CloudWatchAlarmsPublish',
+        effect: Effect.ALLOW,
+        principals: [new ServicePrincipal('cloudwatch.amazonaws.com')],
+        actions: ['sns:Publish'],
+        resources: [topic.topicArn],
+        conditions: {
+          StringEquals: { 'aws:SourceAccount': Aws.ACCOUNT_ID },
+          ArnLike: {
+            'aws:SourceArn': Stack.of(this).formatArn({
+              service: 'cloudwatch',
+              resource: 'alarm',
+              resourceName: `${stage}-*`,
+              arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+            }),
+          },
+        },
+      }),
+    );
+    if (alarmEmail) topic.addSubscription(new EmailSubscription(alarmEmail));
+    return topic;
+  }
+
+  private addAlarm(
+    id: string,
+    props: {
+      name: string;
+      metric: IMetric;
+      threshold: number;
+      description: string;
+      evaluationPeriods?: number;
+    },
+  ): Alarm {
+    const periods = props.evaluationPeriods ?? 1;
+    const alarm = new Alarm(this, id, {
+      alarmName: `${this.stage}-${props.name}`,
+      alarmDescription: `${props.description} ${RUNBOOK}`,
+      metric: props.metric,
+      threshold: props.threshold,
+      comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
+      evaluationPeriods: periods,
+      datapointsToAlarm: periods,
+      treatMissingData: TreatMissingData.NOT_BREACHING,
+    });
+    alarm.addAlarmAction(this.action);
+    alarm.addOkAction(this.action);
+    this.created.push(alarm);
+    return alarm;
+  }
+
+  private createDashboard(
+    stage: string,
+    props: RelayMonitoringProps,
+    custom: (name: string, statistic: string, period: Duration, label?: string) => Metric,
+    failureRate: MathExpression,
+  ): Dashboard {
+    const minute = Duration.minutes(1);
+    const { fanout, delivery, functions, httpApi } = props;
+    const fns = Object.entries(functions) as Array<[string, IFunction]>;
+    const queues = [
+      ['fanout', fanout],
+      ['delivery', delivery],
+    ] as const;
+    const percentiles = (name: string) => [
+      custom(name, 'p50', minute, 'p50'),
+      custom(name, 'p99', minute, 'p99'),
+    ];
+    const perFunction = (title: string, metric: (fn: IFunction, label: string) => IMetric) =>
+      new GraphWidget({ title, width: 8, left: fns.map(([key, fn]) => metric(fn, key)) });
+
+    const dashboard = new Dashboard(this, 'Dashboard', {
+      dashboardName: `${stage}-webhook-relay`,
+      defaultInterval: Duration.hours(3),
+    });
+    dashboard.addWidgets(
+      new AlarmStatusWidget({ title: 'Alarms', alarms: [...this.created], width: 24, height: 4 }),
+    );
+    dashboard.addWidgets(
+      new GraphWidget({
+        title: 'Events ingested (per minute)',
+        width: 8,
+        left: [custom(METRICS.eventsIngested, 'Sum', minute, 'ingested')],
+      }),
+      new GraphWidget({
+        title: 'Delivery attempts by outcome (per minute)',
+        width: 8,
+        left: [
+          custom(METRICS.deliveriesSucceeded, 'Sum', minute, 'succeeded'),
+          custom(METRICS.deliveriesFailed, 'Sum', minute, 'failed'),
+          custom(METRICS.deliveriesDeadLettered, 'Sum', minute, 'dead-lettered'),
+        ],
+      }),
+      new GraphWidget({
+        title: 'Failed attempts (%, 5 min)',
+        width: 8,
+        left: [failureRate],
+        leftYAxis: { min: 0, max: 100 },
+      }),
+    );
+    dashboard.addWidgets(
+      new GraphWidget({
+        title: 'Attempt duration (ms)',
+        width: 12,
+        left: percentiles(METRICS.attemptDuration),
+      }),
+      new GraphWidget({
+        title: 'End-to-end latency, accepted to 2xx (ms)',
+        width: 12,
+        left: percentiles(METRICS.endToEndLatency),
+      }),
+    );
+    dashboard.addWidgets(
+      new GraphWidget({
+        title: 'Work queue depth (visible + in flight)',
+        width: 8,
+        left: queues.flatMap(([name, q]) => [
+          q.queue.metricApproximateNumberOfMessagesVisible({ period: minute, label: `${name} visible` }),
+          q.queue.metricApproximateNumberOfMessagesNotVisible({ period: minute, label: `${name} in flight` }),
+        ]),
+        stacked: true,
+      }),
+      new GraphWidget({
+        title: 'Age of oldest message (s)',
+        width: 8,
+        left: queues.map(([name, q]) =>
+          q.queue.metricApproximateAgeOfOldestMessage({ period: minute, label: name }),
+        ),
+      }),
+      new GraphWidget({
+        title: 'DLQ depth',
+        width: 8,
+        left: queues.map(([name, q]) =>
+          q.deadLetterQueue.metricApproximateNumberOfMessagesVisible({
+            period: minute,
+            label: `${name} DLQ`,
+          }),
+        ),
+      }),
+    );
+    dashboard.addWidgets(
+      perFunction('Function errors', (fn, label) => fn.metricErrors({ period: minute, label })),
+      perFunction('Function throttles', (fn, label) => fn.metricThrottles({ period: minute, label })),
+      perFunction('Concurrent executions (max)', (fn, label) =>
+        fn.metric('ConcurrentExecutions', { period: minute, statistic: 'Maximum', label }),
+      ),
+    );
+    dashboard.addWidgets(
+      new GraphWidget({
+        title: 'HTTP API 4xx / 5xx (per minute)',
+        width: 12,
+        left: [
+          httpApi.metricClientError({ period: minute, label: '4xx' }),
+          httpApi.metricServerError({ period: minute, label: '5xx' }),
+        ],
+      }),
+      new GraphWidget({
+        title: 'HTTP API latency (ms)',
+        width: 12,
+        left: [
+          httpApi.metricLatency({ period: minute, statistic: 'p50', label: 'p50' }),
+          httpApi.metricLatency({ period: minute, statistic: 'p99', label: 'p99' }),
+        ],
+      }),
+    );
+    return dashboard;
+  }
+}

@@ -1,0 +1,74 @@
+import { Duration } from 'aws-cdk-lib';
+import { parseSchedule } from '../functions/core/retry.ts';
+import type { RelayStackProps } from './relay-stack.ts';
+
+/** Reads one context value (`-c key=value` arrives as a string; cdk.json may hold a number). */
+export type ContextReader = (key: string) => unknown;
+
+/**
+ * The stack's settings from CDK context, checked here so a typo fails the synth with the key's
+ * name instead of deploying NaN:
+ *   -c stage=relay  -c retrySchedule=5,300,1800  -c deliveryConcurrency=20
+ *   -c alarmEmail=ops@example.com  -c fanoutQueueAgeAlarmSeconds=300
+ *   -c deliveryQueueAgeAlarmSeconds=900  -c failureRateAlarmPercent=25
+ */
+export function stackPropsFromContext(ctx: ContextReader): RelayStackProps & { stageName: string } {
+  const text = (key: string): string | undefined => {
+    const raw = ctx(key);
+    if (raw === undefined || raw === null || raw === '') return undefined;
+    if (typeof raw !== 'string' && typeof raw !== 'number') {
+      throw new Error(`Context "${key}" must be a string, got ${JSON.stringify(raw)}`);
+    }
+    return String(raw).trim();
+  };
+  const number = (key: string, min: number, max: number, what: string): number | undefined => {
+    const raw = text(key);
+    if (raw === undefined) return undefined;
+    const n = Number(raw);
+    if (raw === '' || !Number.isFinite(n) || n < min || n > max) {
+      throw new Error(`Context "${key}" must be ${what} from ${min} to ${max}, got "${raw}"`);
+    }
+    return n;
+  };
+  const seconds = (key: string): Duration | undefined => {
+    const n = number(key, 60, 14 * 24 * 3600, 'whole seconds');
+    if (n !== undefined && !Number.isInteger(n)) {
+      throw new Error(`Context "${key}" must be whole seconds, got "${n}"`);
+    }
+    return n === undefined ? undefined : Duration.seconds(n);
+  };
+
+  const stageName = text('stage') ?? 'relay';
+  if (!/^[A-Za-z0-9-]{1,40}$/.test(stageName)) {
+    throw new Error(`Context "stage" must be 1-40 letters, digits or dashes, got "${stageName}"`);
+  }
+  const alarmEmail = text('alarmEmail');
+  if (alarmEmail !== undefined && !/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(alarmEmail)) {
+    throw new Error(`Context "alarmEmail" must be an e-mail address, got "${alarmEmail}"`);
+  }
+  const retrySchedule = text('retrySchedule');
+  if (retrySchedule !== undefined) {
+    try {
+      parseSchedule(retrySchedule);
+    } catch (err) {
+      throw new Error(`Context "retrySchedule": ${(err as Error).message}`);
+    }
+  }
+  const deliveryConcurrency = number('deliveryConcurrency', 2, 1000, 'a whole number');
+  if (deliveryConcurrency !== undefined && !Number.isInteger(deliveryConcurrency)) {
+    throw new Error(`Context "deliveryConcurrency" must be a whole number, got "${deliveryConcurrency}"`);
+  }
+  const fanoutQueueAgeAlarm = seconds('fanoutQueueAgeAlarmSeconds');
+  const deliveryQueueAgeAlarm = seconds('deliveryQueueAgeAlarmSeconds');
+  const failureRateAlarmPercent = number('failureRateAlarmPercent', 1, 99, 'a percentage');
+
+  return {
+    stageName,
+    ...(retrySchedule !== undefined ? { retrySchedule } : {}),
+    ...(deliveryConcurrency !== undefined ? { deliveryConcurrency } : {}),
+    ...(alarmEmail !== undefined ? { alarmEmail } : {}),
+    ...(fanoutQueueAgeAlarm ? { fanoutQueueAgeAlarm } : {}),
+    ...(deliveryQueueAgeAlarm ? { deliveryQueueAgeAlarm } : {}),
+    ...(failureRateAlarmPercent !== undefined ? { failureRateAlarmPercent } : {}),
+  };
+}
