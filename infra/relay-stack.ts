@@ -18,10 +18,16 @@ import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
+import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import { TABLE_KEYS } from '../functions/adapters/dynamodb/table.ts';
 import { BUS_SOURCE } from '../functions/core/event.ts';
-import { attemptsPerRound, DEFAULT_RETRY_SCHEDULE, parseSchedule } from '../functions/core/retry.ts';
+import {
+  attemptsPerRound,
+  DEFAULT_JITTER,
+  DEFAULT_RETRY_SCHEDULE,
+  parseSchedule,
+} from '../functions/core/retry.ts';
 import { ROUTES } from '../functions/handlers/routes.ts';
 import { ENTRIES } from './bundling.ts';
 import { QueueWithDlq } from './constructs/queue-with-dlq.ts';
@@ -93,10 +99,12 @@ export class RelayStack extends Stack {
     });
 
     // Queues: fanout (one message per event) and delivery (one per event x subscription).
+    const busDlqName = `${stage}-bus-dlq`;
     const fanout = new QueueWithDlq(this, 'Fanout', {
       queueName: `${stage}-fanout`,
       visibilityTimeout: Duration.seconds(FANOUT_TIMEOUT.toSeconds() * 6),
       maxReceiveCount: 5,
+      otherSourceQueueNames: [busDlqName],
     });
     const delivery = new QueueWithDlq(this, 'Delivery', {
       queueName: `${stage}-delivery`,
@@ -104,6 +112,21 @@ export class RelayStack extends Stack {
       // The task's receive count numbers its attempts; the redrive policy dead-letters it once the
       // round is over (see deliver.ts), with headroom for receives that never reached the handler.
       maxReceiveCount: attempts + RECEIVE_HEADROOM,
+      // SQS deletes expired messages even in flight, without dead-lettering them: a task must
+      // outlive its whole round of retries.
+      retentionPeriod: deliveryRetention(delays),
+    });
+
+    // Where EventBridge puts events it could not send to the fanout queue (after retrying for up
+    // to 24 h). The fanout function reads it too, so such an event is still fanned out; one that
+    // fails there as well ends in the fanout DLQ, whose redrive returns it here.
+    const busDlq = new Queue(this, 'FanoutRuleDlq', {
+      queueName: busDlqName,
+      retentionPeriod: Duration.days(14),
+      visibilityTimeout: Duration.seconds(FANOUT_TIMEOUT.toSeconds() * 6),
+      encryption: QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      deadLetterQueue: { queue: fanout.deadLetterQueue, maxReceiveCount: 5 },
     });
 
     // Bus: ingested events, archived for replay, routed to the fanout queue.
@@ -117,7 +140,7 @@ export class RelayStack extends Stack {
       eventBus: bus,
       description: 'Ingested events to the fanout queue',
       eventPattern: { source: [BUS_SOURCE] },
-      targets: [new SqsQueue(fanout.queue)],
+      targets: [new SqsQueue(fanout.queue, { deadLetterQueue: busDlq })],
     });
 
     const common = {
@@ -196,6 +219,9 @@ export class RelayStack extends Stack {
         maxConcurrency: props.fanoutConcurrency ?? 5,
       }),
     );
+    fanoutFn.addEventSource(
+      new SqsEventSource(busDlq, { batchSize: 10, reportBatchItemFailures: true, maxConcurrency: 2 }),
+    );
 
     const deliveryFn = new RelayFunction(this, 'DeliveryFunction', {
       entry: ENTRIES.delivery,
@@ -253,6 +279,7 @@ export class RelayStack extends Stack {
       stageName: stage,
       fanout,
       delivery,
+      busDeadLetterQueue: busDlq,
       functions: { ingest: ingestFn, api: apiFn, fanout: fanoutFn, delivery: deliveryFn },
       httpApi: api,
       apiAccessLogs: accessLogs,
@@ -273,6 +300,7 @@ export class RelayStack extends Stack {
     });
     new CfnOutput(this, 'FanoutQueueName', { value: fanout.queue.queueName });
     new CfnOutput(this, 'FanoutDlqName', { value: fanout.deadLetterQueue.queueName });
+    new CfnOutput(this, 'BusDlqName', { value: busDlq.queueName });
     new CfnOutput(this, 'DeliveryQueueName', { value: delivery.queue.queueName });
     new CfnOutput(this, 'DeliveryDlqName', { value: delivery.deadLetterQueue.queueName });
     new CfnOutput(this, 'EventBusName', { value: bus.eventBusName });
@@ -330,4 +358,22 @@ export class RelayStack extends Stack {
         '/health is public on purpose.',
     });
   }
+}
+
+/**
+ * How long the delivery queue keeps a task: its whole round (every delay stretched by the jitter)
+ * plus a day, and never under SQS's default 4 days. A schedule too long for SQS's 14-day maximum
+ * is refused at synth, with the reason, instead of losing tasks at run time.
+ */
+export function deliveryRetention(delays: readonly number[]): Duration {
+  const roundSeconds = delays.reduce((a, b) => a + b, 0) * (1 + DEFAULT_JITTER);
+  const seconds = Math.ceil(roundSeconds + 86_400);
+  const max = 14 * 86_400;
+  if (seconds > max) {
+    throw new Error(
+      `retry schedule is too long: its round takes up to ${Math.ceil(roundSeconds / 3600)} h with jitter, ` +
+        'and SQS keeps a message at most 14 days (a day of slack included); shorten the schedule',
+    );
+  }
+  return Duration.seconds(Math.max(4 * 86_400, seconds));
 }

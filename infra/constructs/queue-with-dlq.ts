@@ -11,6 +11,8 @@ export interface QueueWithDlqProps {
   readonly maxReceiveCount: number;
   /** @default 4 days */
   readonly retentionPeriod?: Duration;
+  /** Names of other queues that dead-letter into this DLQ (and that a redrive may return to). */
+  readonly otherSourceQueueNames?: readonly string[];
 }
 
 /**
@@ -26,14 +28,18 @@ export class QueueWithDlq extends Construct {
 
   constructor(scope: Construct, id: string, props: QueueWithDlqProps) {
     super(scope, id);
-    const sourceArn = Stack.of(this).formatArn({ service: 'sqs', resource: props.queueName });
-    const source: IQueue = Queue.fromQueueArn(this, 'SourceRef', sourceArn);
+    const sourceRef = (name: string, id: string): IQueue =>
+      Queue.fromQueueArn(this, id, Stack.of(this).formatArn({ service: 'sqs', resource: name }));
+    const sources = [
+      sourceRef(props.queueName, 'SourceRef'),
+      ...(props.otherSourceQueueNames ?? []).map((name, i) => sourceRef(name, `OtherSourceRef${i}`)),
+    ];
     this.deadLetterQueue = new Queue(this, 'Dlq', {
       queueName: `${props.queueName}-dlq`,
       retentionPeriod: Duration.days(14),
       encryption: QueueEncryption.SQS_MANAGED,
       enforceSSL: true,
-      redriveAllowPolicy: { redrivePermission: RedrivePermission.BY_QUEUE, sourceQueues: [source] },
+      redriveAllowPolicy: { redrivePermission: RedrivePermission.BY_QUEUE, sourceQueues: sources },
     });
     this.queue = new Queue(this, 'Queue', {
       queueName: props.queueName,

@@ -48,6 +48,8 @@ export interface RelayMonitoringProps {
   readonly stageName?: string;
   readonly fanout: MonitoredQueue;
   readonly delivery: MonitoredQueue;
+  /** EventBridge's dead-letter queue for the fanout rule's target. @default no alarm */
+  readonly busDeadLetterQueue?: IQueue;
   readonly functions: MonitoredFunctions;
   readonly httpApi: IHttpApi;
   /** The HTTP API's access log group, named in the 5xx alarm. @default not named */
@@ -153,6 +155,25 @@ export class RelayMonitoring extends Construct {
         `${fanout.deadLetterQueue.queueName}, "Start DLQ redrive" (or aws sqs start-message-move-task ` +
         `--source-arn ${fanout.deadLetterQueue.queueArn}). Fan-out is idempotent.`,
     });
+
+    if (props.busDeadLetterQueue) {
+      // The fanout function drains this queue too, so its depth stays near 0: count arrivals.
+      this.addAlarm('BusDlqReceiving', {
+        name: 'bus-dlq-receiving',
+        metric: props.busDeadLetterQueue.metricNumberOfMessagesSent({
+          period: Duration.minutes(5),
+          statistic: 'Sum',
+        }),
+        threshold: 0,
+        description:
+          `EventBridge could not put ingested events on ${fanout.queue.queueName} and sent them to ` +
+          `${props.busDeadLetterQueue.queueName} instead. The fanout function reads that queue too, so ` +
+          'the events are still fanned out, but the bus-to-queue path is broken. Next: read the ' +
+          'ERROR_CODE and ERROR_MESSAGE attributes of a message there (SQS console, "Send and receive ' +
+          'messages", poll) and the rule\'s FailedInvocations metric; usual causes: the fanout ' +
+          "queue's policy or encryption key was changed, or the queue was deleted.",
+      });
+    }
 
     // b. Work queues falling behind.
     this.addAlarm('FanoutQueueAge', {

@@ -55,6 +55,7 @@ describe('RelayStack monitoring', () => {
       [
         'relay-delivery-dlq-not-empty',
         'relay-fanout-dlq-not-empty',
+        'relay-bus-dlq-receiving',
         'relay-delivery-queue-age',
         'relay-fanout-queue-age',
         ...FUNCTIONS.flatMap((f) => [`relay-${f}-function-errors`, `relay-${f}-function-throttles`]),

@@ -19,15 +19,15 @@ describe('RelayStack', () => {
   const ofType = (type: string) => Object.entries(resources).filter(([, r]) => r.Type === type);
   const logicalIdOf = (prefix: string) => Object.keys(resources).find((k) => k.startsWith(prefix)) as string;
 
-  it('has exactly the deployed shape: API, four functions, bus with rule and archive, two queue pairs, one table', () => {
+  it('has exactly the deployed shape: API, four functions, bus with rule and archive, two queue pairs and the rule DLQ, one table', () => {
     template.resourceCountIs('AWS::ApiGatewayV2::Api', 1);
     template.resourceCountIs('AWS::Lambda::Function', 4);
     template.resourceCountIs('AWS::Events::EventBus', 1);
     template.resourceCountIs('AWS::Events::Rule', 1);
     template.resourceCountIs('AWS::Events::Archive', 1);
-    template.resourceCountIs('AWS::SQS::Queue', 4);
+    template.resourceCountIs('AWS::SQS::Queue', 5);
     template.resourceCountIs('AWS::DynamoDB::GlobalTable', 1);
-    template.resourceCountIs('AWS::Lambda::EventSourceMapping', 2);
+    template.resourceCountIs('AWS::Lambda::EventSourceMapping', 3);
     template.resourceCountIs('AWS::SecretsManager::Secret', 1);
   });
 
@@ -63,7 +63,12 @@ describe('RelayStack', () => {
     template.hasResourceProperties('AWS::Events::Rule', {
       EventBusName: { Ref: bus },
       EventPattern: { source: ['webhook-relay'] },
-      Targets: [{ Arn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^FanoutQueue'), 'Arn'] } }],
+      Targets: [
+        {
+          Arn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^FanoutQueue'), 'Arn'] },
+          DeadLetterConfig: { Arn: { 'Fn::GetAtt': [logicalIdOf('FanoutRuleDlq'), 'Arn'] } },
+        },
+      ],
     });
     template.hasResourceProperties('AWS::Events::Archive', {
       SourceArn: { 'Fn::GetAtt': [bus, 'Arn'] },
@@ -124,11 +129,48 @@ describe('RelayStack', () => {
       });
       expect(dlq?.Properties.RedriveAllowPolicy).toMatchObject({
         redrivePermission: 'byQueue',
-        sourceQueueArns: [{ 'Fn::Join': ['', expect.arrayContaining([`:${name}`])] }],
+        sourceQueueArns: expect.arrayContaining([{ 'Fn::Join': ['', expect.arrayContaining([`:${name}`])] }]),
       });
       expect(dlq?.Properties.MessageRetentionPeriod).toBe(14 * 24 * 3600);
       expect(source?.Properties.MessageRetentionPeriod as number).toBeLessThan(14 * 24 * 3600);
     }
+  });
+
+  it("never drops an event EventBridge cannot put on the fanout queue: the rule's DLQ is fanned out too", () => {
+    const [ruleDlqId, ruleDlq] =
+      ofType('AWS::SQS::Queue').find(([, q]) => q.Properties.QueueName === 'relay-bus-dlq') ?? [];
+    const [fanoutDlqId, fanoutDlq] =
+      ofType('AWS::SQS::Queue').find(([, q]) => q.Properties.QueueName === 'relay-fanout-dlq') ?? [];
+    // The fanout function reads it like the fanout queue...
+    const sources = ofType('AWS::Lambda::EventSourceMapping').map(([, m]) => m.Properties);
+    const fromRuleDlq = sources.find((m) => JSON.stringify(m.EventSourceArn).includes(String(ruleDlqId)));
+    expect(fromRuleDlq).toMatchObject({
+      FunctionName: { Ref: expect.stringMatching(/^FanoutFunction[0-9A-F]{8}$/) },
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+    });
+    // ...what fails there too lands in the fanout DLQ, which redrives back to either source.
+    expect(ruleDlq?.Properties.RedrivePolicy).toMatchObject({
+      deadLetterTargetArn: { 'Fn::GetAtt': [fanoutDlqId, 'Arn'] },
+      maxReceiveCount: 5,
+    });
+    const allowed = JSON.stringify(fanoutDlq?.Properties.RedriveAllowPolicy);
+    expect(allowed).toContain(':relay-bus-dlq');
+    expect(allowed).toContain(':relay-fanout"');
+    expect(ruleDlq?.Properties.MessageRetentionPeriod).toBe(14 * 24 * 3600);
+  });
+
+  it('keeps delivery tasks longer than their whole round of retries, and refuses a schedule SQS cannot hold', () => {
+    const retention = (schedule: string) => {
+      const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+      const stack = new RelayStack(app, 'S', { retrySchedule: schedule });
+      const queues = Template.fromStack(stack).findResources('AWS::SQS::Queue');
+      return Object.values(queues).find((q) => q.Properties.QueueName === 'relay-delivery')?.Properties
+        .MessageRetentionPeriod;
+    };
+    expect(retention('5,300')).toBe(4 * 86_400);
+    // Nine 10 h delays: 90 h, 108 h with jitter, plus a day.
+    expect(retention(Array(9).fill(36_000).join(','))).toBe(Math.ceil(9 * 36_000 * 1.2) + 86_400);
+    expect(() => retention(Array(30).fill(36_000).join(','))).toThrow(/retry schedule is too long.*14 days/);
   });
 
   it('grants through least-privilege statements: no wildcard actions on data services', () => {
