@@ -492,7 +492,7 @@ async function main(): Promise<void> {
 
     log('starting the relay (dynalite, local queues, handlers)');
     relay = await startLocalRelay({
-      config: { ...configFromEnv({}), retry: { delays: [1, 1], jitter: 0 } },
+      config: { ...configFromEnv({}), retry: { delays: [1, 1], jitter: 0 }, allowPrivateTargets: true },
       port: 0,
       apiKey: 'bench-key',
       storageProcess: true,

@@ -1,5 +1,6 @@
 import { Duration } from 'aws-cdk-lib';
 import { parseSchedule } from '../functions/core/retry.ts';
+import { parseCidrList } from '../functions/core/targets.ts';
 import type { RelayStackProps } from './relay-stack.ts';
 
 /** Reads one context value (`-c key=value` arrives as a string; cdk.json may hold a number). */
@@ -11,6 +12,7 @@ export type ContextReader = (key: string) => unknown;
  *   -c stage=relay  -c retrySchedule=5,300,1800  -c deliveryConcurrency=20
  *   -c alarmEmail=ops@example.com  -c fanoutQueueAgeAlarmSeconds=300
  *   -c deliveryQueueAgeAlarmSeconds=900  -c failureRateAlarmPercent=25
+ *   -c allowedTargetCidrs=10.20.0.0/16,fd00:1::/32
  */
 export function stackPropsFromContext(ctx: ContextReader): RelayStackProps & { stageName: string } {
   const text = (key: string): string | undefined => {
@@ -61,6 +63,14 @@ export function stackPropsFromContext(ctx: ContextReader): RelayStackProps & { s
   const fanoutQueueAgeAlarm = seconds('fanoutQueueAgeAlarmSeconds');
   const deliveryQueueAgeAlarm = seconds('deliveryQueueAgeAlarmSeconds');
   const failureRateAlarmPercent = number('failureRateAlarmPercent', 1, 99, 'a percentage');
+  const allowedTargetCidrs = text('allowedTargetCidrs');
+  if (allowedTargetCidrs !== undefined) {
+    try {
+      parseCidrList(allowedTargetCidrs);
+    } catch (err) {
+      throw new Error(`Context "allowedTargetCidrs": ${(err as Error).message}`);
+    }
+  }
 
   return {
     stageName,
@@ -70,5 +80,6 @@ export function stackPropsFromContext(ctx: ContextReader): RelayStackProps & { s
     ...(fanoutQueueAgeAlarm ? { fanoutQueueAgeAlarm } : {}),
     ...(deliveryQueueAgeAlarm ? { deliveryQueueAgeAlarm } : {}),
     ...(failureRateAlarmPercent !== undefined ? { failureRateAlarmPercent } : {}),
+    ...(allowedTargetCidrs !== undefined ? { allowedTargetCidrs } : {}),
   };
 }

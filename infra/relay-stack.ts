@@ -51,6 +51,12 @@ export interface RelayStackProps extends StackProps {
   readonly deliveryQueueAgeAlarm?: Duration;
   /** Share of failed delivery attempts (%) that alarms when sustained 15 minutes. @default 25 */
   readonly failureRateAlarmPercent?: number;
+  /**
+   * Private ranges deliveries may reach anyway (comma-separated CIDRs), e.g. a receiver inside
+   * your VPC's peered network. Everything else private, loopback or metadata stays refused.
+   * @default none
+   */
+  readonly allowedTargetCidrs?: string;
 }
 
 /** Receives beyond the schedule before SQS dead-letters a task (throttled or crashed receives). */
@@ -148,6 +154,8 @@ export class RelayStack extends Stack {
       RELAY_RETRY_SCHEDULE: schedule,
       RELAY_DELIVERY_QUEUE_URL: delivery.queue.queueUrl,
       RELAY_DELIVERY_DLQ_ARN: delivery.deadLetterQueue.queueArn,
+      // The SSRF defence is always on in Lambda; this only opens exceptions.
+      ...(props.allowedTargetCidrs ? { RELAY_ALLOWED_TARGET_CIDRS: props.allowedTargetCidrs } : {}),
     };
     // Every function reports its metrics under the stage, which the alarms and dashboard read.
     const serviceName = stage;

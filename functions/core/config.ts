@@ -1,4 +1,5 @@
 import { DEFAULT_JITTER, DEFAULT_RETRY_SCHEDULE, parseSchedule, type RetryPolicy } from './retry.ts';
+import { type Cidr, parseCidrList, TargetPolicy } from './targets.ts';
 
 /** Settings of the relay's core; the same names locally and on Lambda. */
 export interface RelayConfig {
@@ -9,6 +10,18 @@ export interface RelayConfig {
   responseExcerptBytes: number;
   /** Events and delivery records expire (DynamoDB TTL) after this many days. */
   retentionDays: number;
+  /** Switches the SSRF defence off (local mode's default, so a receiver on localhost works). */
+  allowPrivateTargets: boolean;
+  /** Exceptions to the SSRF defence's refused ranges. */
+  allowedTargetCidrs: Cidr[];
+}
+
+/** The SSRF defence these settings describe. */
+export function targetPolicy(config: Pick<RelayConfig, 'allowPrivateTargets' | 'allowedTargetCidrs'>) {
+  return new TargetPolicy({
+    allowPrivate: config.allowPrivateTargets,
+    allowCidrs: config.allowedTargetCidrs,
+  });
 }
 
 /** Reads the relay's settings from the environment, failing fast with the variable's name. */
@@ -28,8 +41,23 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): RelayConfig
   } catch (err) {
     throw new Error(`RELAY_RETRY_SCHEDULE: ${(err as Error).message}`);
   }
+  const flag = (name: string, fallback: boolean) => {
+    const raw = env[name];
+    if (raw === undefined || raw === '') return fallback;
+    if (raw === 'true' || raw === 'false') return raw === 'true';
+    throw new Error(`${name} must be true or false, got "${raw}"`);
+  };
+  let allowedTargetCidrs: Cidr[];
+  try {
+    allowedTargetCidrs = parseCidrList(env.RELAY_ALLOWED_TARGET_CIDRS);
+  } catch (err) {
+    throw new Error(`RELAY_ALLOWED_TARGET_CIDRS: ${(err as Error).message}`);
+  }
   return {
     retry: { delays, jitter: number('RELAY_RETRY_JITTER', DEFAULT_JITTER, 0, 1) },
+    // Secure unless told otherwise; `npm start` defaults it to true, Lambda forces it to false.
+    allowPrivateTargets: flag('RELAY_ALLOW_PRIVATE_TARGETS', false),
+    allowedTargetCidrs,
     attemptTimeoutMs: number('RELAY_ATTEMPT_TIMEOUT_MS', 15_000, 1, 60_000),
     responseExcerptBytes: number('RELAY_RESPONSE_EXCERPT_BYTES', 1024, 0, 20_000),
     retentionDays: number('RELAY_RETENTION_DAYS', 30, 1, 3650),

@@ -14,6 +14,7 @@ import type {
 } from './ports.ts';
 import { generateSecret } from './signing.ts';
 import type { Subscription, SubscriptionCreate, SubscriptionPatch } from './subscription.ts';
+import type { TargetPolicy } from './targets.ts';
 
 /** What the management API works with. */
 export interface ManagementDeps {
@@ -22,6 +23,8 @@ export interface ManagementDeps {
   tasks: TaskQueue;
   clock: Clock;
   replayer: EventReplayer;
+  /** The SSRF defence: subscriptions to literal refused addresses are refused at once. */
+  targets: TargetPolicy;
 }
 
 /** Deliveries one recover call looks at; the rest is left for the next call (its cursor). */
@@ -31,7 +34,18 @@ export const RECOVER_SCAN_LIMIT = 1000;
 export class Management {
   constructor(private readonly deps: ManagementDeps) {}
 
+  /** A URL whose literal host the SSRF defence refuses is a 400 now, not a failed delivery later. */
+  private checkTarget(url: string): void {
+    const refusal = this.deps.targets.refusalForUrl(new URL(url));
+    if (refusal) {
+      throw new ApiError(400, 'target_refused', `url is refused: ${refusal}`, [
+        { path: 'url', message: refusal },
+      ]);
+    }
+  }
+
   async createSubscription(tenant: string, input: SubscriptionCreate): Promise<Subscription> {
+    this.checkTarget(input.url);
     const now = this.deps.clock.now();
     const sub: Subscription = {
       id: newSubscriptionId(now.getTime()),
@@ -59,6 +73,7 @@ export class Management {
   }
 
   async updateSubscription(tenant: string, id: string, patch: SubscriptionPatch): Promise<Subscription> {
+    if (patch.url !== undefined) this.checkTarget(patch.url);
     const sub = await this.getSubscription(tenant, id);
     const updated: Subscription = {
       ...sub,

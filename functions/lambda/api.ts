@@ -3,7 +3,7 @@ import { EventBridgeBus } from '../adapters/aws/event-bus.ts';
 import { ArchiveReplayer } from '../adapters/aws/replayer.ts';
 import { systemClock } from '../core/ports.ts';
 import { makeApiHandler } from '../handlers/api.ts';
-import { apiKeyAuth, dynamoStore, taskQueue } from './clients.ts';
+import { apiKeyAuth, dynamoStore, targets, taskQueue } from './clients.ts';
 import { requireEnv } from './env.ts';
 
 /** Lambda entry: the management API (HTTP API `$default` and management routes). Wiring only. */
@@ -18,6 +18,7 @@ export const handler = makeApiHandler({
     fanoutRuleArn: requireEnv('RELAY_FANOUT_RULE_ARN'),
   }),
   tasks: taskQueue(),
+  targets,
   clock: systemClock,
   auth: apiKeyAuth(),
 });

@@ -5,14 +5,16 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { SecretKeyAuthenticator } from '../adapters/aws/secret-auth.ts';
 import { SqsTaskQueue } from '../adapters/aws/task-queue.ts';
 import { DynamoStore } from '../adapters/dynamodb/store.ts';
-import { configFromEnv, type RelayConfig } from '../core/config.ts';
+import { configFromEnv, type RelayConfig, targetPolicy } from '../core/config.ts';
 import { requireEnv } from './env.ts';
 
 /**
  * The AWS side of the ports, built once per Lambda container (module scope) and shared by its
  * invocations. Each entry module takes only what its handler needs, so bundles stay small.
  */
-export const config: RelayConfig = configFromEnv();
+// On AWS the SSRF defence is always on: only the operator's allow-list opens exceptions.
+export const config: RelayConfig = { ...configFromEnv(), allowPrivateTargets: false };
+export const targets = targetPolicy(config);
 
 export function dynamoStore(): DynamoStore {
   const doc = DynamoDBDocumentClient.from(new DynamoDBClient({}), {

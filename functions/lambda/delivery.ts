@@ -1,14 +1,14 @@
 import { NodeHttpSender } from '../adapters/http/sender.ts';
 import { systemClock } from '../core/ports.ts';
 import { makeDeliveryHandler } from '../handlers/delivery.ts';
-import { config, dynamoStore, taskQueue } from './clients.ts';
+import { config, dynamoStore, targets, taskQueue } from './clients.ts';
 import { metrics } from './metrics.ts';
 
 /** Lambda entry: delivery queue (SQS event source) -> signed POSTs. Wiring only. */
 export const handler = makeDeliveryHandler({
   store: dynamoStore(),
   tasks: taskQueue(),
-  sender: new NodeHttpSender(),
+  sender: new NodeHttpSender(targets),
   clock: systemClock,
   config,
   metrics,

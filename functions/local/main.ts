@@ -8,8 +8,10 @@ async function main() {
   const port = Number(env.PORT ?? 3000);
   if (!Number.isInteger(port) || port < 0 || port > 65535)
     throw new Error(`PORT must be a port number, got "${env.PORT}"`);
+  // Locally the SSRF defence is off unless asked for, so a receiver on localhost works.
+  const config = configFromEnv({ RELAY_ALLOW_PRIVATE_TARGETS: 'true', ...env });
   const relay = await startLocalRelay({
-    config: configFromEnv(env),
+    config,
     port,
     host: env.RELAY_HOST ?? '127.0.0.1',
     ...(env.RELAY_API_KEY ? { apiKey: env.RELAY_API_KEY } : {}),
@@ -22,6 +24,10 @@ async function main() {
       '',
       `  webhook relay listening on ${relay.url}`,
       `  API key ${keyNote}: ${relay.apiKey}`,
+      config.allowPrivateTargets
+        ? '  warning: private targets allowed (localhost, 10/8, 169.254.169.254, ...): fine on a laptop,\n' +
+          '           never on a shared host; RELAY_ALLOW_PRIVATE_TARGETS=false turns the SSRF defence on'
+        : '  SSRF defence on: private, loopback and metadata addresses are refused',
       `  storage: ${env.RELAY_DATA_DIR ? `on disk in ${env.RELAY_DATA_DIR}` : 'in memory (set RELAY_DATA_DIR to keep it)'}`,
       '',
       `  export RELAY_URL=${relay.url} RELAY_API_KEY=${relay.apiKey}`,

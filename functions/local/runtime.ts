@@ -13,7 +13,7 @@ import { LocalQueue } from '../adapters/local/queue.ts';
 import { LocalReplayer } from '../adapters/local/replayer.ts';
 import { LocalTaskQueue } from '../adapters/local/task-queue.ts';
 import { logger } from '../commons/logger.ts';
-import type { RelayConfig } from '../core/config.ts';
+import { type RelayConfig, targetPolicy } from '../core/config.ts';
 import { BUS_SOURCE } from '../core/event.ts';
 import { type Clock, systemClock } from '../core/ports.ts';
 import { attemptsPerRound } from '../core/retry.ts';
@@ -98,13 +98,14 @@ export async function startLocalRelay(opts: LocalRelayOptions): Promise<LocalRel
 
   const bus = new LocalEventBus([{ name: 'events-to-fanout', sources: [BUS_SOURCE], target: fanout }]);
   const tasks = new LocalTaskQueue(delivery, deliveryDlq);
-  const sender = new NodeHttpSender();
+  const targets = targetPolicy(config);
+  const sender = new NodeHttpSender(targets);
   const auth = new StaticKeyAuthenticator({ [apiKey]: 'default' });
   const metrics = new MemoryMetrics();
   const replayer = new LocalReplayer(store, bus);
 
   const ingestHandler = makeIngestHandler({ bus, clock, auth, metrics });
-  const apiHandler = makeApiHandler({ store, bus, tasks, clock, auth, replayer });
+  const apiHandler = makeApiHandler({ store, bus, tasks, clock, auth, replayer, targets });
   const pollers = [
     new QueuePoller(fanout, makeFanoutHandler({ store, tasks }), {
       batchSize: 10,

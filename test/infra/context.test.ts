@@ -17,8 +17,10 @@ describe('stackPropsFromContext', () => {
       fanoutQueueAgeAlarmSeconds: '120',
       deliveryQueueAgeAlarmSeconds: '1800',
       failureRateAlarmPercent: '10',
+      allowedTargetCidrs: '10.20.0.0/16,fd00:1::/32',
     });
     expect(props).toMatchObject({
+      allowedTargetCidrs: '10.20.0.0/16,fd00:1::/32',
       stageName: 'staging',
       retrySchedule: '10,60',
       deliveryConcurrency: 50,
@@ -46,6 +48,7 @@ describe('stackPropsFromContext', () => {
     ['alarmEmail', 'ops'],
     ['stage', 'my stage'],
     ['retrySchedule', '5,x'],
+    ['allowedTargetCidrs', '10.0.0.0/8,10.0.0.1/40'],
   ])('refuses %s=%s with an error naming the context key', (key, value) => {
     expect(() => from({ [key]: value })).toThrow(`Context "${key}"`);
   });

@@ -173,6 +173,25 @@ describe('RelayStack', () => {
     expect(() => retention(Array(30).fill(36_000).join(','))).toThrow(/retry schedule is too long.*14 days/);
   });
 
+  it('passes the SSRF allow-list to the functions that check targets, and nothing when none is set', () => {
+    const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+    const stack = new RelayStack(app, 'S', { allowedTargetCidrs: '10.20.0.0/16' });
+    const fns = Object.values(Template.fromStack(stack).findResources('AWS::Lambda::Function'));
+    const withList = fns.filter(
+      (f) => f.Properties.Environment.Variables.RELAY_ALLOWED_TARGET_CIDRS === '10.20.0.0/16',
+    );
+    expect(withList.map((f) => f.Properties.Description).sort()).toEqual([
+      'One delivery task per (event, matching subscription)',
+      'Signs and POSTs webhooks; retries with backoff; dead-letters',
+      'Subscriptions, deliveries, the DLQ and replays',
+    ]);
+    for (const [, fn] of ofType('AWS::Lambda::Function')) {
+      const env = (fn.Properties.Environment as { Variables: Record<string, unknown> }).Variables;
+      expect(env.RELAY_ALLOWED_TARGET_CIDRS).toBeUndefined();
+      expect(env.RELAY_ALLOW_PRIVATE_TARGETS).toBeUndefined();
+    }
+  });
+
   it('grants through least-privilege statements: no wildcard actions on data services', () => {
     for (const [id, policy] of ofType('AWS::IAM::Policy')) {
       const statements = (

@@ -121,6 +121,8 @@ beforeAll(async () => {
     RELAY_DELIVERY_DLQ_ARN: 'arn:aws:sqs:us-east-1:123456789012:relay-delivery-dlq',
     RELAY_API_KEY_SECRET_ARN: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:relay-key',
     RELAY_RETRY_SCHEDULE: '5,300',
+    // The SSRF defence is always on in Lambda; the receivers here are on loopback.
+    RELAY_ALLOWED_TARGET_CIDRS: '127.0.0.0/8,::1/128',
     RELAY_ARCHIVE_ARN: 'arn:aws:events:us-east-1:123456789012:archive/relay-events-archive',
     RELAY_EVENT_BUS_ARN: 'arn:aws:events:us-east-1:123456789012:event-bus/relay-events',
     RELAY_FANOUT_RULE_ARN: 'arn:aws:events:us-east-1:123456789012:rule/relay-events/to-fanout',

@@ -11,7 +11,7 @@ export async function startTestRelay(
 ) {
   const base = configFromEnv({});
   const relay = await startLocalRelay({
-    config: { ...base, retry: { delays, jitter: 0 }, attemptTimeoutMs: 2000 },
+    config: { ...base, retry: { delays, jitter: 0 }, attemptTimeoutMs: 2000, allowPrivateTargets: true },
     port: 0,
     apiKey: API_KEY,
     ...extra,

@@ -3,13 +3,15 @@ import { configFromEnv } from '../../../functions/core/config.ts';
 import { attemptsPerRound } from '../../../functions/core/retry.ts';
 
 describe('configFromEnv', () => {
-  it('defaults to the Svix schedule of 8 attempts, 20% jitter and a 15 s timeout', () => {
+  it('defaults to the Svix schedule of 8 attempts, 20% jitter, a 15 s timeout and the SSRF defence on', () => {
     const config = configFromEnv({});
     expect(config).toEqual({
       retry: { delays: [5, 300, 1800, 7200, 18000, 36000, 36000], jitter: 0.2 },
       attemptTimeoutMs: 15_000,
       responseExcerptBytes: 1024,
       retentionDays: 30,
+      allowPrivateTargets: false,
+      allowedTargetCidrs: [],
     });
     expect(attemptsPerRound(config.retry)).toBe(8);
   });
@@ -29,12 +31,20 @@ describe('configFromEnv', () => {
         RELAY_ATTEMPT_TIMEOUT_MS: '2500',
         RELAY_RESPONSE_EXCERPT_BYTES: '0',
         RELAY_RETENTION_DAYS: '7',
+        RELAY_ALLOW_PRIVATE_TARGETS: 'true',
+        RELAY_ALLOWED_TARGET_CIDRS: '10.1.0.0/16, fd00::/8,192.0.2.7',
       }),
     ).toEqual({
       retry: { delays: [1, 2, 3], jitter: 0 },
       attemptTimeoutMs: 2500,
       responseExcerptBytes: 0,
       retentionDays: 7,
+      allowPrivateTargets: true,
+      allowedTargetCidrs: [
+        { address: '10.1.0.0', prefix: 16, family: 'ipv4' },
+        { address: 'fd00::', prefix: 8, family: 'ipv6' },
+        { address: '192.0.2.7', prefix: 32, family: 'ipv4' },
+      ],
     });
   });
 
@@ -64,6 +74,12 @@ describe('configFromEnv', () => {
       'RELAY_RESPONSE_EXCERPT_BYTES must be a number from 0 to 20000, got "-1"',
     ],
     ['RELAY_RETENTION_DAYS', '3651', 'RELAY_RETENTION_DAYS must be a number from 1 to 3650, got "3651"'],
+    ['RELAY_ALLOW_PRIVATE_TARGETS', 'yes', 'RELAY_ALLOW_PRIVATE_TARGETS must be true or false, got "yes"'],
+    [
+      'RELAY_ALLOWED_TARGET_CIDRS',
+      '10.0.0.0/8,10.0.0.0/33',
+      'RELAY_ALLOWED_TARGET_CIDRS: "10.0.0.0/33" is not a CIDR such as 10.0.0.0/8 or fd00::/8',
+    ],
   ])('rejects %s=%j with a message naming the variable', (name, value, message) => {
     expect(() => configFromEnv({ [name]: value })).toThrow(message);
   });

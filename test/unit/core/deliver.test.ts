@@ -27,6 +27,8 @@ const config: RelayConfig = {
   attemptTimeoutMs: 5000,
   responseExcerptBytes: 64,
   retentionDays: 30,
+  allowPrivateTargets: true,
+  allowedTargetCidrs: [],
 };
 
 const task: DeliveryTask = { deliveryId: 'dlv_1', tenant: 'acme', eventId: 'evt_1', subscriptionId: 'sub_1' };
