@@ -2,6 +2,7 @@ import type { Attempt } from './delivery.ts';
 import { classifyStatus, DeliveryFailure } from './errors.ts';
 import { type RelayEvent, webhookBody } from './event.ts';
 import type { Clock, HttpSender } from './ports.ts';
+import { parseRetryAfter } from './retry.ts';
 import { webhookHeaders } from './signing.ts';
 import type { Subscription } from './subscription.ts';
 
@@ -10,6 +11,8 @@ export type AttemptOutcome = 'success' | 'retryable' | 'permanent';
 export interface AttemptResult {
   record: Attempt;
   outcome: AttemptOutcome;
+  /** A 429 or 503 with `Retry-After`: the receiver's wish, in seconds (bounded). */
+  retryAfterSeconds?: number;
 }
 
 /**
@@ -50,7 +53,11 @@ export async function attemptDelivery(args: {
       ...(responseBody ? { responseBody } : {}),
     };
     if (outcome !== 'success') record.error = describeStatus(res.status);
-    return { record, outcome };
+    const retryAfterSeconds =
+      res.status === 429 || res.status === 503
+        ? parseRetryAfter(res.headers['retry-after'], clock.now())
+        : undefined;
+    return { record, outcome, ...(retryAfterSeconds !== undefined ? { retryAfterSeconds } : {}) };
   } catch (err) {
     const durationMs = Math.round(performance.now() - t0);
     const failure =

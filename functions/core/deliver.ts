@@ -9,6 +9,7 @@ import {
   type DeliveryContextReader,
   type DeliveryStore,
   type HttpSender,
+  type SubscriptionStore,
   scopedKey,
   type TaskQueue,
 } from './ports.ts';
@@ -18,7 +19,7 @@ import { attemptsPerRound, nextDelaySeconds } from './retry.ts';
 export const MAX_LOGGED_ATTEMPTS = 50;
 
 export interface DeliverDeps {
-  store: DeliveryStore & DeliveryContextReader;
+  store: DeliveryStore & DeliveryContextReader & Pick<SubscriptionStore, 'disableSubscription'>;
   tasks: TaskQueue;
   sender: HttpSender;
   clock: Clock;
@@ -166,6 +167,18 @@ export async function deliverTask(
   }
 
   const reason = result.record.error ?? `HTTP ${result.record.status}`;
+  if (result.record.status === 410) {
+    // "Stop sending to this endpoint" (Standard Webhooks): the whole subscription, not only this
+    // delivery. Its other tasks then go to the DLQ, from where a redrive resumes them once it
+    // is enabled again.
+    await deps.store.disableSubscription(
+      task.tenant,
+      task.subscriptionId,
+      `the receiver answered 410 Gone (delivery ${task.deliveryId})`,
+      deps.clock.now().toISOString(),
+    );
+    logger.warn('subscription disabled: receiver answered 410 Gone', log);
+  }
   if (task.manual) {
     // One extra attempt, appended to the log. It never writes back the status it read: a
     // scheduled attempt may be finishing at the same moment, and its outcome must stand.
@@ -184,11 +197,14 @@ export async function deliverTask(
   }
   if (result.outcome === 'permanent') return deadLetter(reason, common);
 
-  const delay = nextDelaySeconds(deps.config.retry, receiveCount, deps.random?.());
-  if (delay === undefined)
+  const scheduled = nextDelaySeconds(deps.config.retry, receiveCount, deps.random?.());
+  if (scheduled === undefined)
     return deadLetter(`${reason}; all ${receiveCount} attempts of the schedule failed`, common);
+  // A 429/503 with Retry-After waits at least as long as the receiver asked (bounded).
+  const delay = Math.max(scheduled, result.retryAfterSeconds ?? 0);
   const nextAttemptAt = new Date(deps.clock.now().getTime() + delay * 1000).toISOString();
-  await save('pending', { ...common, lastError: reason, nextAttemptAt });
+  const wish = result.retryAfterSeconds !== undefined ? ` (Retry-After: ${result.retryAfterSeconds} s)` : '';
+  await save('pending', { ...common, lastError: `${reason}${wish}`, nextAttemptAt });
   await deps.tasks.retryLater(receiptHandle, delay);
   throw new RetryScheduled(delay);
 }

@@ -75,8 +75,10 @@ export class Management {
   async updateSubscription(tenant: string, id: string, patch: SubscriptionPatch): Promise<Subscription> {
     if (patch.url !== undefined) this.checkTarget(patch.url);
     const sub = await this.getSubscription(tenant, id);
+    // Re-enabling clears why the relay had disabled it.
+    const { disabledReason: _r, disabledAt: _a, ...enabledCopy } = sub;
     const updated: Subscription = {
-      ...sub,
+      ...(patch.enabled === true ? enabledCopy : sub),
       ...patch,
       ...(patch.eventTypes ? { eventTypes: [...new Set(patch.eventTypes)] } : {}),
       updatedAt: this.deps.clock.now().toISOString(),

@@ -23,6 +23,8 @@ export interface SubscriptionStore {
   getSubscription(tenant: string, id: string): Promise<Subscription | undefined>;
   listSubscriptions(tenant: string): Promise<Subscription[]>;
   deleteSubscription(tenant: string, id: string): Promise<boolean>;
+  /** Disables a subscription with the reason, leaving everything else as it is. */
+  disableSubscription(tenant: string, id: string, reason: string, at: string): Promise<void>;
 }
 
 export interface EventStore {

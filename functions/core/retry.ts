@@ -57,3 +57,21 @@ export function nextDelaySeconds(
   const spread = base * policy.jitter * (random * 2 - 1);
   return Math.min(MAX_DELAY_SECONDS, Math.max(0, base + spread));
 }
+
+/**
+ * A receiver's `Retry-After` (delta-seconds or an HTTP date), in seconds from `now`, bounded by
+ * {@link MAX_DELAY_SECONDS} so no receiver can park a delivery beyond what the queue can hold.
+ * Undefined when absent or unreadable.
+ */
+export function parseRetryAfter(value: string | string[] | undefined, now: Date): number | undefined {
+  const text = (Array.isArray(value) ? value[0] : value)?.trim();
+  if (!text) return undefined;
+  let seconds: number;
+  if (/^\d+$/.test(text)) seconds = Number(text);
+  else {
+    const at = Date.parse(text);
+    if (Number.isNaN(at)) return undefined;
+    seconds = Math.ceil((at - now.getTime()) / 1000);
+  }
+  return Math.min(MAX_DELAY_SECONDS, Math.max(0, seconds));
+}

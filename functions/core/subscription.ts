@@ -72,6 +72,9 @@ export interface Subscription {
   eventTypes: string[];
   description?: string;
   enabled: boolean;
+  /** Why the relay disabled it (the receiver answered 410 Gone, ...); cleared on re-enabling. */
+  disabledReason?: string;
+  disabledAt?: string;
   secret: string;
   createdAt: string;
   updatedAt: string;

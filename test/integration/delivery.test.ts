@@ -188,6 +188,38 @@ describe('local relay: signed delivery end to end', () => {
     expect(rx.received).toHaveLength(1);
   });
 
+  it('disables the subscription when the receiver answers 410 Gone, says why, and re-enabling clears it', async () => {
+    const rx = await receiver(() => 410);
+    const sub = await api.subscribe(rx.url, ['*']);
+    await api.send('order.created');
+    await waitFor('dead letter', async () => (await api.get('/v1/dlq')).body.count === 1);
+    const disabled = (await api.get(`/v1/subscriptions/${sub.id}`)).body;
+    expect(disabled).toMatchObject({
+      enabled: false,
+      disabledReason: expect.stringMatching(/^the receiver answered 410 Gone/),
+    });
+    expect(disabled.disabledAt).toEqual(expect.any(String));
+    // Nothing more goes to it while it is disabled.
+    await api.send('order.updated');
+    await settle(relay);
+    expect(rx.received).toHaveLength(1);
+
+    const enabled = await api.patch(`/v1/subscriptions/${sub.id}`, { enabled: true });
+    expect(enabled.body.enabled).toBe(true);
+    expect(enabled.body.disabledReason).toBeUndefined();
+    expect(enabled.body.disabledAt).toBeUndefined();
+  });
+
+  it('waits as long as a 429 Retry-After asks before the next attempt', async () => {
+    const rx = await receiver((n) => (n === 1 ? { status: 429, headers: { 'retry-after': '1' } } : 200));
+    await api.subscribe(rx.url, ['*']);
+    const id = await api.send('order.created');
+    await waitFor('the retry', () => rx.withId(id).length === 2, 5000);
+    const [first, second] = rx.withId(id);
+    // The schedule says 0.05 s; the receiver asked for 1 s.
+    expect((second?.at ?? 0) - (first?.at ?? 0)).toBeGreaterThanOrEqual(950);
+  });
+
   it('records a network error as status 0 and retries it', async () => {
     const rx = await receiver();
     const gone = `${rx.url}/x`;

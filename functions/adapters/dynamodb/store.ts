@@ -79,6 +79,23 @@ export class DynamoStore implements Store {
     return res.Attributes !== undefined;
   }
 
+  async disableSubscription(tenant: string, id: string, reason: string, at: string): Promise<void> {
+    try {
+      await this.doc.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: subKey(tenant, id),
+          UpdateExpression: 'SET enabled = :off, disabledReason = :reason, disabledAt = :at, updatedAt = :at',
+          ConditionExpression: 'attribute_exists(pk)',
+          ExpressionAttributeValues: { ':off': false, ':reason': reason, ':at': at },
+        }),
+      );
+    } catch (err) {
+      // Deleted meanwhile: nothing left to disable.
+      if ((err as Error).name !== 'ConditionalCheckFailedException') throw err;
+    }
+  }
+
   putEvents(events: readonly RelayEvent[]): Promise<void> {
     return this.writes.add(events.map((e) => this.eventItem(e)));
   }

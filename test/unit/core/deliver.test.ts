@@ -229,6 +229,54 @@ describe('deliverTask', () => {
         attempts: [{ attempt: 1, status: 410 }],
       });
     });
+
+    it('disables the subscription on 410 Gone, recording why, before dead-lettering', async () => {
+      const { run, calls, store } = setup({ answer: { status: 410 } });
+      await expect(run(task, 1)).rejects.toBeInstanceOf(DeadLetterPending);
+      expect(calls.map((c) => c.op)).toEqual(['disableSubscription', 'putDeliveries', 'releaseToDeadLetter']);
+      expect(store.subscriptions.get('sub_1')).toMatchObject({
+        enabled: false,
+        disabledReason: 'the receiver answered 410 Gone (delivery dlv_1)',
+        disabledAt: NOW.toISOString(),
+      });
+    });
+  });
+
+  describe('when the receiver asks for time (429/503 with Retry-After)', () => {
+    it.each([
+      [429, '120', 120],
+      [503, '120', 120],
+      [429, '3', 10],
+      [503, 'Mon, 23 Nov 2026 11:00:00 GMT', 3600],
+      [429, '999999999', 12 * 3600 - 12 * 60],
+      [429, 'soon', 10],
+    ])(
+      'answers %s with Retry-After %j by waiting %s s (at least the schedule, at most the cap)',
+      async (status, after, delay) => {
+        const { run, tasks, last } = setup({ answer: { status, headers: { 'retry-after': after } } });
+        await expect(run(task, 1)).rejects.toBeInstanceOf(RetryScheduled);
+        expect(tasks.of('retryLater')[0]?.delaySeconds).toBe(delay);
+        expect(last().nextAttemptAt).toBe(new Date(NOW.getTime() + delay * 1000).toISOString());
+      },
+    );
+
+    it('names the wish in the log', async () => {
+      const { run, last } = setup({ answer: { status: 429, headers: { 'retry-after': '60' } } });
+      await expect(run(task, 1)).rejects.toBeInstanceOf(RetryScheduled);
+      expect(last().lastError).toBe('HTTP 429 (Retry-After: 60 s)');
+    });
+
+    it('ignores Retry-After on other statuses', async () => {
+      const { run, tasks } = setup({ answer: { status: 500, headers: { 'retry-after': '600' } } });
+      await expect(run(task, 1)).rejects.toBeInstanceOf(RetryScheduled);
+      expect(tasks.of('retryLater')[0]?.delaySeconds).toBe(10);
+    });
+
+    it('still dead-letters when the schedule is over, whatever the receiver asks', async () => {
+      const { run, tasks } = setup({ answer: { status: 503, headers: { 'retry-after': '60' } } });
+      await expect(run(task, 3)).rejects.toBeInstanceOf(DeadLetterPending);
+      expect(tasks.of('retryLater')).toEqual([]);
+    });
   });
 
   describe('with duplicates and missing context', () => {
@@ -313,7 +361,10 @@ describe('deliverTask', () => {
       const delivery = aDelivery({ status: 'pending', attempts: pastAttempts(2), nextAttemptAt });
       const { run, tasks, store } = setup({ answer: { status: 410 }, delivery });
       await expect(run(manual, 1)).resolves.toBe('pending');
-      expect(tasks.calls.filter((c) => c.op !== 'recordManualAttempt')).toEqual([]);
+      // A 410 disables the subscription, whatever the trigger; the queues are left alone.
+      expect(tasks.calls.map((c) => c.op).filter((op) => op !== 'recordManualAttempt')).toEqual([
+        'disableSubscription',
+      ]);
       expect(current(store)).toMatchObject({
         status: 'pending',
         nextAttemptAt,

@@ -78,6 +78,7 @@ export type Call =
   | { op: 'retryLater'; receiptHandle: string; delaySeconds: number }
   | { op: 'releaseToDeadLetter'; receiptHandle: string }
   | { op: 'startRedrive' }
+  | { op: 'disableSubscription'; tenant: string; id: string; reason: string; at: string }
   | {
       op: 'recordManualAttempt';
       deliveryId: string;
@@ -121,6 +122,11 @@ export class FakeDeliveryStore implements DeliveryStore, DeliveryContextReader {
     return this.calls.flatMap((c) => (c.op === 'putDeliveries' ? c.deliveries : []));
   }
 
+  async disableSubscription(tenant: string, id: string, reason: string, at: string) {
+    this.calls.push({ op: 'disableSubscription', tenant, id, reason, at });
+    const sub = this.subscriptions.get(id);
+    if (sub) this.subscriptions.set(id, { ...sub, enabled: false, disabledReason: reason, disabledAt: at });
+  }
   async putDeliveries(deliveries: readonly Delivery[]) {
     const copies = deliveries.map((d) => structuredClone(d));
     this.calls.push({ op: 'putDeliveries', deliveries: copies });
