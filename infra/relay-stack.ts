@@ -165,8 +165,14 @@ export class RelayStack extends Stack {
       serviceName,
       description: 'Validates events and publishes them to the bus',
       timeout: Duration.seconds(10),
-      environment: { RELAY_EVENT_BUS_NAME: bus.eventBusName, RELAY_API_KEY_SECRET_ARN: apiKey.secretArn },
+      environment: {
+        RELAY_EVENT_BUS_NAME: bus.eventBusName,
+        RELAY_API_KEY_SECRET_ARN: apiKey.secretArn,
+        RELAY_TABLE_NAME: this.table.tableName,
+      },
     });
+    // The duplicate check of producer-chosen event ids: claim, confirm or release one item each.
+    this.table.grant(ingestFn, 'dynamodb:PutItem', 'dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem');
     bus.grantPutEventsTo(ingestFn);
     apiKey.grantRead(ingestFn);
 

@@ -1,7 +1,12 @@
+import { logger } from '../commons/logger.ts';
 import { ApiError } from './errors.ts';
 import { busEventBytes, type EventInput, MAX_BUS_EVENT_BYTES, type RelayEvent } from './event.ts';
 import { newEventId } from './ids.ts';
-import type { Clock, EventBus } from './ports.ts';
+import type { Clock, EventBus, EventLedger } from './ports.ts';
+
+/** How long a request waits for another request holding the same event id to finish. */
+const IN_FLIGHT_WAIT_MS = 5_000;
+const IN_FLIGHT_POLL_MS = 50;
 
 /** Gives validated inputs their id and timestamp (when the producer sent none). */
 export function acceptEvents(inputs: readonly EventInput[], tenant: string, clock: Clock): RelayEvent[] {
@@ -17,15 +22,33 @@ export function acceptEvents(inputs: readonly EventInput[], tenant: string, cloc
   }));
 }
 
+export interface IngestDeps {
+  bus: EventBus;
+  clock: Clock;
+  /** The duplicate check of producer-chosen ids; without it every event is new. */
+  ledger?: EventLedger;
+}
+
+export interface IngestResult {
+  /** Every input's event id, in order; a duplicate's is the id of the event first accepted. */
+  ids: string[];
+  /** Events put on the bus by this call. */
+  published: RelayEvent[];
+  /** Inputs that repeat an id the tenant already sent within 24 h (or earlier in this batch). */
+  duplicates: number;
+}
+
 /**
- * ingest: validated inputs -> events with ids -> the bus. Resolves once every event is on the
- * bus, so a 202 means "accepted and durable", never "maybe".
+ * ingest: validated inputs -> events with ids -> the bus. Resolves once every new event is on
+ * the bus, so a 202 means "accepted and durable", never "maybe". An event id the producer chose
+ * and already sent within 24 h is a duplicate: it is not published again, concurrent requests
+ * included (one claims the id, the others wait for its outcome).
  */
 export async function ingest(
-  deps: { bus: EventBus; clock: Clock },
+  deps: IngestDeps,
   inputs: readonly EventInput[],
   tenant: string,
-): Promise<RelayEvent[]> {
+): Promise<IngestResult> {
   const events = acceptEvents(inputs, tenant, deps.clock);
   // A body under the API's limit can still make an event over the bus's: the envelope adds its
   // id, tenant and times. Refuse it now, clearly, rather than fail on the bus with a 5xx forever.
@@ -46,6 +69,64 @@ export async function ingest(
       );
     }
   });
-  await deps.bus.publish(events);
-  return events;
+
+  // Producer-chosen ids are checked; generated ones are new by construction.
+  const chosen = new Map<string, RelayEvent>();
+  const fresh: RelayEvent[] = [];
+  let duplicates = 0;
+  events.forEach((event, i) => {
+    if (inputs[i]?.id === undefined || !deps.ledger) fresh.push(event);
+    else if (chosen.has(event.id)) duplicates++;
+    else chosen.set(event.id, event);
+  });
+  const claimed: RelayEvent[] = [];
+  if (deps.ledger && chosen.size > 0) {
+    const ledger = deps.ledger;
+    const outcomes = await Promise.all(
+      [...chosen.values()].map((e) => claimOrWait(deps, ledger, tenant, e.id)),
+    );
+    chosen.forEach((event) => {
+      const outcome = outcomes.shift();
+      if (outcome === 'claimed') claimed.push(event);
+      else duplicates++;
+    });
+  }
+
+  const published = [...fresh, ...claimed];
+  try {
+    if (published.length) await deps.bus.publish(published);
+  } catch (err) {
+    // Not on the bus: free the ids so the producer's retry is not taken for a duplicate.
+    if (deps.ledger && claimed.length) {
+      const ledger = deps.ledger;
+      await Promise.allSettled(claimed.map((e) => ledger.release(tenant, e.id)));
+    }
+    throw err;
+  }
+  if (deps.ledger && claimed.length) {
+    const ledger = deps.ledger;
+    const marks = await Promise.allSettled(claimed.map((e) => ledger.markAccepted(tenant, e.id)));
+    const failed = marks.filter((m) => m.status === 'rejected').length;
+    // The events are on the bus, so the 202 stands; a duplicate arriving after the claim's lease
+    // could be published again (receivers still deduplicate on webhook-id).
+    if (failed)
+      logger.error('could not mark accepted event ids; their duplicate check is weaker', { failed });
+  }
+  return { ids: events.map((e) => e.id), published, duplicates };
+}
+
+async function claimOrWait(deps: IngestDeps, ledger: EventLedger, tenant: string, id: string) {
+  const deadline = Date.now() + IN_FLIGHT_WAIT_MS;
+  for (;;) {
+    const outcome = await ledger.claim(tenant, id, deps.clock.now());
+    if (outcome !== 'in_flight') return outcome;
+    if (Date.now() > deadline) {
+      throw new ApiError(
+        409,
+        'event_in_flight',
+        `event ${id} is being accepted by another request right now; retry in a few seconds`,
+      );
+    }
+    await new Promise((r) => setTimeout(r, IN_FLIGHT_POLL_MS));
+  }
 }

@@ -12,6 +12,22 @@ export interface EventBus {
   publish(events: readonly RelayEvent[]): Promise<void>;
 }
 
+/**
+ * Remembers, per tenant, the event ids producers chose, for 24 h: ingest's duplicate check.
+ * A claim is held while the event is being published (a lease, so a crashed request frees it)
+ * and becomes `accepted` once the event is on the bus.
+ */
+export interface EventLedger {
+  /**
+   * `claimed`: this request may publish the event; `accepted`: it was already accepted
+   * (a duplicate); `in_flight`: another request holds the claim right now.
+   */
+  claim(tenant: string, id: string, now: Date): Promise<'claimed' | 'accepted' | 'in_flight'>;
+  markAccepted(tenant: string, id: string): Promise<void>;
+  /** Gives a claim up (publishing failed), so the producer's retry can claim it again. */
+  release(tenant: string, id: string): Promise<void>;
+}
+
 /** A page of results plus the cursor of the next page, if any. */
 export interface Page<T> {
   items: T[];

@@ -3,7 +3,7 @@ import { logger } from '../commons/logger.ts';
 import { EventBatchInputSchema, EventInputSchema } from '../core/event.ts';
 import { ingest } from '../core/ingest.ts';
 import { METRICS, type RelayMetrics } from '../core/metrics.ts';
-import type { Clock, EventBus } from '../core/ports.ts';
+import type { Clock, EventBus, EventLedger } from '../core/ports.ts';
 import {
   type Authenticator,
   errorResponse,
@@ -18,6 +18,8 @@ export interface IngestDeps {
   clock: Clock;
   auth: Authenticator;
   metrics?: RelayMetrics;
+  /** Duplicate check of producer-chosen event ids (24 h). */
+  ledger?: EventLedger;
 }
 
 /** `POST /v1/events` and `POST /v1/events/batch` (API Gateway HTTP API, payload v2). */
@@ -27,16 +29,23 @@ export function makeIngestHandler(deps: IngestDeps) {
       const tenant = await requireTenant(deps.auth, event);
       if (event.rawPath.endsWith('/batch')) {
         const { events } = parseBody(event, EventBatchInputSchema);
-        const accepted = await ingest(deps, events, tenant);
-        deps.metrics?.count(METRICS.eventsIngested, accepted.length);
-        logger.info('events accepted', { count: accepted.length });
-        return json(202, { ids: accepted.map((e) => e.id) });
+        const result = await ingest(deps, events, tenant);
+        deps.metrics?.count(METRICS.eventsIngested, result.published.length);
+        logger.info('events accepted', { count: result.published.length, duplicates: result.duplicates });
+        // 200 when nothing was new: the producer is retrying a batch that already went through.
+        const status = result.published.length === 0 ? 200 : 202;
+        return json(status, { ids: result.ids, duplicates: result.duplicates });
       }
       const input = parseBody(event, EventInputSchema);
-      const [accepted] = await ingest(deps, [input], tenant);
+      const result = await ingest(deps, [input], tenant);
+      const [id] = result.ids;
+      if (result.duplicates > 0) {
+        logger.info('duplicate event id; already accepted', { eventId: id });
+        return json(200, { id, duplicate: true });
+      }
       deps.metrics?.count(METRICS.eventsIngested);
-      logger.info('event accepted', { eventId: accepted?.id, eventType: input.type });
-      return json(202, { id: accepted?.id });
+      logger.info('event accepted', { eventId: id, eventType: input.type });
+      return json(202, { id });
     } catch (err) {
       return errorResponse(err);
     } finally {

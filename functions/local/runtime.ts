@@ -104,7 +104,7 @@ export async function startLocalRelay(opts: LocalRelayOptions): Promise<LocalRel
   const metrics = new MemoryMetrics();
   const replayer = new LocalReplayer(store, bus);
 
-  const ingestHandler = makeIngestHandler({ bus, clock, auth, metrics });
+  const ingestHandler = makeIngestHandler({ bus, clock, auth, metrics, ledger: store });
   const apiHandler = makeApiHandler({ store, bus, tasks, clock, auth, replayer, targets });
   const pollers = [
     new QueuePoller(fanout, makeFanoutHandler({ store, tasks }), {

@@ -218,7 +218,7 @@ describe('RelayStack', () => {
     });
   });
 
-  it('gives the ingest function only the bus and the API key', () => {
+  it('gives the ingest function only the bus, the API key and single-item writes for the duplicate check', () => {
     const ingestRole = logicalIdOf('IngestFunctionServiceRole');
     const policy = ofType('AWS::IAM::Policy').find(([, p]) =>
       JSON.stringify(p.Properties.Roles).includes(ingestRole),
@@ -228,6 +228,10 @@ describe('RelayStack', () => {
       policy.Properties.PolicyDocument as { Statement: Array<{ Action: string | string[] }> }
     ).Statement.flatMap((s) => [s.Action].flat());
     expect(actions.sort()).toEqual([
+      'dynamodb:DeleteItem',
+      'dynamodb:GetItem',
+      'dynamodb:PutItem',
+      'dynamodb:UpdateItem',
       'events:PutEvents',
       'secretsmanager:DescribeSecret',
       'secretsmanager:GetSecretValue',

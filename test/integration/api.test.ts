@@ -275,6 +275,70 @@ describe('HTTP contract of the local relay', () => {
     );
   });
 
+  it('accepts a producer-chosen event id once: a repeat gets 200 with the same id and is not delivered again', async () => {
+    const rx = await startReceiver();
+    onTestFinished(() => rx.close());
+    const sub = await api.subscribe(rx.url, ['idem.*']);
+    const first = await api.post('/v1/events', {
+      id: 'order-42-created',
+      type: 'idem.created',
+      data: { n: 1 },
+    });
+    expect(first.status).toBe(202);
+    expect(first.body).toEqual({ id: 'order-42-created' });
+    const again = await api.post('/v1/events', {
+      id: 'order-42-created',
+      type: 'idem.created',
+      data: { n: 1 },
+    });
+    expect(again.status).toBe(200);
+    expect(again.body).toEqual({ id: 'order-42-created', duplicate: true });
+    await settle(relay);
+    expect(rx.withId('order-42-created')).toHaveLength(1);
+    const deliveries = await api.get(`/v1/subscriptions/${sub.id}/deliveries`);
+    expect(deliveries.body.deliveries).toHaveLength(1);
+  });
+
+  it('delivers once when many requests with the same event id arrive at the same moment', async () => {
+    const rx = await startReceiver();
+    onTestFinished(() => rx.close());
+    await api.subscribe(rx.url, ['race.*']);
+    const results = await Promise.all(
+      Array.from({ length: 20 }, () => api.post('/v1/events', { id: 'race-1', type: 'race.won', data: {} })),
+    );
+    expect(results.map((r) => r.status).sort()).toEqual([...Array(19).fill(200), 202]);
+    for (const r of results) expect(r.body.id).toBe('race-1');
+    await settle(relay);
+    expect(rx.withId('race-1')).toHaveLength(1);
+  });
+
+  it('deduplicates within a batch and against earlier events, and answers 200 when nothing was new', async () => {
+    const rx = await startReceiver();
+    onTestFinished(() => rx.close());
+    await api.subscribe(rx.url, ['batch.*']);
+    await api.post('/v1/events', { id: 'b-1', type: 'batch.x', data: {} });
+    const mixed = await api.post('/v1/events/batch', {
+      events: [
+        { id: 'b-1', type: 'batch.x', data: {} },
+        { id: 'b-2', type: 'batch.x', data: {} },
+        { id: 'b-2', type: 'batch.x', data: {} },
+        { type: 'batch.x', data: {} },
+      ],
+    });
+    expect(mixed.status).toBe(202);
+    expect(mixed.body.ids.slice(0, 3)).toEqual(['b-1', 'b-2', 'b-2']);
+    expect(mixed.body.duplicates).toBe(2);
+    const repeat = await api.post('/v1/events/batch', { events: [{ id: 'b-1', type: 'batch.x', data: {} }] });
+    expect(repeat.status).toBe(200);
+    expect(repeat.body).toEqual({ ids: ['b-1'], duplicates: 1 });
+    await settle(relay);
+    expect(rx.withId('b-1')).toHaveLength(1);
+    expect(rx.withId('b-2')).toHaveLength(1);
+    // Events without a producer id are never taken for duplicates.
+    const noId = mixed.body.ids[3];
+    expect(rx.withId(noId)).toHaveLength(1);
+  });
+
   it('reads the progress of the latest redrive', async () => {
     await api.post('/v1/dlq/redrive');
     const status = await api.get('/v1/dlq/redrive');

@@ -132,4 +132,53 @@ describe('DynamoStore against dynalite', () => {
       });
     }
   });
+
+  describe('event ledger (duplicate check of producer-chosen ids)', () => {
+    const t0 = new Date('2026-11-23T10:00:00.000Z');
+    const later = (ms: number) => new Date(t0.getTime() + ms);
+
+    it('claims a new id once; the id is in flight until accepted, then a duplicate', async () => {
+      expect(await store.claim('acme', 'evt-a', t0)).toBe('claimed');
+      expect(await store.claim('acme', 'evt-a', later(1000))).toBe('in_flight');
+      await store.markAccepted('acme', 'evt-a');
+      expect(await store.claim('acme', 'evt-a', later(2000))).toBe('accepted');
+    });
+
+    it('keeps tenants apart: the same id is new for another tenant', async () => {
+      expect(await store.claim('acme', 'evt-b', t0)).toBe('claimed');
+      expect(await store.claim('globex', 'evt-b', t0)).toBe('claimed');
+    });
+
+    it('frees a released claim for the retry', async () => {
+      expect(await store.claim('acme', 'evt-c', t0)).toBe('claimed');
+      await store.release('acme', 'evt-c');
+      expect(await store.claim('acme', 'evt-c', later(10))).toBe('claimed');
+    });
+
+    it('never releases an accepted id', async () => {
+      expect(await store.claim('acme', 'evt-d', t0)).toBe('claimed');
+      await store.markAccepted('acme', 'evt-d');
+      await store.release('acme', 'evt-d');
+      expect(await store.claim('acme', 'evt-d', later(10))).toBe('accepted');
+    });
+
+    it('lets a claim whose lease ran out (a crashed request) be taken over', async () => {
+      expect(await store.claim('acme', 'evt-e', t0)).toBe('claimed');
+      expect(await store.claim('acme', 'evt-e', later(29_000))).toBe('in_flight');
+      expect(await store.claim('acme', 'evt-e', later(31_000))).toBe('claimed');
+    });
+
+    it('forgets an id after 24 hours, whether or not TTL has deleted the item yet', async () => {
+      expect(await store.claim('acme', 'evt-f', t0)).toBe('claimed');
+      await store.markAccepted('acme', 'evt-f');
+      expect(await store.claim('acme', 'evt-f', later(23 * 3600_000))).toBe('accepted');
+      expect(await store.claim('acme', 'evt-f', later(24 * 3600_000 + 1000))).toBe('claimed');
+    });
+
+    it('lets exactly one of many concurrent claims win', async () => {
+      const outcomes = await Promise.all(Array.from({ length: 20 }, () => store.claim('acme', 'evt-g', t0)));
+      expect(outcomes.filter((o) => o === 'claimed')).toHaveLength(1);
+      expect(outcomes.filter((o) => o === 'in_flight')).toHaveLength(19);
+    });
+  });
 });

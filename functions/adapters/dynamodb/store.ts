@@ -14,7 +14,7 @@ import {
 import type { Attempt, Delivery, DeliveryTask } from '../../core/delivery.ts';
 import { badRequest } from '../../core/errors.ts';
 import type { RelayEvent } from '../../core/event.ts';
-import { type Page, type Store, scopedKey } from '../../core/ports.ts';
+import { type EventLedger, type Page, type Store, scopedKey } from '../../core/ports.ts';
 import type { Subscription } from '../../core/subscription.ts';
 import { WriteCoalescer } from '../coalescer.ts';
 
@@ -24,6 +24,12 @@ const KEY_ATTRS = ['pk', 'sk', 'gsi1pk', 'gsi1sk', 'gsi2pk', 'gsi2sk', 'gsi3pk',
 const subKey = (tenant: string, id: string) => ({ pk: `SUB#${tenant}`, sk: id });
 const eventKey = (tenant: string, id: string) => ({ pk: `EVT#${tenant}#${id}`, sk: 'EVT' });
 const deliveryKey = (id: string) => ({ pk: `DLV#${id}`, sk: 'DLV' });
+const ledgerKey = (tenant: string, id: string) => ({ pk: `IDEM#${tenant}#${id}`, sk: 'IDEM' });
+
+/** How long ingest remembers an event id a producer chose. */
+export const DEDUP_WINDOW_SECONDS = 24 * 3600;
+/** How long a claim holds before another request may take it over (a crashed publisher). */
+export const CLAIM_LEASE_MS = 30_000;
 
 function strip<T>(item: Item): T {
   const out: Item = { ...item };
@@ -35,7 +41,7 @@ function strip<T>(item: Item): T {
  * Subscriptions, events and the delivery log in one DynamoDB table (see table.ts). The same
  * class serves Lambda and the local runtime (against dynalite).
  */
-export class DynamoStore implements Store {
+export class DynamoStore implements Store, EventLedger {
   /** Event and delivery writes of one event-loop turn share BatchWriteItem requests. */
   private readonly writes = new WriteCoalescer<Item>((items) => this.writeAll(items));
 
@@ -77,6 +83,72 @@ export class DynamoStore implements Store {
       new DeleteCommand({ TableName: this.tableName, Key: subKey(tenant, id), ReturnValues: 'ALL_OLD' }),
     );
     return res.Attributes !== undefined;
+  }
+
+  /**
+   * One conditional PutItem per claim, each id in its own partition (no hot key). Expired items
+   * count as absent (TTL deletes them within a day or two, and dynalite never does).
+   */
+  async claim(tenant: string, id: string, now: Date): Promise<'claimed' | 'accepted' | 'in_flight'> {
+    const nowMs = now.getTime();
+    try {
+      await this.doc.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: {
+            ...ledgerKey(tenant, id),
+            state: 'in_flight',
+            leaseUntil: nowMs + CLAIM_LEASE_MS,
+            ttl: Math.floor(nowMs / 1000) + DEDUP_WINDOW_SECONDS,
+          },
+          ConditionExpression:
+            'attribute_not_exists(pk) OR #ttl < :nowSec OR (#state = :inFlight AND leaseUntil < :nowMs)',
+          ExpressionAttributeNames: { '#ttl': 'ttl', '#state': 'state' },
+          ExpressionAttributeValues: {
+            ':nowSec': Math.floor(nowMs / 1000),
+            ':nowMs': nowMs,
+            ':inFlight': 'in_flight',
+          },
+        }),
+      );
+      return 'claimed';
+    } catch (err) {
+      if ((err as Error).name !== 'ConditionalCheckFailedException') throw err;
+    }
+    const res = await this.doc.send(
+      new GetCommand({ TableName: this.tableName, Key: ledgerKey(tenant, id), ConsistentRead: true }),
+    );
+    // Gone between the two calls (released): let the caller try again.
+    if (!res.Item) return 'in_flight';
+    return res.Item.state === 'accepted' ? 'accepted' : 'in_flight';
+  }
+
+  async markAccepted(tenant: string, id: string): Promise<void> {
+    await this.doc.send(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: ledgerKey(tenant, id),
+        UpdateExpression: 'SET #state = :accepted REMOVE leaseUntil',
+        ExpressionAttributeNames: { '#state': 'state' },
+        ExpressionAttributeValues: { ':accepted': 'accepted' },
+      }),
+    );
+  }
+
+  async release(tenant: string, id: string): Promise<void> {
+    await this.doc
+      .send(
+        new DeleteCommand({
+          TableName: this.tableName,
+          Key: ledgerKey(tenant, id),
+          ConditionExpression: '#state = :inFlight',
+          ExpressionAttributeNames: { '#state': 'state' },
+          ExpressionAttributeValues: { ':inFlight': 'in_flight' },
+        }),
+      )
+      .catch((err: Error) => {
+        if (err.name !== 'ConditionalCheckFailedException') throw err;
+      });
   }
 
   async disableSubscription(tenant: string, id: string, reason: string, at: string): Promise<void> {

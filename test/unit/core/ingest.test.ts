@@ -1,0 +1,92 @@
+import { describe, expect, it } from 'vitest';
+import type { RelayEvent } from '../../../functions/core/event.ts';
+import { ingest } from '../../../functions/core/ingest.ts';
+import type { EventBus, EventLedger } from '../../../functions/core/ports.ts';
+import { fixedClock } from '../support/fakes.ts';
+
+/** The ledger's contract in memory, with a log of what ingest asked. */
+class MemoryLedger implements EventLedger {
+  readonly state = new Map<string, 'in_flight' | 'accepted'>();
+  readonly log: string[] = [];
+  async claim(tenant: string, id: string) {
+    const key = `${tenant}#${id}`;
+    this.log.push(`claim ${key}`);
+    const s = this.state.get(key);
+    if (s) return s;
+    this.state.set(key, 'in_flight');
+    return 'claimed' as const;
+  }
+  async markAccepted(tenant: string, id: string) {
+    this.log.push(`accept ${tenant}#${id}`);
+    this.state.set(`${tenant}#${id}`, 'accepted');
+  }
+  async release(tenant: string, id: string) {
+    this.log.push(`release ${tenant}#${id}`);
+    if (this.state.get(`${tenant}#${id}`) === 'in_flight') this.state.delete(`${tenant}#${id}`);
+  }
+}
+
+class Bus implements EventBus {
+  readonly published: RelayEvent[] = [];
+  fail = false;
+  async publish(events: readonly RelayEvent[]) {
+    if (this.fail) throw new Error('EventBridge is down');
+    this.published.push(...events);
+  }
+}
+
+const input = (id?: string) => ({ type: 'order.created', data: {}, ...(id ? { id } : {}) });
+
+describe('ingest with the duplicate check', () => {
+  it('publishes a new producer id once and marks it accepted only after it is on the bus', async () => {
+    const ledger = new MemoryLedger();
+    const bus = new Bus();
+    const result = await ingest({ bus, clock: fixedClock(), ledger }, [input('o-1')], 'acme');
+    expect(result).toMatchObject({ ids: ['o-1'], duplicates: 0 });
+    expect(bus.published.map((e) => e.id)).toEqual(['o-1']);
+    expect(ledger.log).toEqual(['claim acme#o-1', 'accept acme#o-1']);
+  });
+
+  it('frees the claims when the bus refuses, so the producer retry is published, not taken for a duplicate', async () => {
+    const ledger = new MemoryLedger();
+    const bus = new Bus();
+    bus.fail = true;
+    await expect(ingest({ bus, clock: fixedClock(), ledger }, [input('o-2')], 'acme')).rejects.toThrow(
+      'EventBridge is down',
+    );
+    expect(ledger.log).toEqual(['claim acme#o-2', 'release acme#o-2']);
+    bus.fail = false;
+    const retry = await ingest({ bus, clock: fixedClock(), ledger }, [input('o-2')], 'acme');
+    expect(retry.duplicates).toBe(0);
+    expect(bus.published.map((e) => e.id)).toEqual(['o-2']);
+  });
+
+  it('waits for a request holding the same id and reports a duplicate once that one is accepted', async () => {
+    const ledger = new MemoryLedger();
+    ledger.state.set('acme#o-3', 'in_flight');
+    setTimeout(() => ledger.state.set('acme#o-3', 'accepted'), 120);
+    const bus = new Bus();
+    const result = await ingest({ bus, clock: fixedClock(), ledger }, [input('o-3')], 'acme');
+    expect(result).toMatchObject({ ids: ['o-3'], duplicates: 1, published: [] });
+    expect(ledger.log.filter((l) => l === 'claim acme#o-3').length).toBeGreaterThan(1);
+  });
+
+  it('answers 409 when another request holds the id for longer than it waits', async () => {
+    const ledger = new MemoryLedger();
+    ledger.state.set('acme#o-4', 'in_flight');
+    await expect(
+      ingest({ bus: new Bus(), clock: fixedClock(), ledger }, [input('o-4')], 'acme'),
+    ).rejects.toMatchObject({
+      status: 409,
+      code: 'event_in_flight',
+    });
+  }, 10_000);
+
+  it('checks nothing for events without a producer id', async () => {
+    const ledger = new MemoryLedger();
+    const bus = new Bus();
+    const result = await ingest({ bus, clock: fixedClock(), ledger }, [input(), input()], 'acme');
+    expect(result.published).toHaveLength(2);
+    expect(ledger.log).toEqual([]);
+  });
+});
