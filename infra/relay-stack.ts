@@ -172,7 +172,13 @@ export class RelayStack extends Stack {
       },
     });
     // The duplicate check of producer-chosen event ids: claim, confirm or release one item each.
-    this.table.grant(ingestFn, 'dynamodb:PutItem', 'dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem');
+    this.table.grant(
+      ingestFn,
+      'dynamodb:PutItem',
+      'dynamodb:GetItem',
+      'dynamodb:UpdateItem',
+      'dynamodb:DeleteItem',
+    );
     bus.grantPutEventsTo(ingestFn);
     apiKey.grantRead(ingestFn);
 
