@@ -302,6 +302,23 @@ const COMMANDS: Record<string, Command> = {
       return EXIT.ok;
     },
   },
+  'subscriptions rotate': {
+    usage: 'subscriptions rotate <id> [--secret <whsec_...>]',
+    summary: 'new signing secret; the old one keeps signing for the grace period (24 h)',
+    options: { secret: { type: 'string' } },
+    async run(ctx) {
+      const res = await ctx.client.post<Sub & { secret: string; previousSecretExpiresAt?: string }>(
+        `/v1/subscriptions/${enc(need(ctx, 0, 'id'))}/rotate-secret`,
+        str(ctx, 'secret') ? { secret: str(ctx, 'secret') } : {},
+      );
+      print(
+        ctx,
+        res,
+        () => `${res.secret}\n(the previous secret also signs until ${res.previousSecretExpiresAt})\n`,
+      );
+      return EXIT.ok;
+    },
+  },
   'subscriptions secret': {
     usage: 'subscriptions secret <id>',
     summary: "print a subscription's signing secret",
@@ -526,7 +543,7 @@ async function tail(ctx: Ctx, only: string | undefined, intervalMs: number): Pro
 }
 
 const GROUPS: Record<string, string> = {
-  subscriptions: 'manage subscriptions (list, get, create, update, delete, test, secret)',
+  subscriptions: 'manage subscriptions (list, get, create, update, delete, test, secret, rotate)',
   deliveries: 'the delivery log (list, get, retry, recover)',
   events: 'look up an event (get)',
   dlq: 'dead deliveries (list, redrive)',

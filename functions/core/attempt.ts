@@ -4,7 +4,7 @@ import { type RelayEvent, webhookBody } from './event.ts';
 import type { Clock, HttpSender } from './ports.ts';
 import { parseRetryAfter } from './retry.ts';
 import { webhookHeaders } from './signing.ts';
-import type { Subscription } from './subscription.ts';
+import { activeSecrets, type Subscription } from './subscription.ts';
 
 export type AttemptOutcome = 'success' | 'retryable' | 'permanent';
 
@@ -37,7 +37,13 @@ export async function attemptDelivery(args: {
   const headers = {
     'content-type': 'application/json',
     'user-agent': 'webhook-relay/0.1',
-    ...webhookHeaders([subscription.secret], event.id, Math.floor(started.getTime() / 1000), body),
+    // During a rotation's grace period both secrets sign, so receivers can switch at their pace.
+    ...webhookHeaders(
+      activeSecrets(subscription, started),
+      event.id,
+      Math.floor(started.getTime() / 1000),
+      body,
+    ),
   };
   const base = { attempt: args.attempt, at: started.toISOString(), trigger: args.trigger };
   const t0 = performance.now();

@@ -14,6 +14,8 @@ export interface RelayConfig {
   allowPrivateTargets: boolean;
   /** Exceptions to the SSRF defence's refused ranges. */
   allowedTargetCidrs: Cidr[];
+  /** How long a rotated-out signing secret keeps signing (both signatures are sent). */
+  secretGraceSeconds: number;
 }
 
 /** The SSRF defence these settings describe. */
@@ -58,6 +60,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): RelayConfig
     // Secure unless told otherwise; `npm start` defaults it to true, Lambda forces it to false.
     allowPrivateTargets: flag('RELAY_ALLOW_PRIVATE_TARGETS', false),
     allowedTargetCidrs,
+    secretGraceSeconds: number('RELAY_SECRET_GRACE_SECONDS', 86_400, 0, 7 * 86_400),
     attemptTimeoutMs: number('RELAY_ATTEMPT_TIMEOUT_MS', 15_000, 1, 60_000),
     responseExcerptBytes: number('RELAY_RESPONSE_EXCERPT_BYTES', 1024, 0, 20_000),
     retentionDays: number('RELAY_RETENTION_DAYS', 30, 1, 3650),

@@ -25,7 +25,12 @@ export interface ManagementDeps {
   replayer: EventReplayer;
   /** The SSRF defence: subscriptions to literal refused addresses are refused at once. */
   targets: TargetPolicy;
+  /** How long a rotated-out secret keeps signing. */
+  secretGraceSeconds: number;
 }
+
+/** Old secrets signed with at once, at most (rotating again and again within a grace period). */
+const MAX_PREVIOUS_SECRETS = 3;
 
 /** Deliveries one recover call looks at; the rest is left for the next call (its cursor). */
 export const RECOVER_SCAN_LIMIT = 1000;
@@ -85,6 +90,29 @@ export class Management {
     };
     await this.deps.store.putSubscription(updated);
     return updated;
+  }
+
+  /**
+   * A new signing secret (given, or generated). The old one keeps signing for the grace period,
+   * so receivers verifying with either secret keep working while they switch.
+   */
+  async rotateSecret(tenant: string, id: string, secret?: string): Promise<Subscription> {
+    const sub = await this.getSubscription(tenant, id);
+    const now = this.deps.clock.now();
+    const iso = now.toISOString();
+    const expiresAt = new Date(now.getTime() + this.deps.secretGraceSeconds * 1000).toISOString();
+    const previousSecrets = [
+      ...(sub.previousSecrets ?? []).filter((p) => p.expiresAt > iso),
+      { secret: sub.secret, expiresAt },
+    ].slice(-MAX_PREVIOUS_SECRETS);
+    const rotated: Subscription = {
+      ...sub,
+      secret: secret ?? generateSecret(),
+      previousSecrets,
+      updatedAt: iso,
+    };
+    await this.deps.store.putSubscription(rotated);
+    return rotated;
   }
 
   async deleteSubscription(tenant: string, id: string): Promise<void> {

@@ -76,13 +76,28 @@ export interface Subscription {
   disabledReason?: string;
   disabledAt?: string;
   secret: string;
+  /** Secrets replaced by a rotation, still signed with until `expiresAt` (the grace period). */
+  previousSecrets?: Array<{ secret: string; expiresAt: string }>;
   createdAt: string;
   updatedAt: string;
 }
 
-export type PublicSubscription = Omit<Subscription, 'secret' | 'tenant'>;
+export type PublicSubscription = Omit<Subscription, 'secret' | 'tenant' | 'previousSecrets'> & {
+  /** When the last rotation's old secret stops (or stopped) being signed with. */
+  previousSecretExpiresAt?: string;
+};
 
 export function toPublic(sub: Subscription): PublicSubscription {
-  const { secret: _secret, tenant: _tenant, ...rest } = sub;
-  return rest;
+  const { secret: _secret, tenant: _tenant, previousSecrets, ...rest } = sub;
+  const last = previousSecrets?.at(-1)?.expiresAt;
+  return { ...rest, ...(last ? { previousSecretExpiresAt: last } : {}) };
 }
+
+/** The secrets a delivery is signed with now: the current one, then any still in their grace period. */
+export function activeSecrets(sub: Subscription, now: Date): string[] {
+  const iso = now.toISOString();
+  return [sub.secret, ...(sub.previousSecrets ?? []).filter((p) => p.expiresAt > iso).map((p) => p.secret)];
+}
+
+/** `POST /v1/subscriptions/{id}/rotate-secret` body: optionally the new secret. */
+export const RotateSecretSchema = z.strictObject({ secret: z.optional(SecretSchema) });

@@ -3,7 +3,12 @@ import * as z from 'zod/mini';
 import { toPublicDelivery } from '../core/delivery.ts';
 import { badRequest, methodNotAllowed, routeNotFound } from '../core/errors.ts';
 import { Management, type ManagementDeps } from '../core/management.ts';
-import { SubscriptionCreateSchema, SubscriptionPatchSchema, toPublic } from '../core/subscription.ts';
+import {
+  RotateSecretSchema,
+  SubscriptionCreateSchema,
+  SubscriptionPatchSchema,
+  toPublic,
+} from '../core/subscription.ts';
 import '../core/zod.ts';
 import {
   type Authenticator,
@@ -82,6 +87,11 @@ export function makeApiHandler(deps: ApiDeps) {
     },
     'GET /v1/subscriptions/{id}/secret': async ({ tenant, params }) =>
       json(200, { secret: (await m.getSubscription(tenant, params.id as string)).secret }),
+    'POST /v1/subscriptions/{id}/rotate-secret': async ({ tenant, params, event }) => {
+      const body = event.body ? parseBody(event, RotateSecretSchema) : {};
+      const sub = await m.rotateSecret(tenant, params.id as string, body.secret);
+      return json(200, { ...toPublic(sub), secret: sub.secret });
+    },
     'POST /v1/subscriptions/{id}/test': async ({ tenant, params }) => {
       const event = await m.sendTestEvent(tenant, params.id as string);
       return json(202, { id: event.id });

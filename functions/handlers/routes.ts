@@ -22,6 +22,7 @@ export const ROUTES: readonly Route[] = [
   { method: 'DELETE', path: '/v1/subscriptions/{id}', target: 'api' },
   { method: 'GET', path: '/v1/subscriptions/{id}/secret', target: 'api' },
   { method: 'POST', path: '/v1/subscriptions/{id}/test', target: 'api' },
+  { method: 'POST', path: '/v1/subscriptions/{id}/rotate-secret', target: 'api' },
   { method: 'GET', path: '/v1/subscriptions/{id}/deliveries', target: 'api' },
   { method: 'GET', path: '/v1/deliveries/{id}', target: 'api' },
   { method: 'POST', path: '/v1/deliveries/{id}/retry', target: 'api' },

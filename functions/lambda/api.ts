@@ -3,7 +3,7 @@ import { EventBridgeBus } from '../adapters/aws/event-bus.ts';
 import { ArchiveReplayer } from '../adapters/aws/replayer.ts';
 import { systemClock } from '../core/ports.ts';
 import { makeApiHandler } from '../handlers/api.ts';
-import { apiKeyAuth, dynamoStore, targets, taskQueue } from './clients.ts';
+import { apiKeyAuth, config, dynamoStore, targets, taskQueue } from './clients.ts';
 import { requireEnv } from './env.ts';
 
 /** Lambda entry: the management API (HTTP API `$default` and management routes). Wiring only. */
@@ -19,6 +19,7 @@ export const handler = makeApiHandler({
   }),
   tasks: taskQueue(),
   targets,
+  secretGraceSeconds: config.secretGraceSeconds,
   clock: systemClock,
   auth: apiKeyAuth(),
 });

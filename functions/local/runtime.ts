@@ -105,7 +105,16 @@ export async function startLocalRelay(opts: LocalRelayOptions): Promise<LocalRel
   const replayer = new LocalReplayer(store, bus);
 
   const ingestHandler = makeIngestHandler({ bus, clock, auth, metrics, ledger: store });
-  const apiHandler = makeApiHandler({ store, bus, tasks, clock, auth, replayer, targets });
+  const apiHandler = makeApiHandler({
+    store,
+    bus,
+    tasks,
+    clock,
+    auth,
+    replayer,
+    targets,
+    secretGraceSeconds: config.secretGraceSeconds,
+  });
   const pollers = [
     new QueuePoller(fanout, makeFanoutHandler({ store, tasks }), {
       batchSize: 10,

@@ -163,4 +163,32 @@ describe('attemptDelivery', () => {
     });
     expect(record).toMatchObject({ attempt: 9, trigger: 'manual' });
   });
+
+  it('signs with every secret still in its grace period, and never with an expired one', async () => {
+    const sender = new FakeSender({ status: 200 });
+    const old = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';
+    const expired = 'whsec_dGVzdHNlY3JldHRlc3RzZWNyZXR0ZXN0c2Vj';
+    const subscription = aSubscription({
+      previousSecrets: [
+        { secret: expired, expiresAt: new Date(NOW.getTime() - 1).toISOString() },
+        { secret: old, expiresAt: new Date(NOW.getTime() + 60_000).toISOString() },
+      ],
+    });
+    await attemptDelivery({
+      sender,
+      clock: fixedClock(),
+      subscription,
+      event: anEvent(),
+      attempt: 1,
+      trigger: 'scheduled',
+      timeoutMs: 1000,
+      excerptBytes: 16,
+    });
+    const headers = sender.requests[0]?.headers ?? {};
+    expect(headers['webhook-signature']?.split(' ')).toHaveLength(2);
+    const verify = (secret: string) => new Webhook(secret).verify(sender.requests[0]?.body ?? '', headers);
+    expect(verify(SECRET)).toBeTruthy();
+    expect(verify(old)).toBeTruthy();
+    expect(() => verify(expired)).toThrow();
+  });
 });

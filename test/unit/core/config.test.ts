@@ -12,6 +12,7 @@ describe('configFromEnv', () => {
       retentionDays: 30,
       allowPrivateTargets: false,
       allowedTargetCidrs: [],
+      secretGraceSeconds: 86_400,
     });
     expect(attemptsPerRound(config.retry)).toBe(8);
   });
@@ -33,6 +34,7 @@ describe('configFromEnv', () => {
         RELAY_RETENTION_DAYS: '7',
         RELAY_ALLOW_PRIVATE_TARGETS: 'true',
         RELAY_ALLOWED_TARGET_CIDRS: '10.1.0.0/16, fd00::/8,192.0.2.7',
+        RELAY_SECRET_GRACE_SECONDS: '3600',
       }),
     ).toEqual({
       retry: { delays: [1, 2, 3], jitter: 0 },
@@ -45,6 +47,7 @@ describe('configFromEnv', () => {
         { address: 'fd00::', prefix: 8, family: 'ipv6' },
         { address: '192.0.2.7', prefix: 32, family: 'ipv4' },
       ],
+      secretGraceSeconds: 3600,
     });
   });
 

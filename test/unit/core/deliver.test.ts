@@ -29,6 +29,7 @@ const config: RelayConfig = {
   retentionDays: 30,
   allowPrivateTargets: true,
   allowedTargetCidrs: [],
+  secretGraceSeconds: 86_400,
 };
 
 const task: DeliveryTask = { deliveryId: 'dlv_1', tenant: 'acme', eventId: 'evt_1', subscriptionId: 'sub_1' };
