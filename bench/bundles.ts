@@ -27,7 +27,7 @@ const lambdaEnv = {
   RELAY_EVENT_BUS_NAME: 'b',
   RELAY_DELIVERY_QUEUE_URL: 'https://sqs.us-east-1.amazonaws.com/1/q',
   RELAY_DELIVERY_DLQ_ARN: 'arn:aws:sqs:us-east-1:1:q-dlq',
-  RELAY_API_KEY_SECRET_ARN: 'arn:aws:secretsmanager:us-east-1:1:secret:k',
+  RELAY_ADMIN_KEY_SECRET_ARN: 'arn:aws:secretsmanager:us-east-1:1:secret:k',
   RELAY_ARCHIVE_ARN: 'arn:aws:events:us-east-1:1:archive/a',
   RELAY_EVENT_BUS_ARN: 'arn:aws:events:us-east-1:1:event-bus/b',
   RELAY_FANOUT_RULE_ARN: 'arn:aws:events:us-east-1:1:rule/b/r',

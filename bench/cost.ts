@@ -34,7 +34,9 @@ import { ensureTable, localDynamoClient, startDynalite } from '../functions/loca
 const EVENTS = Number(process.env.COST_EVENTS ?? 200);
 const PAYLOAD_BYTES = Number(process.env.COST_PAYLOAD_BYTES ?? 1024);
 const MEMORY_GB = 0.25;
-const API_KEY = 'cost-key';
+/** The admin key in Secrets Manager; the measured traffic uses a tenant key made with it. */
+const ADMIN_KEY = 'cost-admin-key';
+let tenantKey = '';
 
 /** List prices, us-east-1 (shared/reference/aws.md). */
 const PRICE = {
@@ -132,7 +134,7 @@ async function startMeteredDynamo(): Promise<{ endpoint: string; close(): Promis
 const eventBridge = mockClient(EventBridgeClient);
 const sqs = mockClient(SQSClient);
 const secrets = mockClient(SecretsManagerClient);
-secrets.on(GetSecretValueCommand).resolves({ SecretString: API_KEY });
+secrets.on(GetSecretValueCommand).resolves({ SecretString: ADMIN_KEY });
 eventBridge.on(PutEventsCommand).callsFake((input: { Entries: unknown[] }) => ({
   FailedEntryCount: 0,
   Entries: input.Entries.map((_, i) => ({ EventId: `e${i}` })),
@@ -161,7 +163,9 @@ Object.assign(process.env, {
   RELAY_EVENT_BUS_NAME: 'relay-events',
   RELAY_DELIVERY_QUEUE_URL: 'https://sqs.us-east-1.amazonaws.com/123456789012/relay-delivery',
   RELAY_DELIVERY_DLQ_ARN: 'arn:aws:sqs:us-east-1:123456789012:relay-delivery-dlq',
-  RELAY_API_KEY_SECRET_ARN: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:k',
+  RELAY_ADMIN_KEY_SECRET_ARN: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:k',
+  // The SSRF defence is always on in Lambda; the receiver here is on loopback.
+  RELAY_ALLOWED_TARGET_CIDRS: '127.0.0.0/8',
   RELAY_ARCHIVE_ARN: 'arn:aws:events:us-east-1:123456789012:archive/a',
   RELAY_EVENT_BUS_ARN: 'arn:aws:events:us-east-1:123456789012:event-bus/b',
   RELAY_FANOUT_RULE_ARN: 'arn:aws:events:us-east-1:123456789012:rule/b/r',
@@ -193,14 +197,14 @@ const receiver = createServer((req, res) => {
 await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
 const receiverUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook`;
 
-function httpEvent(method: string, path: string, body: unknown): APIGatewayProxyEventV2 {
+function httpEvent(method: string, path: string, body: unknown, key = tenantKey): APIGatewayProxyEventV2 {
   const text = JSON.stringify(body);
   return {
     version: '2.0',
     routeKey: `${method} ${path}`,
     rawPath: path,
     rawQueryString: '',
-    headers: { authorization: `Bearer ${API_KEY}`, 'content-type': 'application/json' },
+    headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
     requestContext: {
       accountId: '1',
       apiId: 'a',
@@ -278,6 +282,13 @@ async function timed<T>(counts: Counts, fn: string, run: () => Promise<T>): Prom
 }
 
 const data = { note: 'x'.repeat(Math.max(0, PAYLOAD_BYTES - 40)), shipmentId: 'S-1' };
+
+// As an operator would after deploying: a tenant key, made with the admin key.
+{
+  const made = await api(httpEvent('POST', '/v1/admin/api-keys', { tenant: 'cost' }, ADMIN_KEY));
+  if (made.statusCode !== 201) throw new Error(`could not create a tenant key: ${made.body}`);
+  tenantKey = JSON.parse(made.body ?? '{}').key;
+}
 
 async function runScenario(s: Scenario, tenantSubs: number): Promise<Counts> {
   // Fresh subscriptions for this scenario: only its own type matches them.

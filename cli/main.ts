@@ -398,6 +398,42 @@ const COMMANDS: Record<string, Command> = {
       return EXIT.ok;
     },
   },
+  'keys create': {
+    usage: 'keys create --tenant <name> [--description <text>]   (admin key)',
+    summary: "create a tenant's API key; it is shown this once",
+    options: { tenant: { type: 'string' }, description: { type: 'string' } },
+    async run(ctx) {
+      const tenant = str(ctx, 'tenant');
+      if (!tenant) throw new UsageError('missing --tenant <name>');
+      const res = await ctx.client.post<{ id: string; tenant: string; key: string; createdAt: string }>(
+        '/v1/admin/api-keys',
+        { tenant, ...(str(ctx, 'description') ? { description: str(ctx, 'description') } : {}) },
+      );
+      print(ctx, res, () => `${res.key}\n(key ${res.id} of tenant ${res.tenant}; it is not shown again)\n`);
+      return EXIT.ok;
+    },
+  },
+  'keys list': {
+    usage: 'keys list [--tenant <name>]   (admin key)',
+    summary: 'API keys (never the keys themselves)',
+    options: { tenant: { type: 'string' } },
+    async run(ctx) {
+      const q = str(ctx, 'tenant') ? `?tenant=${enc(str(ctx, 'tenant') as string)}` : '';
+      const res = await ctx.client.get<{ apiKeys: Array<Record<string, unknown>> }>(`/v1/admin/api-keys${q}`);
+      print(ctx, res, () => table(res.apiKeys, ['id', 'tenant', 'description', 'createdAt']));
+      return EXIT.ok;
+    },
+  },
+  'keys revoke': {
+    usage: 'keys revoke <key id>   (admin key)',
+    summary: 'revoke an API key (refused everywhere within a minute)',
+    async run(ctx) {
+      const id = need(ctx, 0, 'key id');
+      await ctx.client.delete(`/v1/admin/api-keys/${enc(id)}`);
+      print(ctx, { id, revoked: true }, () => `revoked ${id}\n`);
+      return EXIT.ok;
+    },
+  },
   'events get': {
     usage: 'events get <event id>',
     summary: 'an event and its deliveries',
@@ -430,7 +466,7 @@ const COMMANDS: Record<string, Command> = {
     },
   },
   'dlq redrive': {
-    usage: 'dlq redrive [--no-wait]',
+    usage: 'dlq redrive [--no-wait]   (admin key)',
     summary: 'move every dead delivery back for a fresh round of attempts, showing progress',
     options: { 'no-wait': { type: 'boolean' } },
     async run(ctx) {
@@ -450,7 +486,7 @@ const COMMANDS: Record<string, Command> = {
     },
   },
   replay: {
-    usage: 'replay --from <iso> [--to <iso>] [--no-wait]',
+    usage: 'replay --from <iso> [--to <iso>] [--no-wait]   (admin key)',
     summary: "re-deliver a window's events to today's matching subscriptions",
     options: { from: { type: 'string' }, to: { type: 'string' }, 'no-wait': { type: 'boolean' } },
     async run(ctx) {
@@ -546,7 +582,8 @@ const GROUPS: Record<string, string> = {
   subscriptions: 'manage subscriptions (list, get, create, update, delete, test, secret, rotate)',
   deliveries: 'the delivery log (list, get, retry, recover)',
   events: 'look up an event (get)',
-  dlq: 'dead deliveries (list, redrive)',
+  dlq: 'dead deliveries (list; redrive with the admin key)',
+  keys: "tenants' API keys, with the admin key (create, list, revoke)",
 };
 const ALIASES: Record<string, string> = {
   subs: 'subscriptions',

@@ -98,9 +98,10 @@ export class RelayStack extends Stack {
       removalPolicy: RemovalPolicy.RETAIN,
     });
 
-    // The first API key (tenant `default`), generated at deploy; read it with the CLI (output).
-    const apiKey = new Secret(this, 'ApiKey', {
-      description: 'Bearer key of the webhook relay API (tenant default)',
+    // The admin key, generated at deploy (read it with the CLI, see the output): it creates and
+    // revokes tenant API keys and starts DLQ redrives and replays.
+    const adminKey = new Secret(this, 'AdminKey', {
+      description: 'Admin key of the webhook relay: tenant API keys, DLQ redrive, replay',
       generateSecretString: { passwordLength: 40, excludePunctuation: true },
     });
 
@@ -167,7 +168,7 @@ export class RelayStack extends Stack {
       timeout: Duration.seconds(10),
       environment: {
         RELAY_EVENT_BUS_NAME: bus.eventBusName,
-        RELAY_API_KEY_SECRET_ARN: apiKey.secretArn,
+        RELAY_ADMIN_KEY_SECRET_ARN: adminKey.secretArn,
         RELAY_TABLE_NAME: this.table.tableName,
       },
     });
@@ -180,7 +181,7 @@ export class RelayStack extends Stack {
       'dynamodb:DeleteItem',
     );
     bus.grantPutEventsTo(ingestFn);
-    apiKey.grantRead(ingestFn);
+    adminKey.grantRead(ingestFn);
 
     const apiFn = new RelayFunction(this, 'ApiFunction', {
       entry: ENTRIES.api,
@@ -190,7 +191,7 @@ export class RelayStack extends Stack {
       environment: {
         ...common,
         RELAY_EVENT_BUS_NAME: bus.eventBusName,
-        RELAY_API_KEY_SECRET_ARN: apiKey.secretArn,
+        RELAY_ADMIN_KEY_SECRET_ARN: adminKey.secretArn,
         // Replays: from the archive, back onto the bus, to the fanout rule only.
         RELAY_ARCHIVE_ARN: archive.archiveArn,
         RELAY_EVENT_BUS_ARN: bus.eventBusArn,
@@ -199,7 +200,7 @@ export class RelayStack extends Stack {
     });
     this.table.grantReadWriteData(apiFn);
     bus.grantPutEventsTo(apiFn);
-    apiKey.grantRead(apiFn);
+    adminKey.grantRead(apiFn);
     delivery.queue.grantSendMessages(apiFn);
     // DLQ redrive through the API: what StartMessageMoveTask needs on the DLQ (AWS docs).
     apiFn.addToRolePolicy(
@@ -310,13 +311,13 @@ export class RelayStack extends Stack {
       failureRateAlarmPercent: props.failureRateAlarmPercent,
     });
 
-    this.acknowledgeNagFindings(apiKey, apiFn);
+    this.acknowledgeNagFindings(adminKey, apiFn);
 
     new CfnOutput(this, 'ApiUrl', { value: api.apiEndpoint, description: 'Base URL of the relay API' });
-    new CfnOutput(this, 'ApiKeySecretArn', {
-      value: apiKey.secretArn,
+    new CfnOutput(this, 'AdminKeySecretArn', {
+      value: adminKey.secretArn,
       description:
-        'The first API key: aws secretsmanager get-secret-value --query SecretString --output text --secret-id <this>',
+        'The admin key: aws secretsmanager get-secret-value --query SecretString --output text --secret-id <this>',
     });
     new CfnOutput(this, 'FanoutQueueName', { value: fanout.queue.queueName });
     new CfnOutput(this, 'FanoutDlqName', { value: fanout.deadLetterQueue.queueName });
@@ -348,11 +349,11 @@ export class RelayStack extends Stack {
   }
 
   /** cdk-nag AwsSolutions findings that are deliberate, each with its reason. */
-  private acknowledgeNagFindings(apiKey: Secret, apiFn: RelayFunction): void {
-    Validations.of(apiKey).acknowledge({
+  private acknowledgeNagFindings(adminKey: Secret, apiFn: RelayFunction): void {
+    Validations.of(adminKey).acknowledge({
       id: 'AwsSolutions-SMG4',
       reason:
-        'The secret is a bearer API key held by producers; automatic rotation would lock them out. ' +
+        'The secret is the operator-held admin bearer key; automatic rotation would lock operators out. ' +
         'Rotate it by hand (console or CLI); functions re-read it within 5 minutes.',
     });
     Validations.of(this).acknowledge({

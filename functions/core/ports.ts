@@ -28,6 +28,23 @@ export interface EventLedger {
   release(tenant: string, id: string): Promise<void>;
 }
 
+/** A tenant API key as stored: only its hash, never the key. */
+export interface ApiKeyRecord {
+  id: string;
+  tenant: string;
+  hash: string;
+  description?: string;
+  createdAt: string;
+}
+
+export interface ApiKeyStore {
+  putApiKey(record: ApiKeyRecord): Promise<void>;
+  getApiKey(id: string): Promise<ApiKeyRecord | undefined>;
+  /** Every key, oldest first, or one tenant's. */
+  listApiKeys(tenant?: string): Promise<ApiKeyRecord[]>;
+  deleteApiKey(id: string): Promise<boolean>;
+}
+
 /** A page of results plus the cursor of the next page, if any. */
 export interface Page<T> {
   items: T[];
@@ -88,7 +105,7 @@ export interface DeliveryContextReader {
   }>;
 }
 
-export type Store = SubscriptionStore & EventStore & DeliveryStore & DeliveryContextReader;
+export type Store = SubscriptionStore & EventStore & DeliveryStore & DeliveryContextReader & ApiKeyStore;
 
 /** Progress of moving dead-lettered tasks back for a fresh round of attempts. */
 export interface RedriveStatus {

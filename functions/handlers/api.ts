@@ -10,14 +10,15 @@ import {
   toPublic,
 } from '../core/subscription.ts';
 import '../core/zod.ts';
+import { ApiKeyCreateSchema, ApiKeys, adminRequired, TenantSchema, tenantKeyRequired } from '../core/keys.ts';
 import {
   type Authenticator,
+  authenticate,
   errorResponse,
   type HttpResult,
   json,
   parseBody,
   parseValue,
-  requireTenant,
 } from './http.ts';
 import { findRoute } from './routes.ts';
 
@@ -40,6 +41,7 @@ const WindowSchema = z.object({
   from: isoDateTime,
   to: z.optional(isoDateTime),
 });
+const KeyListQuerySchema = z.object({ tenant: z.optional(TenantSchema) });
 const RecoverSchema = z.extend(WindowSchema, { cursor: z.optional(z.string().check(z.maxLength(2048))) });
 
 function toWindow(input: { from: string; to?: string | undefined }, now: Date): { from: Date; to: Date } {
@@ -62,6 +64,7 @@ type Action = (req: {
 /** The management API: subscriptions, deliveries, DLQ. Routes in {@link ROUTES}. */
 export function makeApiHandler(deps: ApiDeps) {
   const m = new Management(deps);
+  const keys = new ApiKeys({ store: deps.store, clock: deps.clock });
   const page = (event: APIGatewayProxyEventV2) =>
     parseValue(event.queryStringParameters ?? {}, PageQuerySchema, 'query string is invalid');
 
@@ -123,6 +126,15 @@ export function makeApiHandler(deps: ApiDeps) {
     },
     'POST /v1/dlq/redrive': async () => json(202, await m.redriveDlq()),
     'GET /v1/dlq/redrive': async () => json(200, await m.redriveStatus()),
+    'POST /v1/admin/api-keys': async ({ event }) => json(201, await keys.create(parseBody(event, ApiKeyCreateSchema))),
+    'GET /v1/admin/api-keys': async ({ event }) => {
+      const { tenant } = parseValue(event.queryStringParameters ?? {}, KeyListQuerySchema, 'query string is invalid');
+      return json(200, { apiKeys: await keys.list(tenant) });
+    },
+    'DELETE /v1/admin/api-keys/{id}': async ({ params }) => {
+      await keys.revoke(params.id as string);
+      return { statusCode: 204, body: '' };
+    },
     'POST /v1/subscriptions/{id}/recover': async ({ tenant, params, event }) => {
       const body = parseBody(event, RecoverSchema);
       const window = toWindow(body, deps.clock.now());
@@ -151,12 +163,17 @@ export function makeApiHandler(deps: ApiDeps) {
       if (method === 'GET' && path === '/health') return json(200, { status: 'ok' });
       const found = findRoute(method, path);
       // Authenticate before saying anything about routes, so the API's shape is not probeable.
-      const tenant = await requireTenant(deps.auth, event);
+      const principal = await authenticate(deps.auth, event);
       if (!found) throw routeNotFound(method, path);
       if ('allowed' in found) throw methodNotAllowed(method, path, found.allowed);
       const action = actions[`${found.route.method} ${found.route.path}`];
       if (!action) throw routeNotFound(method, path);
-      return await action({ tenant, params: found.params, event });
+      if (found.route.admin) {
+        if (!('admin' in principal)) throw adminRequired();
+        return await action({ tenant: '', params: found.params, event });
+      }
+      if ('admin' in principal) throw tenantKeyRequired();
+      return await action({ tenant: principal.tenant, params: found.params, event });
     } catch (err) {
       return errorResponse(err);
     }

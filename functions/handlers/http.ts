@@ -3,6 +3,8 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from '
 import type * as z from 'zod/mini';
 import { logger } from '../commons/logger.ts';
 import { ApiError, badRequest, payloadTooLarge, unauthorized, zodDetails } from '../core/errors.ts';
+import { hashKey, keyIdOf, tenantKeyRequired } from '../core/keys.ts';
+import type { ApiKeyStore } from '../core/ports.ts';
 
 /** Bodies beyond this are refused with 413; EventBridge takes 256 KB per entry. */
 export const MAX_BODY_BYTES = 256 * 1024;
@@ -24,36 +26,94 @@ export function errorResponse(err: unknown): HttpResult {
   });
 }
 
-/** Resolves a bearer key to its tenant, or undefined. */
+/** Who a bearer key belongs to: a tenant, or the operator (the admin key). */
+export type Principal = { tenant: string } | { admin: true };
+
+/** Resolves an `Authorization` header to its principal, or undefined. */
 export interface Authenticator {
-  authenticate(authorization: string | undefined): Promise<string | undefined>;
+  authenticate(authorization: string | undefined): Promise<Principal | undefined>;
+}
+
+export function bearerToken(authorization: string | undefined): string | undefined {
+  const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization ?? '');
+  return match?.[1];
 }
 
 /**
- * Keys held in configuration, compared in constant time through their digests.
- * @param keys map of API key to tenant
+ * Keys held in configuration (local RELAY_API_KEY, RELAY_ADMIN_KEY, the admin key from Secrets
+ * Manager), compared in constant time through their digests.
+ * @param keys map of key to principal
  */
 export class StaticKeyAuthenticator implements Authenticator {
-  private readonly digests: Array<{ digest: Buffer; tenant: string }>;
-  constructor(keys: Record<string, string>) {
-    this.digests = Object.entries(keys).map(([key, tenant]) => ({ digest: sha256(key), tenant }));
+  private readonly digests: Array<{ digest: Buffer; principal: Principal }>;
+  constructor(keys: Record<string, Principal>) {
+    this.digests = Object.entries(keys).map(([key, principal]) => ({ digest: sha256(key), principal }));
   }
-  async authenticate(authorization: string | undefined): Promise<string | undefined> {
-    const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization ?? '');
-    if (!match?.[1]) return undefined;
-    const digest = sha256(match[1]);
-    let tenant: string | undefined;
-    for (const k of this.digests) if (timingSafeEqual(k.digest, digest)) tenant = k.tenant;
-    return tenant;
+  async authenticate(authorization: string | undefined): Promise<Principal | undefined> {
+    const token = bearerToken(authorization);
+    if (!token) return undefined;
+    const digest = sha256(token);
+    let principal: Principal | undefined;
+    for (const k of this.digests) if (timingSafeEqual(k.digest, digest)) principal = k.principal;
+    return principal;
+  }
+}
+
+/**
+ * Tenant keys created through the admin API, looked up by their hash (one GetItem by the id
+ * derived from it) and remembered for a short while: a revoked key stops working within
+ * `ttlMs` (60 s) on every function instance.
+ */
+export class StoreKeyAuthenticator implements Authenticator {
+  private readonly cache = new Map<string, { principal: Principal | undefined; at: number }>();
+
+  constructor(
+    private readonly store: Pick<ApiKeyStore, 'getApiKey'>,
+    private readonly ttlMs = 60_000,
+    private readonly negativeTtlMs = 5_000,
+  ) {}
+
+  async authenticate(authorization: string | undefined): Promise<Principal | undefined> {
+    const token = bearerToken(authorization);
+    if (!token?.startsWith('rk_')) return undefined;
+    const hash = hashKey(token);
+    const now = Date.now();
+    const hit = this.cache.get(hash);
+    if (hit && now - hit.at < (hit.principal ? this.ttlMs : this.negativeTtlMs)) return hit.principal;
+    const record = await this.store.getApiKey(keyIdOf(hash));
+    const principal =
+      record && timingSafeEqual(Buffer.from(record.hash), Buffer.from(hash)) ? { tenant: record.tenant } : undefined;
+    if (this.cache.size > 10_000) this.cache.clear();
+    this.cache.set(hash, { principal, at: now });
+    return principal;
+  }
+}
+
+/** Asks each authenticator in turn; the first that knows the key wins. */
+export class ChainAuthenticator implements Authenticator {
+  constructor(private readonly chain: readonly Authenticator[]) {}
+  async authenticate(authorization: string | undefined): Promise<Principal | undefined> {
+    for (const auth of this.chain) {
+      const principal = await auth.authenticate(authorization);
+      if (principal) return principal;
+    }
+    return undefined;
   }
 }
 
 const sha256 = (s: string) => createHash('sha256').update(s).digest();
 
+export async function authenticate(auth: Authenticator, event: APIGatewayProxyEventV2): Promise<Principal> {
+  const principal = await auth.authenticate(event.headers?.authorization);
+  if (!principal) throw unauthorized();
+  return principal;
+}
+
+/** The tenant a tenant key belongs to; 401 without a valid key, 403 for the admin key. */
 export async function requireTenant(auth: Authenticator, event: APIGatewayProxyEventV2): Promise<string> {
-  const tenant = await auth.authenticate(event.headers?.authorization);
-  if (!tenant) throw unauthorized();
-  return tenant;
+  const principal = await authenticate(auth, event);
+  if ('admin' in principal) throw tenantKeyRequired();
+  return principal.tenant;
 }
 
 /** Parses the JSON body and validates it, with errors that name the field and the problem. */

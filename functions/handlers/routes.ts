@@ -8,6 +8,8 @@ export interface Route {
   method: 'GET' | 'POST' | 'PATCH' | 'DELETE';
   path: string;
   target: RouteTarget;
+  /** Operator routes take the admin key; every other /v1 route a tenant's key. */
+  admin?: true;
 }
 
 export const ROUTES: readonly Route[] = [
@@ -27,11 +29,16 @@ export const ROUTES: readonly Route[] = [
   { method: 'GET', path: '/v1/deliveries/{id}', target: 'api' },
   { method: 'POST', path: '/v1/deliveries/{id}/retry', target: 'api' },
   { method: 'GET', path: '/v1/dlq', target: 'api' },
-  { method: 'POST', path: '/v1/dlq/redrive', target: 'api' },
-  { method: 'GET', path: '/v1/dlq/redrive', target: 'api' },
+  // The DLQ queue and the bus archive are shared by every tenant: moving or replaying them is
+  // the operator's call.
+  { method: 'POST', path: '/v1/dlq/redrive', target: 'api', admin: true },
+  { method: 'GET', path: '/v1/dlq/redrive', target: 'api', admin: true },
   { method: 'POST', path: '/v1/subscriptions/{id}/recover', target: 'api' },
-  { method: 'POST', path: '/v1/replays', target: 'api' },
-  { method: 'GET', path: '/v1/replays/{id}', target: 'api' },
+  { method: 'POST', path: '/v1/replays', target: 'api', admin: true },
+  { method: 'GET', path: '/v1/replays/{id}', target: 'api', admin: true },
+  { method: 'POST', path: '/v1/admin/api-keys', target: 'api', admin: true },
+  { method: 'GET', path: '/v1/admin/api-keys', target: 'api', admin: true },
+  { method: 'DELETE', path: '/v1/admin/api-keys/{id}', target: 'api', admin: true },
 ];
 
 /** Path parameters longer than this match no route (a 404). */

@@ -3,14 +3,16 @@ import { EventBridgeBus } from '../adapters/aws/event-bus.ts';
 import { ArchiveReplayer } from '../adapters/aws/replayer.ts';
 import { systemClock } from '../core/ports.ts';
 import { makeApiHandler } from '../handlers/api.ts';
-import { apiKeyAuth, config, dynamoStore, targets, taskQueue } from './clients.ts';
+import { authenticator, config, dynamoStore, targets, taskQueue } from './clients.ts';
 import { requireEnv } from './env.ts';
 
 /** Lambda entry: the management API (HTTP API `$default` and management routes). Wiring only. */
 const eventBridge = new EventBridgeClient({});
 
+const store = dynamoStore();
+
 export const handler = makeApiHandler({
-  store: dynamoStore(),
+  store,
   bus: new EventBridgeBus(eventBridge, requireEnv('RELAY_EVENT_BUS_NAME')),
   replayer: new ArchiveReplayer(eventBridge, {
     archiveArn: requireEnv('RELAY_ARCHIVE_ARN'),
@@ -21,5 +23,5 @@ export const handler = makeApiHandler({
   targets,
   secretGraceSeconds: config.secretGraceSeconds,
   clock: systemClock,
-  auth: apiKeyAuth(),
+  auth: authenticator(store),
 });

@@ -6,6 +6,7 @@ import { SecretKeyAuthenticator } from '../adapters/aws/secret-auth.ts';
 import { SqsTaskQueue } from '../adapters/aws/task-queue.ts';
 import { DynamoStore } from '../adapters/dynamodb/store.ts';
 import { configFromEnv, type RelayConfig, targetPolicy } from '../core/config.ts';
+import { type Authenticator, ChainAuthenticator, StoreKeyAuthenticator } from '../handlers/http.ts';
 import { requireEnv } from './env.ts';
 
 /**
@@ -30,6 +31,10 @@ export function taskQueue(): SqsTaskQueue {
   });
 }
 
-export function apiKeyAuth(): SecretKeyAuthenticator {
-  return new SecretKeyAuthenticator(new SecretsManagerClient({}), requireEnv('RELAY_API_KEY_SECRET_ARN'));
+/** Tenant keys from the table (the hot path, cached), then the admin key from Secrets Manager. */
+export function authenticator(store: DynamoStore): Authenticator {
+  return new ChainAuthenticator([
+    new StoreKeyAuthenticator(store),
+    new SecretKeyAuthenticator(new SecretsManagerClient({}), requireEnv('RELAY_ADMIN_KEY_SECRET_ARN')),
+  ]);
 }

@@ -15,6 +15,7 @@ async function main() {
     port,
     host: env.RELAY_HOST ?? '127.0.0.1',
     ...(env.RELAY_API_KEY ? { apiKey: env.RELAY_API_KEY } : {}),
+    ...(env.RELAY_ADMIN_KEY ? { adminKey: env.RELAY_ADMIN_KEY } : {}),
     ...(env.RELAY_DATA_DIR ? { dataDir: env.RELAY_DATA_DIR } : {}),
     storageProcess: true,
   });
@@ -23,7 +24,8 @@ async function main() {
     [
       '',
       `  webhook relay listening on ${relay.url}`,
-      `  API key ${keyNote}: ${relay.apiKey}`,
+      `  API key of tenant default ${keyNote}: ${relay.apiKey}`,
+      `  admin key ${env.RELAY_ADMIN_KEY ? '(from RELAY_ADMIN_KEY)' : '(generated; set RELAY_ADMIN_KEY to choose one)'}: ${relay.adminKey}`,
       config.allowPrivateTargets
         ? '  warning: private targets allowed (localhost, 10/8, 169.254.169.254, ...): fine on a laptop,\n' +
           '           never on a shared host; RELAY_ALLOW_PRIVATE_TARGETS=false turns the SSRF defence on'

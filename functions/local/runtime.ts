@@ -20,7 +20,14 @@ import { attemptsPerRound } from '../core/retry.ts';
 import { makeApiHandler } from '../handlers/api.ts';
 import { makeDeliveryHandler } from '../handlers/delivery.ts';
 import { makeFanoutHandler } from '../handlers/fanout.ts';
-import { errorResponse, type HttpResult, json, StaticKeyAuthenticator } from '../handlers/http.ts';
+import {
+  ChainAuthenticator,
+  errorResponse,
+  type HttpResult,
+  json,
+  StaticKeyAuthenticator,
+  StoreKeyAuthenticator,
+} from '../handlers/http.ts';
 import { makeIngestHandler } from '../handlers/ingest.ts';
 import { findRoute } from '../handlers/routes.ts';
 import { GATEWAY_MAX_BODY_BYTES, toApiGatewayEvent, writeResult } from './apigw.ts';
@@ -32,6 +39,8 @@ export interface LocalRelayOptions {
   host?: string;
   /** Bearer key of tenant `default`; generated when absent. */
   apiKey?: string;
+  /** The admin key (tenant keys, DLQ redrive, replay); generated when absent. */
+  adminKey?: string;
   /** Keep the table (dynalite) and queue contents here between runs; in memory when absent. */
   dataDir?: string;
   /** Delivery invocations at once (the event source mapping's maximum concurrency). */
@@ -45,6 +54,7 @@ export interface LocalRelayOptions {
 export interface LocalRelay {
   url: string;
   apiKey: string;
+  adminKey: string;
   queues: { fanout: LocalQueue; fanoutDlq: LocalQueue; delivery: LocalQueue; deliveryDlq: LocalQueue };
   /** What the functions would publish to CloudWatch on AWS, counted in memory. */
   metrics: MemoryMetrics;
@@ -68,6 +78,8 @@ export async function startLocalRelay(opts: LocalRelayOptions): Promise<LocalRel
   const { config } = opts;
   const clock = opts.clock ?? systemClock;
   const apiKey = opts.apiKey ?? `rk_${randomBytes(24).toString('base64url')}`;
+  const adminKey = opts.adminKey ?? `adm_${randomBytes(24).toString('base64url')}`;
+  if (adminKey === apiKey) throw new Error('the admin key and the API key must differ');
   if (opts.dataDir) await mkdir(opts.dataDir, { recursive: true });
 
   const db = await startDynalite(
@@ -100,7 +112,12 @@ export async function startLocalRelay(opts: LocalRelayOptions): Promise<LocalRel
   const tasks = new LocalTaskQueue(delivery, deliveryDlq);
   const targets = targetPolicy(config);
   const sender = new NodeHttpSender(targets);
-  const auth = new StaticKeyAuthenticator({ [apiKey]: 'default' });
+  // RELAY_API_KEY is tenant `default`'s; RELAY_ADMIN_KEY the operator's; keys created through
+  // the admin API live in the table, as on AWS.
+  const auth = new ChainAuthenticator([
+    new StaticKeyAuthenticator({ [apiKey]: { tenant: 'default' }, [adminKey]: { admin: true } }),
+    new StoreKeyAuthenticator(store),
+  ]);
   const metrics = new MemoryMetrics();
   const replayer = new LocalReplayer(store, bus);
 
@@ -142,6 +159,7 @@ export async function startLocalRelay(opts: LocalRelayOptions): Promise<LocalRel
   return {
     url: `http://${host}:${port}`,
     apiKey,
+    adminKey,
     queues,
     metrics,
     storageCpuMicros: () => db.cpuMicros(),

@@ -243,7 +243,7 @@ describe('RelayStack', () => {
     expect(outputs).toEqual(
       expect.arrayContaining([
         'ApiUrl',
-        'ApiKeySecretArn',
+        'AdminKeySecretArn',
         'FanoutQueueName',
         'FanoutDlqName',
         'DeliveryQueueName',

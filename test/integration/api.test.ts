@@ -260,7 +260,7 @@ describe('HTTP contract of the local relay', () => {
     const dlq = await api.get('/v1/dlq');
     expect(dlq.status).toBe(200);
     expect(dlq.body).toMatchObject({ count: 0, deliveries: [] });
-    const redrive = await api.post('/v1/dlq/redrive');
+    const redrive = await api.admin.post('/v1/dlq/redrive');
     expect(redrive.status).toBe(202);
     expect(redrive.body).toEqual({ status: 'COMPLETED', moved: 0, total: 0 });
   });
@@ -340,8 +340,8 @@ describe('HTTP contract of the local relay', () => {
   });
 
   it('reads the progress of the latest redrive', async () => {
-    await api.post('/v1/dlq/redrive');
-    const status = await api.get('/v1/dlq/redrive');
+    await api.admin.post('/v1/dlq/redrive');
+    const status = await api.admin.get('/v1/dlq/redrive');
     expect(status.status).toBe(200);
     expect(status.body).toEqual({ status: 'COMPLETED', moved: 0, total: 0 });
   });
@@ -369,7 +369,7 @@ describe('HTTP contract of the local relay', () => {
       ],
     ];
     for (const [path, body, message] of cases) {
-      const res = await api.post(path, body);
+      const res = await (path.startsWith('/v1/replays') ? api.admin : api).post(path, body);
       expect(res.status, `${path} ${JSON.stringify(body)}`).toBe(400);
       expect(res.body.error.message).toMatch(message);
     }
@@ -379,7 +379,7 @@ describe('HTTP contract of the local relay', () => {
     const recover = await api.post('/v1/subscriptions/sub_nope/recover', { from: '2026-11-23T10:00:00Z' });
     expect(recover.status).toBe(404);
     expect(recover.body.error.message).toBe('subscription sub_nope not found');
-    const replay = await api.get('/v1/replays/replay-nope');
+    const replay = await api.admin.get('/v1/replays/replay-nope');
     expect(replay.status).toBe(404);
     expect(replay.body.error.message).toBe('replay replay-nope not found');
   });

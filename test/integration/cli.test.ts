@@ -8,14 +8,14 @@ import { type client, settle, startTestRelay } from '../support/relay.ts';
 type Receiver = Awaited<ReturnType<typeof startReceiver>>;
 
 /** Runs the CLI in process against the relay, as `npx relay ...` would, capturing its output. */
-function cli(relay: LocalRelay, argv: string[], signal?: AbortSignal) {
+function cli(relay: LocalRelay, argv: string[], signal?: AbortSignal, key = relay.apiKey) {
   const out: string[] = [];
   const err: string[] = [];
   const done = run(argv, {
     out: (t) => out.push(t),
     err: (t) => err.push(t),
     isTTY: false,
-    env: { RELAY_URL: relay.url, RELAY_API_KEY: relay.apiKey },
+    env: { RELAY_URL: relay.url, RELAY_API_KEY: key },
     ...(signal ? { signal } : {}),
   });
   return {
@@ -63,7 +63,7 @@ describe('relay CLI against the local runtime', () => {
 
     const recoveredAt = Date.now();
     rx.setBehaviour(() => 200);
-    const redrive = await cli(relay, ['dlq', 'redrive']).result;
+    const redrive = await cli(relay, ['dlq', 'redrive'], undefined, relay.adminKey).result;
     expect(redrive.code).toBe(EXIT.ok);
     const lines = redrive.stdout.trim().split('\n');
     // Progress as the move goes (the local move task, like SQS's, moves in steps), then done.
@@ -86,7 +86,7 @@ describe('relay CLI against the local runtime', () => {
   }, 60_000);
 
   it('dlq redrive reports a redrive that is already complete when the DLQ is empty', async () => {
-    const res = await cli(relay, ['dlq', 'redrive', '--json']).result;
+    const res = await cli(relay, ['dlq', 'redrive', '--json'], undefined, relay.adminKey).result;
     expect(res.code).toBe(EXIT.ok);
     expect(JSON.parse(res.stdout)).toEqual({ status: 'COMPLETED', moved: 0, total: 0 });
   });
@@ -106,7 +106,7 @@ describe('relay CLI against the local runtime', () => {
     await settle(relay);
     expect(rx.received).toHaveLength(4);
 
-    const res = await cli(relay, ['replay', '--from', from, '--to', to]).result;
+    const res = await cli(relay, ['replay', '--from', from, '--to', to], undefined, relay.adminKey).result;
     expect(res.code).toBe(EXIT.ok);
     expect(res.stdout).toMatch(/COMPLETED 2 events/);
     await waitFor('the replayed deliveries', () => rx.received.length === 6);
@@ -221,7 +221,7 @@ describe('relay CLI against the local runtime', () => {
     const refused = await cli(relay, ['deliveries', 'get', 'dlv_missing']).result;
     expect(refused.code).toBe(EXIT.failed);
     expect(refused.stderr).toBe('error: delivery dlv_missing not found (HTTP 404 not_found)\n');
-    const badWindow = await cli(relay, ['replay', '--from', 'yesterday']).result;
+    const badWindow = await cli(relay, ['replay', '--from', 'yesterday'], undefined, relay.adminKey).result;
     expect(badWindow.code).toBe(EXIT.failed);
     expect(badWindow.stderr).toMatch(/from: must be an ISO 8601 date-time/);
 

@@ -149,7 +149,7 @@ describe('local relay: signed delivery end to end', () => {
     expect(rx.received).toHaveLength(3);
 
     rx.setBehaviour(() => 200);
-    const redrive = await api.post('/v1/dlq/redrive');
+    const redrive = await api.admin.post('/v1/dlq/redrive');
     expect(redrive.status).toBe(202);
     expect(redrive.body).toMatchObject({ moved: 1, total: 1 });
 
@@ -171,7 +171,7 @@ describe('local relay: signed delivery end to end', () => {
     await waitFor('first dead letter', async () => (await api.get('/v1/dlq')).body.count === 1);
     await waitFor('the task in the DLQ queue', () => relay.queues.deliveryDlq.depth().total === 1);
 
-    await api.post('/v1/dlq/redrive');
+    await api.admin.post('/v1/dlq/redrive');
     await waitFor('second round', () => rx.received.length === 6);
     await waitFor(
       'second dead letter',

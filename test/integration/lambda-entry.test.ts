@@ -23,7 +23,9 @@ import { startReceiver, waitFor } from '../support/receiver.ts';
  * (through AWS_ENDPOINT_URL_DYNAMODB, no test hook in the code), EventBridge, SQS and Secrets
  * Manager are mocked, the receiver is a real HTTP server on loopback.
  */
-const API_KEY = 'aws-test-key';
+/** The admin key, as Secrets Manager holds it; tenant keys are created with it. */
+const ADMIN_KEY = 'aws-admin-key';
+let tenantKey = '';
 const DELIVERY_QUEUE_URL = 'https://sqs.us-east-1.amazonaws.com/123456789012/relay-delivery';
 
 const eventBridge = mockClient(EventBridgeClient);
@@ -37,13 +39,13 @@ let fanout: Handler<SQSEvent, { batchItemFailures: Array<{ itemIdentifier: strin
 let delivery: Handler<SQSEvent, { batchItemFailures: Array<{ itemIdentifier: string }> }>;
 let closeDb: () => Promise<void>;
 
-function httpEvent(method: string, path: string, body?: unknown): APIGatewayProxyEventV2 {
+function httpEvent(method: string, path: string, body?: unknown, key = tenantKey): APIGatewayProxyEventV2 {
   return {
     version: '2.0',
     routeKey: `${method} ${path}`,
     rawPath: path,
     rawQueryString: '',
-    headers: { authorization: `Bearer ${API_KEY}`, 'content-type': 'application/json' },
+    headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
     requestContext: {
       accountId: '123456789012',
       apiId: 'api',
@@ -119,7 +121,7 @@ beforeAll(async () => {
     RELAY_EVENT_BUS_NAME: 'relay-events',
     RELAY_DELIVERY_QUEUE_URL: DELIVERY_QUEUE_URL,
     RELAY_DELIVERY_DLQ_ARN: 'arn:aws:sqs:us-east-1:123456789012:relay-delivery-dlq',
-    RELAY_API_KEY_SECRET_ARN: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:relay-key',
+    RELAY_ADMIN_KEY_SECRET_ARN: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:relay-key',
     RELAY_RETRY_SCHEDULE: '5,300',
     // The SSRF defence is always on in Lambda; the receivers here are on loopback.
     RELAY_ALLOWED_TARGET_CIDRS: '127.0.0.0/8,::1/128',
@@ -131,6 +133,11 @@ beforeAll(async () => {
   ({ handler: api } = await import('../../functions/lambda/api.ts'));
   ({ handler: fanout } = await import('../../functions/lambda/fanout.ts'));
   ({ handler: delivery } = await import('../../functions/lambda/delivery.ts'));
+  // The operator's first step after a deploy: a key for a tenant, made with the admin key.
+  secrets.on(GetSecretValueCommand).resolves({ SecretString: ADMIN_KEY });
+  const created = await api(httpEvent('POST', '/v1/admin/api-keys', { tenant: 'acme' }, ADMIN_KEY));
+  expect(created.statusCode).toBe(201);
+  tenantKey = JSON.parse(created.body ?? '{}').key;
 });
 
 afterAll(async () => {
@@ -141,7 +148,7 @@ beforeEach(() => {
   eventBridge.reset();
   sqs.reset();
   secrets.reset();
-  secrets.on(GetSecretValueCommand).resolves({ SecretString: API_KEY });
+  secrets.on(GetSecretValueCommand).resolves({ SecretString: ADMIN_KEY });
   eventBridge.on(PutEventsCommand).callsFake((input: { Entries: unknown[] }) => ({
     FailedEntryCount: 0,
     Entries: input.Entries.map((_, i) => ({ EventId: `eb-${i}` })),
@@ -231,10 +238,26 @@ describe('Lambda entry modules, wired to AWS adapters', () => {
     expect(JSON.parse(res.body ?? '{}').error.code).toBe('internal_error');
   });
 
-  it('refuses a request without the key held in Secrets Manager', async () => {
+  it('refuses a request without a valid key, and the admin key on tenant routes', async () => {
     const event = httpEvent('POST', '/v1/events', { type: 'a.b', data: {} });
     event.headers.authorization = 'Bearer not-the-key';
     expect((await ingest(event)).statusCode).toBe(401);
+    const asAdmin = await ingest(httpEvent('POST', '/v1/events', { type: 'a.b', data: {} }, ADMIN_KEY));
+    expect(asAdmin.statusCode).toBe(403);
+    expect(JSON.parse(asAdmin.body ?? '{}').error.code).toBe('tenant_key_required');
     expect(eventBridge.commandCalls(PutEventsCommand)).toHaveLength(0);
+  });
+
+  it('stops accepting a revoked tenant key', async () => {
+    const made = await api(httpEvent('POST', '/v1/admin/api-keys', { tenant: 'short-lived' }, ADMIN_KEY));
+    const { id, key } = JSON.parse(made.body ?? '{}') as { id: string; key: string };
+    expect((await api(httpEvent('GET', '/v1/subscriptions', undefined, key))).statusCode).toBe(200);
+    expect(
+      (await api(httpEvent('DELETE', `/v1/admin/api-keys/${id}`, undefined, ADMIN_KEY))).statusCode,
+    ).toBe(204);
+    // The ingest function never saw the key, so nothing is cached there: refused at once.
+    expect((await ingest(httpEvent('POST', '/v1/events', { type: 'a.b', data: {} }, key))).statusCode).toBe(
+      401,
+    );
   });
 });

@@ -32,7 +32,7 @@ describe('local runtime', () => {
     expect(second.relay.queues.deliveryDlq.depth().total).toBe(1);
 
     rx.setBehaviour(() => 200);
-    await second.api.post('/v1/dlq/redrive');
+    await second.api.admin.post('/v1/dlq/redrive');
     await waitFor('redriven delivery', () => rx.received.length === 3);
     expect(rx.received[2]?.headers['webhook-id']).toBe(eventId);
   });
@@ -57,7 +57,9 @@ describe('local runtime', () => {
       () => /listening on (http:\/\/\S+)/.exec(out)?.[1],
       20_000,
     )) as string;
-    const key = /API key \(generated; set RELAY_API_KEY to choose one\): (\S+)/.exec(out)?.[1];
+    const key = /API key of tenant default \(generated; set RELAY_API_KEY to choose one\): (\S+)/.exec(
+      out,
+    )?.[1];
     expect(key).toMatch(/^rk_/);
     expect((await fetch(`${url}/health`)).status).toBe(200);
     const res = await fetch(`${url}/v1/subscriptions`, { headers: { authorization: `Bearer ${key}` } });

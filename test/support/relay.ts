@@ -3,6 +3,7 @@ import { type LocalRelay, type LocalRelayOptions, startLocalRelay } from '../../
 import { waitFor } from './receiver.ts';
 
 export const API_KEY = 'test-key';
+export const ADMIN_KEY = 'test-admin-key';
 
 /** A local relay on a free loopback port with a fast retry schedule (seconds). */
 export async function startTestRelay(
@@ -14,6 +15,7 @@ export async function startTestRelay(
     config: { ...base, retry: { delays, jitter: 0 }, attemptTimeoutMs: 2000, allowPrivateTargets: true },
     port: 0,
     apiKey: API_KEY,
+    adminKey: ADMIN_KEY,
     ...extra,
   });
   return { relay, api: client(relay) };
@@ -26,12 +28,24 @@ export interface ApiResponse {
   contentType: string | null;
 }
 
-/** A small client of the HTTP contract, authenticated unless told otherwise. */
-export function client(relay: LocalRelay) {
+/**
+ * A small client of the HTTP contract, authenticated with tenant `default`'s key unless told
+ * otherwise; `admin` is the same client with the admin key.
+ */
+export function client(
+  relay: LocalRelay,
+  key = relay.apiKey,
+): ReturnType<typeof tenantClient> & {
+  admin: ReturnType<typeof tenantClient>;
+} {
+  return { ...tenantClient(relay, key), admin: tenantClient(relay, relay.adminKey) };
+}
+
+function tenantClient(relay: LocalRelay, key: string) {
   const call = async (method: string, path: string, body?: unknown, headers: Record<string, string> = {}) => {
     const res = await fetch(`${relay.url}${path}`, {
       method,
-      headers: { authorization: `Bearer ${relay.apiKey}`, 'content-type': 'application/json', ...headers },
+      headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json', ...headers },
       ...(body === undefined ? {} : { body: typeof body === 'string' ? body : JSON.stringify(body) }),
     });
     const text = await res.text();

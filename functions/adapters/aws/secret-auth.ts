@@ -1,10 +1,9 @@
 import { GetSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { type Authenticator, StaticKeyAuthenticator } from '../../handlers/http.ts';
+import { type Authenticator, type Principal, StaticKeyAuthenticator } from '../../handlers/http.ts';
 
 /**
- * The API key of tenant `default`, held in Secrets Manager (generated at deploy). Read on first
- * use and again after `ttlMs`, so a key rotated in the console is picked up within minutes
- * without a deploy.
+ * The admin key, held in Secrets Manager (generated at deploy). Read on first use and again
+ * after `ttlMs`, so a key rotated in the console is picked up within minutes without a deploy.
  */
 export class SecretKeyAuthenticator implements Authenticator {
   private cached?: { auth: StaticKeyAuthenticator; at: number };
@@ -16,7 +15,7 @@ export class SecretKeyAuthenticator implements Authenticator {
     private readonly ttlMs = 5 * 60_000,
   ) {}
 
-  async authenticate(authorization: string | undefined): Promise<string | undefined> {
+  async authenticate(authorization: string | undefined): Promise<Principal | undefined> {
     return (await this.current()).authenticate(authorization);
   }
 
@@ -32,7 +31,7 @@ export class SecretKeyAuthenticator implements Authenticator {
     const res = await this.client.send(new GetSecretValueCommand({ SecretId: this.secretId }));
     const key = res.SecretString?.trim();
     if (!key) throw new Error(`secret ${this.secretId} holds no API key`);
-    const auth = new StaticKeyAuthenticator({ [key]: 'default' });
+    const auth = new StaticKeyAuthenticator({ [key]: { admin: true } });
     this.cached = { auth, at: Date.now() };
     return auth;
   }

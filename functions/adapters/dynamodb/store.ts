@@ -14,7 +14,7 @@ import {
 import type { Attempt, Delivery, DeliveryTask } from '../../core/delivery.ts';
 import { badRequest } from '../../core/errors.ts';
 import type { RelayEvent } from '../../core/event.ts';
-import { type EventLedger, type Page, type Store, scopedKey } from '../../core/ports.ts';
+import { type ApiKeyRecord, type EventLedger, type Page, type Store, scopedKey } from '../../core/ports.ts';
 import type { Subscription } from '../../core/subscription.ts';
 import { WriteCoalescer } from '../coalescer.ts';
 
@@ -25,6 +25,7 @@ const subKey = (tenant: string, id: string) => ({ pk: `SUB#${tenant}`, sk: id })
 const eventKey = (tenant: string, id: string) => ({ pk: `EVT#${tenant}#${id}`, sk: 'EVT' });
 const deliveryKey = (id: string) => ({ pk: `DLV#${id}`, sk: 'DLV' });
 const ledgerKey = (tenant: string, id: string) => ({ pk: `IDEM#${tenant}#${id}`, sk: 'IDEM' });
+const apiKeyKey = (id: string) => ({ pk: `APIKEY#${id}`, sk: 'APIKEY' });
 
 /** How long ingest remembers an event id a producer chose. */
 export const DEDUP_WINDOW_SECONDS = 24 * 3600;
@@ -81,6 +82,42 @@ export class DynamoStore implements Store, EventLedger {
   async deleteSubscription(tenant: string, id: string): Promise<boolean> {
     const res = await this.doc.send(
       new DeleteCommand({ TableName: this.tableName, Key: subKey(tenant, id), ReturnValues: 'ALL_OLD' }),
+    );
+    return res.Attributes !== undefined;
+  }
+
+  async putApiKey(record: ApiKeyRecord): Promise<void> {
+    await this.doc.send(
+      new PutCommand({
+        TableName: this.tableName,
+        // Listed through gsi1 (admin only, a handful of keys): one partition is plenty.
+        Item: { ...apiKeyKey(record.id), ...record, gsi1pk: 'APIKEYS', gsi1sk: `${record.createdAt}#${record.id}` },
+        ConditionExpression: 'attribute_not_exists(pk)',
+      }),
+    );
+  }
+
+  async getApiKey(id: string): Promise<ApiKeyRecord | undefined> {
+    const res = await this.doc.send(
+      new GetCommand({ TableName: this.tableName, Key: apiKeyKey(id), ConsistentRead: true }),
+    );
+    return res.Item ? strip<ApiKeyRecord>(res.Item) : undefined;
+  }
+
+  async listApiKeys(tenant?: string): Promise<ApiKeyRecord[]> {
+    const items = await this.queryAll({
+      TableName: this.tableName,
+      IndexName: 'gsi1',
+      KeyConditionExpression: 'gsi1pk = :pk',
+      ExpressionAttributeValues: { ':pk': 'APIKEYS', ...(tenant ? { ':tenant': tenant } : {}) },
+      ...(tenant ? { FilterExpression: 'tenant = :tenant' } : {}),
+    });
+    return items.map((i) => strip<ApiKeyRecord>(i));
+  }
+
+  async deleteApiKey(id: string): Promise<boolean> {
+    const res = await this.doc.send(
+      new DeleteCommand({ TableName: this.tableName, Key: apiKeyKey(id), ReturnValues: 'ALL_OLD' }),
     );
     return res.Attributes !== undefined;
   }

@@ -34,17 +34,23 @@ function apiErrorOf(fn: () => unknown): ApiError {
 }
 
 describe('StaticKeyAuthenticator', () => {
-  const auth = new StaticKeyAuthenticator({ 'key-acme': 'acme', 'key-globex': 'globex' });
+  const auth = new StaticKeyAuthenticator({
+    'key-acme': { tenant: 'acme' },
+    'key-globex': { tenant: 'globex' },
+    'key-admin': { admin: true },
+  });
+  const acme = { tenant: 'acme' };
 
-  it('resolves a bearer key to its tenant', async () => {
-    await expect(auth.authenticate('Bearer key-acme')).resolves.toBe('acme');
-    await expect(auth.authenticate('Bearer key-globex')).resolves.toBe('globex');
+  it('resolves a bearer key to its tenant, or to the admin', async () => {
+    await expect(auth.authenticate('Bearer key-acme')).resolves.toEqual(acme);
+    await expect(auth.authenticate('Bearer key-globex')).resolves.toEqual({ tenant: 'globex' });
+    await expect(auth.authenticate('Bearer key-admin')).resolves.toEqual({ admin: true });
   });
 
   it('accepts the scheme in any case and extra spaces around the key', async () => {
-    await expect(auth.authenticate('bearer key-acme')).resolves.toBe('acme');
-    await expect(auth.authenticate('BEARER key-acme')).resolves.toBe('acme');
-    await expect(auth.authenticate('Bearer   key-acme  ')).resolves.toBe('acme');
+    await expect(auth.authenticate('bearer key-acme')).resolves.toEqual(acme);
+    await expect(auth.authenticate('BEARER key-acme')).resolves.toEqual(acme);
+    await expect(auth.authenticate('Bearer   key-acme  ')).resolves.toEqual(acme);
   });
 
   it.each([
@@ -70,7 +76,16 @@ describe('StaticKeyAuthenticator', () => {
 });
 
 describe('requireTenant', () => {
-  const auth = new StaticKeyAuthenticator({ k: 'acme' });
+  const auth = new StaticKeyAuthenticator({ k: { tenant: 'acme' }, a: { admin: true } });
+
+  it('refuses the admin key with 403: tenant routes need a tenant key', async () => {
+    await expect(
+      requireTenant(auth, request(undefined, { authorization: 'Bearer a' })),
+    ).rejects.toMatchObject({
+      status: 403,
+      code: 'tenant_key_required',
+    });
+  });
 
   it('returns the tenant of a valid key', async () => {
     await expect(requireTenant(auth, request(undefined, { authorization: 'Bearer k' }))).resolves.toBe(
