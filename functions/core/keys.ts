@@ -8,7 +8,10 @@ import './zod.ts';
 export const TenantSchema = z
   .string()
   .check(
-    z.regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'must be 1-63 of a-z, 0-9, _ and -, starting with a letter or digit'),
+    z.regex(
+      /^[a-z0-9][a-z0-9_-]{0,62}$/,
+      'must be 1-63 of a-z, 0-9, _ and -, starting with a letter or digit',
+    ),
   );
 
 /** `POST /v1/admin/api-keys` body. */
@@ -55,7 +58,11 @@ export class ApiKeys {
 }
 
 export const adminRequired = () =>
-  new ApiError(403, 'admin_key_required', 'this route needs the admin key (Authorization: Bearer <admin key>)');
+  new ApiError(
+    403,
+    'admin_key_required',
+    'this route needs the admin key (Authorization: Bearer <admin key>)',
+  );
 export const tenantKeyRequired = () =>
   new ApiError(
     403,

@@ -126,9 +126,14 @@ export function makeApiHandler(deps: ApiDeps) {
     },
     'POST /v1/dlq/redrive': async () => json(202, await m.redriveDlq()),
     'GET /v1/dlq/redrive': async () => json(200, await m.redriveStatus()),
-    'POST /v1/admin/api-keys': async ({ event }) => json(201, await keys.create(parseBody(event, ApiKeyCreateSchema))),
+    'POST /v1/admin/api-keys': async ({ event }) =>
+      json(201, await keys.create(parseBody(event, ApiKeyCreateSchema))),
     'GET /v1/admin/api-keys': async ({ event }) => {
-      const { tenant } = parseValue(event.queryStringParameters ?? {}, KeyListQuerySchema, 'query string is invalid');
+      const { tenant } = parseValue(
+        event.queryStringParameters ?? {},
+        KeyListQuerySchema,
+        'query string is invalid',
+      );
       return json(200, { apiKeys: await keys.list(tenant) });
     },
     'DELETE /v1/admin/api-keys/{id}': async ({ params }) => {

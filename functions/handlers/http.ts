@@ -82,7 +82,9 @@ export class StoreKeyAuthenticator implements Authenticator {
     if (hit && now - hit.at < (hit.principal ? this.ttlMs : this.negativeTtlMs)) return hit.principal;
     const record = await this.store.getApiKey(keyIdOf(hash));
     const principal =
-      record && timingSafeEqual(Buffer.from(record.hash), Buffer.from(hash)) ? { tenant: record.tenant } : undefined;
+      record && timingSafeEqual(Buffer.from(record.hash), Buffer.from(hash))
+        ? { tenant: record.tenant }
+        : undefined;
     if (this.cache.size > 10_000) this.cache.clear();
     this.cache.set(hash, { principal, at: now });
     return principal;

@@ -91,7 +91,12 @@ export class DynamoStore implements Store, EventLedger {
       new PutCommand({
         TableName: this.tableName,
         // Listed through gsi1 (admin only, a handful of keys): one partition is plenty.
-        Item: { ...apiKeyKey(record.id), ...record, gsi1pk: 'APIKEYS', gsi1sk: `${record.createdAt}#${record.id}` },
+        Item: {
+          ...apiKeyKey(record.id),
+          ...record,
+          gsi1pk: 'APIKEYS',
+          gsi1sk: `${record.createdAt}#${record.id}`,
+        },
         ConditionExpression: 'attribute_not_exists(pk)',
       }),
     );
