@@ -249,8 +249,12 @@ export class RelayStack extends Stack {
       serviceName,
       description: 'Signs and POSTs webhooks; retries with backoff; dead-letters',
       timeout: DELIVERY_TIMEOUT,
-      environment: common,
+      environment: { ...common, RELAY_EVENT_BUS_NAME: bus.eventBusName },
     });
+    // Parked tasks (circuit open) are re-sent delayed; a dead endpoint's disabling is announced
+    // on the bus (relay.subscription.disabled).
+    delivery.queue.grantSendMessages(deliveryFn);
+    bus.grantPutEventsTo(deliveryFn);
     this.table.grantReadWriteData(deliveryFn);
     // Batches of 10 share one read of the store and one group-committed write; the maximum
     // concurrency bounds the load on receivers and keeps invocations from being throttled

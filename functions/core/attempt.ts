@@ -13,6 +13,8 @@ export interface AttemptResult {
   outcome: AttemptOutcome;
   /** A 429 or 503 with `Retry-After`: the receiver's wish, in seconds (bounded). */
   retryAfterSeconds?: number;
+  /** No answer within the timeout (a hanging receiver). */
+  timedOut?: boolean;
 }
 
 /**
@@ -73,6 +75,7 @@ export async function attemptDelivery(args: {
     return {
       record: { ...base, status: 0, durationMs, error: failure.reason },
       outcome: failure.retryable ? 'retryable' : 'permanent',
+      ...(failure.timedOut ? { timedOut: true } : {}),
     };
   }
 }

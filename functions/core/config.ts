@@ -16,6 +16,8 @@ export interface RelayConfig {
   allowedTargetCidrs: Cidr[];
   /** How long a rotated-out signing secret keeps signing (both signatures are sent). */
   secretGraceSeconds: number;
+  /** A subscription without a single success for this long is disabled. */
+  deadEndpointDays: number;
 }
 
 /** The SSRF defence these settings describe. */
@@ -61,6 +63,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): RelayConfig
     allowPrivateTargets: flag('RELAY_ALLOW_PRIVATE_TARGETS', false),
     allowedTargetCidrs,
     secretGraceSeconds: number('RELAY_SECRET_GRACE_SECONDS', 86_400, 0, 7 * 86_400),
+    deadEndpointDays: number('RELAY_DEAD_ENDPOINT_DAYS', 5, 0.00001, 365),
     attemptTimeoutMs: number('RELAY_ATTEMPT_TIMEOUT_MS', 15_000, 1, 60_000),
     responseExcerptBytes: number('RELAY_RESPONSE_EXCERPT_BYTES', 1024, 0, 20_000),
     retentionDays: number('RELAY_RETENTION_DAYS', 30, 1, 3650),

@@ -1,25 +1,36 @@
 import { logger } from '../commons/logger.ts';
-import { attemptDelivery } from './attempt.ts';
+import { type AttemptResult, attemptDelivery } from './attempt.ts';
 import type { RelayConfig } from './config.ts';
 import type { Delivery, DeliveryStatus, DeliveryTask } from './delivery.ts';
 import { DeadLetterPending, RetryScheduled } from './errors.ts';
+import { newEventId } from './ids.ts';
 import { METRICS, type RelayMetrics } from './metrics.ts';
 import {
+  type CircuitState,
   type Clock,
   type DeliveryContextReader,
   type DeliveryStore,
+  type EventBus,
   type HttpSender,
   type SubscriptionStore,
   scopedKey,
   type TaskQueue,
 } from './ports.ts';
 import { attemptsPerRound, nextDelaySeconds } from './retry.ts';
+import type { Subscription } from './subscription.ts';
+
+/** The operational event published when the relay disables a dead endpoint's subscription. */
+export const SUBSCRIPTION_DISABLED = 'relay.subscription.disabled';
 
 /** Attempts kept in a delivery record (DynamoDB items stop at 400 KB); older ones are dropped. */
 export const MAX_LOGGED_ATTEMPTS = 50;
 
 export interface DeliverDeps {
-  store: DeliveryStore & DeliveryContextReader & Pick<SubscriptionStore, 'disableSubscription'>;
+  store: DeliveryStore &
+    DeliveryContextReader &
+    Pick<SubscriptionStore, 'disableSubscription' | 'recordHealth'>;
+  /** Where operational events go (`relay.subscription.disabled`). */
+  bus?: EventBus;
   tasks: TaskQueue;
   sender: HttpSender;
   clock: Clock;
@@ -45,7 +56,12 @@ export type LoadedContext = Awaited<ReturnType<DeliveryContextReader['loadForTas
  * What became of a task: the delivery's status, or `skipped` for a duplicate of a success.
  * A scheduled task bound for the DLQ throws {@link DeadLetterPending} instead.
  */
-export type TaskResult = DeliveryStatus | 'skipped';
+export type TaskResult = DeliveryStatus | 'skipped' | 'parked';
+
+/** The circuit breaker's first opening after a timeout; each further timeout doubles it. */
+export const CIRCUIT_BASE_SECONDS = 30;
+/** ...up to this. */
+export const CIRCUIT_MAX_SECONDS = 30 * 60;
 
 /**
  * deliver: task -> attempt -> delivery log -> done | retry later | DLQ.
@@ -76,6 +92,9 @@ export async function deliverTask(
   }
 
   const now = deps.clock.now().toISOString();
+  // A dead delivery received through another message than the one that went to the DLQ was
+  // redriven: a fresh round of attempts.
+  const redriven = !task.manual && existing?.status === 'dead';
   const subscription = loaded.subscriptions.get(scopedKey(task.tenant, task.subscriptionId));
   const event = loaded.events.get(scopedKey(task.tenant, task.eventId));
   const base: Delivery = existing ?? {
@@ -135,6 +154,23 @@ export async function deliverTask(
   if (!subscription.enabled && !task.manual) {
     return deadLetter('subscription is disabled; enable it and redrive the DLQ');
   }
+  const open =
+    subscription.circuit && Date.parse(subscription.circuit.openUntil) - deps.clock.now().getTime();
+  if (!task.manual && open && open > 0) {
+    // The endpoint hangs: set the task aside until the circuit closes instead of tying up an
+    // invocation for a whole timeout. No attempt is spent; the round goes on afterwards.
+    const wait = Math.min(900, open / 1000 + (deps.random?.() ?? Math.random()) * Math.min(30, open / 5000));
+    if (!existing) {
+      // Visible in the log from the start, as pending; later parks write nothing.
+      await save('pending', {
+        lastError: 'the endpoint is not answering (circuit open); waiting before the first attempt',
+        nextAttemptAt: new Date(deps.clock.now().getTime() + wait * 1000).toISOString(),
+      });
+    }
+    await deps.tasks.park(task, wait);
+    logger.info('circuit open; task parked', { ...log, until: subscription.circuit?.openUntil });
+    return 'parked';
+  }
 
   const result = await attemptDelivery({
     sender: deps.sender,
@@ -148,7 +184,8 @@ export async function deliverTask(
   });
   // The log keeps the latest attempts; numbering goes on counting past what it drops.
   const attempts = [...base.attempts, result.record].slice(-MAX_LOGGED_ATTEMPTS);
-  const common = { attempts, url: subscription.url, eventType: event.type };
+  const roundAttempts = (redriven ? 0 : (existing?.roundAttempts ?? 0)) + 1;
+  const common = { attempts, url: subscription.url, eventType: event.type, roundAttempts };
   logger.info('delivery attempt', {
     ...log,
     attempt: result.record.attempt,
@@ -177,8 +214,10 @@ export async function deliverTask(
       `the receiver answered 410 Gone (delivery ${task.deliveryId})`,
       deps.clock.now().toISOString(),
     );
+    subscription.enabled = false;
     logger.warn('subscription disabled: receiver answered 410 Gone', log);
   }
+  const disabled = await recordHealth(deps, subscription, result, log);
   if (task.manual) {
     // One extra attempt, appended to the log. It never writes back the status it read: a
     // scheduled attempt may be finishing at the same moment, and its outcome must stand.
@@ -196,10 +235,11 @@ export async function deliverTask(
     return 'succeeded';
   }
   if (result.outcome === 'permanent') return deadLetter(reason, common);
+  if (disabled) return deadLetter(`${reason}; ${disabled}`, common);
 
-  const scheduled = nextDelaySeconds(deps.config.retry, receiveCount, deps.random?.());
+  const scheduled = nextDelaySeconds(deps.config.retry, roundAttempts, deps.random?.());
   if (scheduled === undefined)
-    return deadLetter(`${reason}; all ${receiveCount} attempts of the schedule failed`, common);
+    return deadLetter(`${reason}; all ${roundAttempts} attempts of the schedule failed`, common);
   // A 429/503 with Retry-After waits at least as long as the receiver asked (bounded).
   const delay = Math.max(scheduled, result.retryAfterSeconds ?? 0);
   const nextAttemptAt = new Date(deps.clock.now().getTime() + delay * 1000).toISOString();
@@ -207,4 +247,60 @@ export async function deliverTask(
   await save('pending', { ...common, lastError: `${reason}${wish}`, nextAttemptAt });
   await deps.tasks.retryLater(receiptHandle, delay);
   throw new RetryScheduled(delay);
+}
+
+/**
+ * What an attempt says about its endpoint, written only when it changes: the first failure
+ * after a success starts `failingSince`; a timeout opens (or extends) the circuit breaker; a
+ * success clears both. An endpoint that has not once succeeded for `deadEndpointDays` is
+ * disabled, with an operational event on the bus. Updates the loaded subscription as well, so
+ * the rest of the batch sees them. Returns the reason when it disabled the subscription.
+ */
+async function recordHealth(
+  deps: DeliverDeps,
+  sub: Subscription,
+  result: AttemptResult,
+  log: Record<string, string>,
+): Promise<string | undefined> {
+  const now = deps.clock.now();
+  if (result.outcome === 'success') {
+    if (sub.failingSince || sub.circuit) {
+      await deps.store.recordHealth(sub.tenant, sub.id, 'healthy');
+      delete sub.failingSince;
+      delete sub.circuit;
+    }
+    return undefined;
+  }
+  const change: { failingSince?: string; circuit?: CircuitState } = {};
+  if (!sub.failingSince) change.failingSince = now.toISOString();
+  if (result.timedOut) {
+    const timeouts = (sub.circuit?.timeouts ?? 0) + 1;
+    const seconds = Math.min(CIRCUIT_MAX_SECONDS, CIRCUIT_BASE_SECONDS * 2 ** (timeouts - 1));
+    change.circuit = { openUntil: new Date(now.getTime() + seconds * 1000).toISOString(), timeouts };
+    logger.warn('receiver timed out; circuit opened', { ...log, seconds, timeouts });
+  }
+  if (change.failingSince || change.circuit) {
+    await deps.store.recordHealth(sub.tenant, sub.id, change);
+    Object.assign(sub, change);
+  }
+  const since = sub.failingSince ? Date.parse(sub.failingSince) : Number.NaN;
+  const limitMs = deps.config.deadEndpointDays * 86_400_000;
+  if (!sub.enabled || !(now.getTime() - since >= limitMs)) return undefined;
+
+  const reason = `no successful delivery for ${deps.config.deadEndpointDays} days (failing since ${sub.failingSince})`;
+  await deps.store.disableSubscription(sub.tenant, sub.id, reason, now.toISOString());
+  sub.enabled = false;
+  logger.warn('subscription disabled: endpoint dead', { ...log, failingSince: sub.failingSince });
+  // Tell the tenant (their systems may subscribe to it) and the operator (alarms, notifiers).
+  await deps.bus?.publish([
+    {
+      id: newEventId(now.getTime()),
+      tenant: sub.tenant,
+      type: SUBSCRIPTION_DISABLED,
+      timestamp: now.toISOString(),
+      receivedAt: now.toISOString(),
+      data: { subscriptionId: sub.id, url: sub.url, reason, failingSince: sub.failingSince },
+    },
+  ]);
+  return `subscription disabled: ${reason}`;
 }

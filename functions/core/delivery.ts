@@ -38,6 +38,8 @@ export interface Delivery {
   deadMessageId?: string;
   /** Set when this delivery was made by replaying its event (the replay's id). */
   replay?: string;
+  /** Scheduled attempts in the current round (a redrive starts a new one); parked receives don't count. */
+  roundAttempts?: number;
   createdAt: string;
   updatedAt: string;
 }

@@ -44,6 +44,8 @@ export class DeliveryFailure extends Error {
   constructor(
     readonly reason: string,
     readonly retryable: boolean,
+    /** The receiver did not answer in time: what trips the circuit breaker. */
+    readonly timedOut = false,
   ) {
     super(reason);
     this.name = 'DeliveryFailure';
@@ -63,6 +65,9 @@ export function classifyStatus(status: number): 'success' | 'retryable' | 'perma
 
 /** Network-level failures (refused, reset, DNS, timeout) are always retryable. */
 export const networkFailure = (reason: string) => new DeliveryFailure(reason, true);
+
+/** No answer within the attempt timeout. */
+export const attemptTimedOut = (ms: number) => new DeliveryFailure(`timed out after ${ms} ms`, true, true);
 
 /** The endpoint's URL can never work (bad scheme, refused target): no attempt will. */
 export const targetRefused = (reason: string) => new DeliveryFailure(reason, false);

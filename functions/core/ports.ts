@@ -58,6 +58,23 @@ export interface SubscriptionStore {
   deleteSubscription(tenant: string, id: string): Promise<boolean>;
   /** Disables a subscription with the reason, leaving everything else as it is. */
   disableSubscription(tenant: string, id: string, reason: string, at: string): Promise<void>;
+  /**
+   * Records an endpoint's health, written only when it changes: `failingSince` set on the first
+   * failure after a success (kept if already set), `circuit` opened or extended after a
+   * timeout, both cleared by a success.
+   */
+  recordHealth(
+    tenant: string,
+    id: string,
+    change: { failingSince?: string; circuit?: CircuitState } | 'healthy',
+  ): Promise<void>;
+}
+
+/** A subscription's circuit breaker: open (tasks parked, no attempts) until `openUntil`. */
+export interface CircuitState {
+  openUntil: string;
+  /** Timeouts in a row; the next opening lasts longer. */
+  timeouts: number;
 }
 
 export interface EventStore {
@@ -119,6 +136,12 @@ export interface TaskQueue {
   enqueue(tasks: readonly DeliveryTask[]): Promise<void>;
   /** Keep a received task hidden for `delaySeconds`, after which it is received again. */
   retryLater(receiptHandle: string, delaySeconds: number): Promise<void>;
+  /**
+   * Sets a task aside for `delaySeconds` (at most 15 minutes) without spending an attempt: a new
+   * copy of the message, delayed, while the received one is acknowledged. Its receive count
+   * starts again; the round's attempts are counted in the delivery log.
+   */
+  park(task: DeliveryTask, delaySeconds: number): Promise<void>;
   /**
    * Make a received task visible again at once, on its way to the DLQ. Its delivery is marked
    * dead, so every further receive of this message bounces straight back until the queue's own

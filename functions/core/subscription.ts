@@ -76,6 +76,10 @@ export interface Subscription {
   disabledReason?: string;
   disabledAt?: string;
   secret: string;
+  /** The first failure since the last success: too long ago, and the subscription is disabled. */
+  failingSince?: string;
+  /** The circuit breaker, when a hanging endpoint has opened it. */
+  circuit?: { openUntil: string; timeouts: number };
   /** Secrets replaced by a rotation, still signed with until `expiresAt` (the grace period). */
   previousSecrets?: Array<{ secret: string; expiresAt: string }>;
   createdAt: string;

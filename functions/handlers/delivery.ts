@@ -19,6 +19,9 @@ export function makeDeliveryHandler(deps: DeliverDeps) {
     }
     // One read for the whole batch: deliveries, events and subscriptions together.
     const loaded = await deps.store.loadForTasks([...parsed.values()]);
+    // At most two attempts at once per endpoint: when one times out, the circuit opens and the
+    // endpoint's other tasks in the batch are parked instead of hanging too.
+    const lane = lanes(PER_SUBSCRIPTION_CONCURRENCY);
     const processor = new BatchProcessor(EventType.SQS);
     try {
       return await processPartialResponse(
@@ -32,13 +35,33 @@ export function makeDeliveryHandler(deps: DeliverDeps) {
             receiptHandle: record.receiptHandle,
             receiveCount: Number(record.attributes.ApproximateReceiveCount) || 1,
           };
-          return deliverTask(deps, received, loaded);
+          return lane(`${task.tenant}#${task.subscriptionId}`, () => deliverTask(deps, received, loaded));
         }),
         processor,
         { throwOnFullBatchFailure: false },
       );
     } finally {
       deps.metrics?.flush();
+    }
+  };
+}
+
+/** Attempts one endpoint may have in flight within an invocation. */
+export const PER_SUBSCRIPTION_CONCURRENCY = 2;
+
+/** Runs functions at most `limit` at a time per key, in arrival order. */
+function lanes(limit: number) {
+  const state = new Map<string, { active: number; waiting: Array<() => void> }>();
+  return async <T>(key: string, fn: () => Promise<T>): Promise<T> => {
+    const lane = state.get(key) ?? { active: 0, waiting: [] };
+    state.set(key, lane);
+    if (lane.active >= limit) await new Promise<void>((resolve) => lane.waiting.push(resolve));
+    lane.active++;
+    try {
+      return await fn();
+    } finally {
+      lane.active--;
+      lane.waiting.shift()?.();
     }
   };
 }

@@ -138,7 +138,7 @@ export async function startLocalRelay(opts: LocalRelayOptions): Promise<LocalRel
       concurrency: 2,
       functionName: 'relay-fanout',
     }),
-    new QueuePoller(delivery, makeDeliveryHandler({ store, tasks, sender, clock, config, metrics }), {
+    new QueuePoller(delivery, makeDeliveryHandler({ store, tasks, sender, clock, config, metrics, bus }), {
       batchSize: opts.deliveryBatchSize ?? 10,
       concurrency: opts.deliveryConcurrency ?? 8,
       functionName: 'relay-delivery',

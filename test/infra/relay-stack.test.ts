@@ -218,6 +218,23 @@ describe('RelayStack', () => {
     });
   });
 
+  it('lets the delivery function park tasks on its queue and announce disabled subscriptions on the bus', () => {
+    const role = logicalIdOf('DeliveryFunctionServiceRole');
+    const policy = ofType('AWS::IAM::Policy').find(([, p]) =>
+      JSON.stringify(p.Properties.Roles).includes(role),
+    )?.[1];
+    const statements = (
+      policy?.Properties.PolicyDocument as {
+        Statement: Array<{ Action: string | string[]; Resource: unknown }>;
+      }
+    ).Statement;
+    const allowing = (action: string) => statements.filter((s) => [s.Action].flat().includes(action));
+    expect(JSON.stringify(allowing('sqs:SendMessage').map((s) => s.Resource))).toContain(
+      logicalIdOf('DeliveryQueue'),
+    );
+    expect(JSON.stringify(allowing('events:PutEvents').map((s) => s.Resource))).toContain(logicalIdOf('Bus'));
+  });
+
   it('gives the ingest function only the bus, the API key and single-item writes for the duplicate check', () => {
     const ingestRole = logicalIdOf('IngestFunctionServiceRole');
     const policy = ofType('AWS::IAM::Policy').find(([, p]) =>

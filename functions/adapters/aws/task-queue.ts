@@ -6,6 +6,7 @@ import {
   type ListMessageMoveTasksResultEntry,
   SendMessageBatchCommand,
   type SendMessageBatchRequestEntry,
+  SendMessageCommand,
   type SQSClient,
   StartMessageMoveTaskCommand,
 } from '@aws-sdk/client-sqs';
@@ -21,6 +22,9 @@ const MAX_ENTRIES_PER_BATCH = 10;
 const MAX_BATCH_BYTES = 1024 * 1024;
 /** Requests in flight at once: fanout of a busy batch may queue hundreds of tasks. */
 const MAX_CONCURRENT_REQUESTS = 10;
+
+/** SQS delays a message at most 15 minutes. */
+const MAX_PARK_SECONDS = 900;
 
 /** Move-task states in which SQS refuses to start another task on the same queue. */
 const ACTIVE_MOVE_STATES = new Set(['RUNNING', 'CANCELLING']);
@@ -91,6 +95,17 @@ export class SqsTaskQueue implements TaskQueue {
     await this.changeVisibility(
       receiptHandle,
       Math.max(0, Math.min(MAX_DELAY_SECONDS, Math.ceil(delaySeconds))),
+    );
+  }
+
+  /** A delayed copy (SQS DelaySeconds, at most 900 s); the received message is acknowledged by the caller. */
+  async park(task: DeliveryTask, delaySeconds: number): Promise<void> {
+    await this.client.send(
+      new SendMessageCommand({
+        QueueUrl: this.config.queueUrl,
+        MessageBody: JSON.stringify(task),
+        DelaySeconds: Math.max(0, Math.min(MAX_PARK_SECONDS, Math.ceil(delaySeconds))),
+      }),
     );
   }
 

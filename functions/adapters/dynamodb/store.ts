@@ -14,7 +14,14 @@ import {
 import type { Attempt, Delivery, DeliveryTask } from '../../core/delivery.ts';
 import { badRequest } from '../../core/errors.ts';
 import type { RelayEvent } from '../../core/event.ts';
-import { type ApiKeyRecord, type EventLedger, type Page, type Store, scopedKey } from '../../core/ports.ts';
+import {
+  type ApiKeyRecord,
+  type CircuitState,
+  type EventLedger,
+  type Page,
+  type Store,
+  scopedKey,
+} from '../../core/ports.ts';
 import type { Subscription } from '../../core/subscription.ts';
 import { WriteCoalescer } from '../coalescer.ts';
 
@@ -191,6 +198,49 @@ export class DynamoStore implements Store, EventLedger {
       .catch((err: Error) => {
         if (err.name !== 'ConditionalCheckFailedException') throw err;
       });
+  }
+
+  async recordHealth(
+    tenant: string,
+    id: string,
+    change: { failingSince?: string; circuit?: CircuitState } | 'healthy',
+  ): Promise<void> {
+    const sets: string[] = [];
+    const values: Record<string, unknown> = {};
+    if (change === 'healthy') {
+      await this.conditionalUpdate({
+        Key: subKey(tenant, id),
+        UpdateExpression: 'REMOVE failingSince, circuit',
+        ConditionExpression:
+          'attribute_exists(pk) AND (attribute_exists(failingSince) OR attribute_exists(circuit))',
+      });
+      return;
+    }
+    if (change.failingSince) {
+      // The first failure after a success wins: a later one must not move the start forward.
+      sets.push('failingSince = if_not_exists(failingSince, :since)');
+      values[':since'] = change.failingSince;
+    }
+    if (change.circuit) {
+      sets.push('circuit = :circuit');
+      values[':circuit'] = change.circuit;
+    }
+    if (!sets.length) return;
+    await this.conditionalUpdate({
+      Key: subKey(tenant, id),
+      UpdateExpression: `SET ${sets.join(', ')}`,
+      ConditionExpression: 'attribute_exists(pk)',
+      ExpressionAttributeValues: values,
+    });
+  }
+
+  /** An UpdateItem whose condition failing means "nothing to do" (deleted, or already so). */
+  private async conditionalUpdate(input: Omit<ConstructorParameters<typeof UpdateCommand>[0], 'TableName'>) {
+    try {
+      await this.doc.send(new UpdateCommand({ TableName: this.tableName, ...input }));
+    } catch (err) {
+      if ((err as Error).name !== 'ConditionalCheckFailedException') throw err;
+    }
   }
 
   async disableSubscription(tenant: string, id: string, reason: string, at: string): Promise<void> {

@@ -2,7 +2,7 @@ import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
 import http from 'node:http';
 import https from 'node:https';
 import type { LookupFunction } from 'node:net';
-import { networkFailure, targetRefused } from '../../core/errors.ts';
+import { attemptTimedOut, networkFailure, targetRefused } from '../../core/errors.ts';
 import type { HttpResponse, HttpSender } from '../../core/ports.ts';
 import type { TargetPolicy } from '../../core/targets.ts';
 
@@ -54,7 +54,7 @@ export class NodeHttpSender implements HttpSender {
         headers: { ...headers, 'content-length': String(payload.length) },
       });
       const timer = setTimeout(() => {
-        req.destroy(networkFailure(`timed out after ${timeoutMs} ms`));
+        req.destroy(attemptTimedOut(timeoutMs));
       }, timeoutMs);
       req.on('response', (res) => {
         const chunks: Buffer[] = [];

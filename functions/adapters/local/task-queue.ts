@@ -13,6 +13,10 @@ export class LocalTaskQueue implements TaskQueue {
     for (const t of tasks) this.queue.send(JSON.stringify(t));
   }
 
+  async park(task: DeliveryTask, delaySeconds: number): Promise<void> {
+    this.queue.send(JSON.stringify(task), Math.max(0, Math.min(900, delaySeconds)));
+  }
+
   async retryLater(receiptHandle: string, delaySeconds: number): Promise<void> {
     this.queue.changeVisibility(receiptHandle, delaySeconds);
   }

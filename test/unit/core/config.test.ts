@@ -13,6 +13,7 @@ describe('configFromEnv', () => {
       allowPrivateTargets: false,
       allowedTargetCidrs: [],
       secretGraceSeconds: 86_400,
+      deadEndpointDays: 5,
     });
     expect(attemptsPerRound(config.retry)).toBe(8);
   });
@@ -35,6 +36,7 @@ describe('configFromEnv', () => {
         RELAY_ALLOW_PRIVATE_TARGETS: 'true',
         RELAY_ALLOWED_TARGET_CIDRS: '10.1.0.0/16, fd00::/8,192.0.2.7',
         RELAY_SECRET_GRACE_SECONDS: '3600',
+        RELAY_DEAD_ENDPOINT_DAYS: '2.5',
       }),
     ).toEqual({
       retry: { delays: [1, 2, 3], jitter: 0 },
@@ -48,6 +50,7 @@ describe('configFromEnv', () => {
         { address: '192.0.2.7', prefix: 32, family: 'ipv4' },
       ],
       secretGraceSeconds: 3600,
+      deadEndpointDays: 2.5,
     });
   });
 

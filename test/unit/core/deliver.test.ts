@@ -8,7 +8,8 @@ import {
   type ReceivedTask,
 } from '../../../functions/core/deliver.ts';
 import type { Attempt, Delivery, DeliveryTask } from '../../../functions/core/delivery.ts';
-import { DeadLetterPending, RetryScheduled } from '../../../functions/core/errors.ts';
+import { attemptTimedOut, DeadLetterPending, RetryScheduled } from '../../../functions/core/errors.ts';
+import type { RelayEvent } from '../../../functions/core/event.ts';
 import type { HttpResponse } from '../../../functions/core/ports.ts';
 import type { Subscription } from '../../../functions/core/subscription.ts';
 import {
@@ -30,6 +31,7 @@ const config: RelayConfig = {
   allowPrivateTargets: true,
   allowedTargetCidrs: [],
   secretGraceSeconds: 86_400,
+  deadEndpointDays: 5,
 };
 
 const task: DeliveryTask = { deliveryId: 'dlv_1', tenant: 'acme', eventId: 'evt_1', subscriptionId: 'sub_1' };
@@ -71,6 +73,7 @@ function setup(opts: {
   config?: RelayConfig;
 }) {
   const metrics = new MemoryMetrics();
+  const published: RelayEvent[] = [];
   const calls: Call[] = [];
   const store = new FakeDeliveryStore(calls);
   const tasks = new FakeTaskQueue(calls);
@@ -88,6 +91,7 @@ function setup(opts: {
     clock: fixedClock(),
     config: opts.config ?? config,
     metrics,
+    bus: { publish: async (events) => void published.push(...events) },
     ...(opts.random ? { random: opts.random } : {}),
   };
   const run = async (t: DeliveryTask = task, receiveCount = 1) => {
@@ -99,7 +103,7 @@ function setup(opts: {
     if (!d) throw new Error('nothing was saved');
     return d;
   };
-  return { store, tasks, sender, calls, run, last, metrics };
+  return { store, tasks, sender, calls, run, last, metrics, published };
 }
 
 describe('deliverTask', () => {
@@ -125,6 +129,7 @@ describe('deliverTask', () => {
             trigger: 'scheduled',
           },
         ],
+        roundAttempts: 1,
         createdAt: NOW.toISOString(),
         updatedAt: NOW.toISOString(),
       });
@@ -167,7 +172,7 @@ describe('deliverTask', () => {
     it('uses the delay of the attempt number within the round', async () => {
       const { run, tasks } = setup({
         answer: { status: 503 },
-        delivery: aDelivery({ attempts: pastAttempts(1) }),
+        delivery: aDelivery({ attempts: pastAttempts(1), roundAttempts: 1 }),
       });
       await expect(run(task, 2)).rejects.toThrow(RetryScheduled);
       expect(tasks.of('retryLater')[0]?.delaySeconds).toBe(20);
@@ -185,19 +190,24 @@ describe('deliverTask', () => {
       expect(last().attempts[0]).toMatchObject({ status: 0, error: 'socket hang up' });
     });
 
-    it('writes the delivery log before telling the queue', async () => {
+    it('writes the endpoint health and the delivery log before telling the queue', async () => {
       const { run, calls } = setup({ answer: { status: 500 } });
       await expect(run()).rejects.toThrow(RetryScheduled);
-      expect(calls.map((c) => c.op)).toEqual(['putDeliveries', 'retryLater']);
+      expect(calls.map((c) => c.op)).toEqual(['recordHealth', 'putDeliveries', 'retryLater']);
     });
 
     it('dead-letters after the last attempt of the schedule fails', async () => {
       const delivery = aDelivery({
         attempts: pastAttempts(2),
+        roundAttempts: 2,
         lastError: 'HTTP 500',
         nextAttemptAt: '2026-11-23T10:00:00.000Z',
       });
-      const { run, tasks, last, calls } = setup({ answer: { status: 502 }, delivery });
+      const { run, tasks, last, calls } = setup({
+        answer: { status: 502 },
+        delivery,
+        subscription: aSubscription({ failingSince: '2026-11-23T09:00:00.000Z' }),
+      });
       await expect(run(task, 3)).rejects.toBeInstanceOf(DeadLetterPending);
       expect(tasks.of('releaseToDeadLetter')).toEqual([{ op: 'releaseToDeadLetter', receiptHandle: 'rh-1' }]);
       expect(tasks.of('retryLater')).toEqual([]);
@@ -234,7 +244,12 @@ describe('deliverTask', () => {
     it('disables the subscription on 410 Gone, recording why, before dead-lettering', async () => {
       const { run, calls, store } = setup({ answer: { status: 410 } });
       await expect(run(task, 1)).rejects.toBeInstanceOf(DeadLetterPending);
-      expect(calls.map((c) => c.op)).toEqual(['disableSubscription', 'putDeliveries', 'releaseToDeadLetter']);
+      expect(calls.map((c) => c.op)).toEqual([
+        'disableSubscription',
+        'recordHealth',
+        'putDeliveries',
+        'releaseToDeadLetter',
+      ]);
       expect(store.subscriptions.get('sub_1')).toMatchObject({
         enabled: false,
         disabledReason: 'the receiver answered 410 Gone (delivery dlv_1)',
@@ -274,7 +289,10 @@ describe('deliverTask', () => {
     });
 
     it('still dead-letters when the schedule is over, whatever the receiver asks', async () => {
-      const { run, tasks } = setup({ answer: { status: 503, headers: { 'retry-after': '60' } } });
+      const { run, tasks } = setup({
+        answer: { status: 503, headers: { 'retry-after': '60' } },
+        delivery: aDelivery({ attempts: pastAttempts(2), roundAttempts: 2 }),
+      });
       await expect(run(task, 3)).rejects.toBeInstanceOf(DeadLetterPending);
       expect(tasks.of('retryLater')).toEqual([]);
     });
@@ -350,7 +368,7 @@ describe('deliverTask', () => {
       const delivery = aDelivery({ status: 'dead', attempts: pastAttempts(3), lastError: 'old' });
       const { run, tasks, store } = setup({ answer: { status: 500 }, delivery });
       await expect(run(manual, 1)).resolves.toBe('dead');
-      expect(tasks.calls.filter((c) => c.op !== 'recordManualAttempt')).toEqual([]);
+      expect(tasks.calls.filter((c) => !['recordManualAttempt', 'recordHealth'].includes(c.op))).toEqual([]);
       expect(current(store).status).toBe('dead');
       expect(current(store).lastError).toBe('HTTP 500');
       expect(current(store).attempts).toHaveLength(4);
@@ -365,6 +383,7 @@ describe('deliverTask', () => {
       // A 410 disables the subscription, whatever the trigger; the queues are left alone.
       expect(tasks.calls.map((c) => c.op).filter((op) => op !== 'recordManualAttempt')).toEqual([
         'disableSubscription',
+        'recordHealth',
       ]);
       expect(current(store)).toMatchObject({
         status: 'pending',
@@ -534,5 +553,135 @@ describe('deliverTask', () => {
     const { run, last } = setup({});
     await run({ ...task, deliveryId: 'dlv_r', replay: 'replay-01' });
     expect(last()).toMatchObject({ id: 'dlv_r', replay: 'replay-01', status: 'succeeded' });
+  });
+
+  describe('endpoint health: circuit breaker and dead endpoints', () => {
+    const iso = (ms: number) => new Date(NOW.getTime() + ms).toISOString();
+
+    it('opens the circuit for 30 s when the receiver times out, and tells the rest of the batch', async () => {
+      const { run, calls, store } = setup({ answer: attemptTimedOut(5000) });
+      await expect(run()).rejects.toBeInstanceOf(RetryScheduled);
+      expect(calls.find((c) => c.op === 'recordHealth')).toMatchObject({
+        change: { failingSince: NOW.toISOString(), circuit: { openUntil: iso(30_000), timeouts: 1 } },
+      });
+      expect(store.subscriptions.get('sub_1')?.circuit).toEqual({ openUntil: iso(30_000), timeouts: 1 });
+    });
+
+    it('doubles the opening after each further timeout, up to 30 minutes', async () => {
+      const sub = aSubscription({
+        failingSince: iso(-600_000),
+        circuit: { openUntil: iso(-1), timeouts: 3 },
+      });
+      const { run, calls } = setup({ answer: attemptTimedOut(5000), subscription: sub });
+      await expect(run()).rejects.toBeInstanceOf(RetryScheduled);
+      expect(calls.find((c) => c.op === 'recordHealth')).toMatchObject({
+        change: { circuit: { openUntil: iso(240_000), timeouts: 4 } },
+      });
+      const long = aSubscription({ failingSince: iso(-1), circuit: { openUntil: iso(-1), timeouts: 12 } });
+      const again = setup({ answer: attemptTimedOut(5000), subscription: long });
+      await expect(again.run()).rejects.toBeInstanceOf(RetryScheduled);
+      expect(again.calls.find((c) => c.op === 'recordHealth')).toMatchObject({
+        change: { circuit: { openUntil: iso(1_800_000), timeouts: 13 } },
+      });
+    });
+
+    it('parks tasks while the circuit is open: no attempt, no attempt of the round spent', async () => {
+      const sub = aSubscription({
+        failingSince: iso(-60_000),
+        circuit: { openUntil: iso(45_000), timeouts: 1 },
+      });
+      const { run, sender, calls, tasks } = setup({
+        subscription: sub,
+        random: () => 0,
+        delivery: aDelivery({ attempts: pastAttempts(1), roundAttempts: 1 }),
+      });
+      await expect(run(task, 3)).resolves.toBe('parked');
+      expect(sender.requests).toEqual([]);
+      expect(calls.map((c) => c.op)).toEqual(['park']);
+      expect(tasks.of('park')[0]).toMatchObject({ task, delaySeconds: 45 });
+    });
+
+    it('logs a parked delivery that was never attempted as pending, once', async () => {
+      const sub = aSubscription({ circuit: { openUntil: iso(45_000), timeouts: 1 } });
+      const { run, calls, last } = setup({ subscription: sub, random: () => 0 });
+      await expect(run()).resolves.toBe('parked');
+      expect(calls.map((c) => c.op)).toEqual(['putDeliveries', 'park']);
+      expect(last()).toMatchObject({ status: 'pending', attempts: [], nextAttemptAt: iso(45_000) });
+      expect(last().lastError).toMatch(/circuit open/);
+    });
+
+    it('never parks a manual retry: the operator asked for an attempt now', async () => {
+      const sub = aSubscription({ circuit: { openUntil: iso(45_000), timeouts: 1 } });
+      const { run, sender } = setup({ subscription: sub, delivery: aDelivery() });
+      await expect(run({ ...task, manual: true })).resolves.toBe('succeeded');
+      expect(sender.requests).toHaveLength(1);
+    });
+
+    it('clears failingSince and the circuit on a success, and writes nothing for a healthy endpoint', async () => {
+      const sick = setup({
+        subscription: aSubscription({ failingSince: iso(-1), circuit: { openUntil: iso(-1), timeouts: 2 } }),
+      });
+      await sick.run();
+      expect(sick.calls.filter((c) => c.op === 'recordHealth')).toEqual([
+        { op: 'recordHealth', id: 'sub_1', change: 'healthy' },
+      ]);
+      const healthy = setup({});
+      await healthy.run();
+      expect(healthy.calls.filter((c) => c.op === 'recordHealth')).toEqual([]);
+    });
+
+    it('marks the first failure after a success only once', async () => {
+      const { run, calls } = setup({
+        answer: { status: 500 },
+        subscription: aSubscription({ failingSince: iso(-3_600_000) }),
+      });
+      await expect(run()).rejects.toBeInstanceOf(RetryScheduled);
+      expect(calls.filter((c) => c.op === 'recordHealth')).toEqual([]);
+    });
+
+    it('disables an endpoint without a success for 5 days, publishes relay.subscription.disabled and dead-letters', async () => {
+      const failingSince = iso(-5 * 86_400_000 - 1000);
+      const { run, calls, published, last } = setup({
+        answer: { status: 500 },
+        subscription: aSubscription({ failingSince }),
+      });
+      await expect(run()).rejects.toBeInstanceOf(DeadLetterPending);
+      expect(calls.find((c) => c.op === 'disableSubscription')).toMatchObject({
+        reason: `no successful delivery for 5 days (failing since ${failingSince})`,
+      });
+      expect(published).toEqual([
+        expect.objectContaining({
+          type: 'relay.subscription.disabled',
+          tenant: 'acme',
+          data: {
+            subscriptionId: 'sub_1',
+            url: 'https://receiver.example/hooks',
+            reason: expect.any(String),
+            failingSince,
+          },
+        }),
+      ]);
+      expect(last()).toMatchObject({
+        status: 'dead',
+        lastError: expect.stringMatching(/^HTTP 500; subscription disabled: no successful delivery/),
+      });
+    });
+
+    it('starts a fresh round when a dead delivery comes back through a redrive', async () => {
+      const delivery = aDelivery({
+        status: 'dead',
+        attempts: pastAttempts(3),
+        roundAttempts: 3,
+        deadMessageId: 'msg-old',
+      });
+      const { run, tasks, last } = setup({ answer: { status: 500 }, delivery });
+      await expect(run(task, 1)).rejects.toBeInstanceOf(RetryScheduled);
+      expect(tasks.of('retryLater')[0]?.delaySeconds).toBe(10);
+      expect(last()).toMatchObject({
+        status: 'pending',
+        roundAttempts: 1,
+        attempts: [{}, {}, {}, { attempt: 4 }],
+      });
+    });
   });
 });

@@ -7,6 +7,7 @@ import {
   type HttpResponse,
   type HttpSender,
   type RedriveStatus,
+  type SubscriptionStore,
   scopedKey,
   type TaskQueue,
 } from '../../../functions/core/ports.ts';
@@ -79,6 +80,8 @@ export type Call =
   | { op: 'releaseToDeadLetter'; receiptHandle: string }
   | { op: 'startRedrive' }
   | { op: 'disableSubscription'; tenant: string; id: string; reason: string; at: string }
+  | { op: 'park'; task: DeliveryTask; delaySeconds: number }
+  | { op: 'recordHealth'; id: string; change: unknown }
   | {
       op: 'recordManualAttempt';
       deliveryId: string;
@@ -89,6 +92,9 @@ export class FakeTaskQueue implements TaskQueue {
   constructor(readonly calls: Call[] = []) {}
   async enqueue(tasks: readonly DeliveryTask[]) {
     this.calls.push({ op: 'enqueue', tasks: [...tasks] });
+  }
+  async park(task: DeliveryTask, delaySeconds: number) {
+    this.calls.push({ op: 'park', task, delaySeconds });
   }
   async retryLater(receiptHandle: string, delaySeconds: number) {
     this.calls.push({ op: 'retryLater', receiptHandle, delaySeconds });
@@ -126,6 +132,21 @@ export class FakeDeliveryStore implements DeliveryStore, DeliveryContextReader {
     this.calls.push({ op: 'disableSubscription', tenant, id, reason, at });
     const sub = this.subscriptions.get(id);
     if (sub) this.subscriptions.set(id, { ...sub, enabled: false, disabledReason: reason, disabledAt: at });
+  }
+  async recordHealth(_tenant: string, id: string, change: Parameters<SubscriptionStore['recordHealth']>[2]) {
+    this.calls.push({ op: 'recordHealth', id, change });
+    const sub = this.subscriptions.get(id);
+    if (!sub) return;
+    if (change === 'healthy') {
+      const { failingSince: _f, circuit: _c, ...rest } = sub;
+      this.subscriptions.set(id, rest);
+    } else {
+      this.subscriptions.set(id, {
+        ...sub,
+        failingSince: sub.failingSince ?? change.failingSince,
+        ...(change.circuit ? { circuit: change.circuit } : {}),
+      });
+    }
   }
   async putDeliveries(deliveries: readonly Delivery[]) {
     const copies = deliveries.map((d) => structuredClone(d));
