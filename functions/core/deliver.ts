@@ -28,7 +28,7 @@ export const MAX_LOGGED_ATTEMPTS = 50;
 export interface DeliverDeps {
   store: DeliveryStore &
     DeliveryContextReader &
-    Pick<SubscriptionStore, 'disableSubscription' | 'recordHealth'>;
+    Pick<SubscriptionStore, 'disableSubscription' | 'recordHealth' | 'claimProbe'>;
   /** Where operational events go (`relay.subscription.disabled`). */
   bus?: EventBus;
   tasks: TaskQueue;
@@ -62,6 +62,8 @@ export type TaskResult = DeliveryStatus | 'skipped' | 'parked';
 export const CIRCUIT_BASE_SECONDS = 30;
 /** ...up to this. */
 export const CIRCUIT_MAX_SECONDS = 30 * 60;
+/** A half-open probe holds its claim this much longer than one attempt's timeout. */
+const PROBE_SLACK_MS = 5_000;
 
 /**
  * deliver: task -> attempt -> delivery log -> done | retry later | DLQ.
@@ -154,12 +156,11 @@ export async function deliverTask(
   if (!subscription.enabled && !task.manual) {
     return deadLetter('subscription is disabled; enable it and redrive the DLQ');
   }
-  const open =
-    subscription.circuit && Date.parse(subscription.circuit.openUntil) - deps.clock.now().getTime();
-  if (!task.manual && open && open > 0) {
+  const park = !task.manual && (await circuitWait(deps, subscription, log));
+  if (park) {
     // The endpoint hangs: set the task aside until the circuit closes instead of tying up an
     // invocation for a whole timeout. No attempt is spent; the round goes on afterwards.
-    const wait = Math.min(900, open / 1000 + (deps.random?.() ?? Math.random()) * Math.min(30, open / 5000));
+    const wait = Math.min(900, park + (deps.random?.() ?? Math.random()) * Math.min(30, park / 5));
     if (!existing) {
       // Visible in the log from the start, as pending; later parks write nothing.
       await save('pending', {
@@ -271,17 +272,22 @@ async function recordHealth(
     }
     return undefined;
   }
-  const change: { failingSince?: string; circuit?: CircuitState } = {};
+  const change: { failingSince?: string; circuit?: CircuitState | null } = {};
   if (!sub.failingSince) change.failingSince = now.toISOString();
   if (result.timedOut) {
     const timeouts = (sub.circuit?.timeouts ?? 0) + 1;
     const seconds = Math.min(CIRCUIT_MAX_SECONDS, CIRCUIT_BASE_SECONDS * 2 ** (timeouts - 1));
     change.circuit = { openUntil: new Date(now.getTime() + seconds * 1000).toISOString(), timeouts };
     logger.warn('receiver timed out; circuit opened', { ...log, seconds, timeouts });
+  } else if (sub.circuit) {
+    // It answered (with an error, but promptly): it does not hang, so the circuit closes.
+    change.circuit = null;
   }
-  if (change.failingSince || change.circuit) {
+  if (change.failingSince || change.circuit !== undefined) {
     await deps.store.recordHealth(sub.tenant, sub.id, change);
-    Object.assign(sub, change);
+    if (change.failingSince) sub.failingSince = change.failingSince;
+    if (change.circuit) sub.circuit = change.circuit;
+    else if (change.circuit === null) delete sub.circuit;
   }
   const since = sub.failingSince ? Date.parse(sub.failingSince) : Number.NaN;
   const limitMs = deps.config.deadEndpointDays * 86_400_000;
@@ -303,4 +309,33 @@ async function recordHealth(
     },
   ]);
   return `subscription disabled: ${reason}`;
+}
+
+/**
+ * How long a task of this subscription must wait (seconds), or 0 to attempt now. Open: until
+ * `openUntil`. Half-open (past it, not yet closed by a success): one task claims the probe (a
+ * conditional write, so exactly one across all invocations) and attempts; the others wait for
+ * the probe's outcome instead of all hanging at once.
+ */
+async function circuitWait(
+  deps: DeliverDeps,
+  sub: Subscription,
+  log: Record<string, string>,
+): Promise<number> {
+  const circuit = sub.circuit;
+  if (!circuit) return 0;
+  const now = deps.clock.now().getTime();
+  const open = Date.parse(circuit.openUntil) - now;
+  if (open > 0) return open / 1000;
+  const probeWait = (circuit.probeUntil ? Date.parse(circuit.probeUntil) : 0) - now;
+  if (probeWait > 0) return probeWait / 1000;
+  const probeUntil = new Date(now + deps.config.attemptTimeoutMs + PROBE_SLACK_MS).toISOString();
+  if (await deps.store.claimProbe(sub.tenant, sub.id, circuit, probeUntil, new Date(now).toISOString())) {
+    sub.circuit = { ...circuit, probeUntil };
+    logger.info('circuit half-open; probing the endpoint', log);
+    return 0;
+  }
+  // Another task holds the probe: come back when it must be over.
+  sub.circuit = { ...circuit, probeUntil };
+  return (deps.config.attemptTimeoutMs + PROBE_SLACK_MS) / 1000;
 }

@@ -66,8 +66,19 @@ export interface SubscriptionStore {
   recordHealth(
     tenant: string,
     id: string,
-    change: { failingSince?: string; circuit?: CircuitState } | 'healthy',
+    change: { failingSince?: string; circuit?: CircuitState | null } | 'healthy',
   ): Promise<void>;
+  /**
+   * Claims the half-open probe of a circuit that was `seen`: true for exactly one caller until
+   * `probeUntil` passes (or the circuit changes).
+   */
+  claimProbe(
+    tenant: string,
+    id: string,
+    seen: CircuitState,
+    probeUntil: string,
+    now: string,
+  ): Promise<boolean>;
 }
 
 /** A subscription's circuit breaker: open (tasks parked, no attempts) until `openUntil`. */
@@ -75,6 +86,8 @@ export interface CircuitState {
   openUntil: string;
   /** Timeouts in a row; the next opening lasts longer. */
   timeouts: number;
+  /** Half-open: one task probes the endpoint until then; the others wait. */
+  probeUntil?: string;
 }
 
 export interface EventStore {

@@ -79,7 +79,7 @@ export interface Subscription {
   /** The first failure since the last success: too long ago, and the subscription is disabled. */
   failingSince?: string;
   /** The circuit breaker, when a hanging endpoint has opened it. */
-  circuit?: { openUntil: string; timeouts: number };
+  circuit?: { openUntil: string; timeouts: number; probeUntil?: string };
   /** Secrets replaced by a rotation, still signed with until `expiresAt` (the grace period). */
   previousSecrets?: Array<{ secret: string; expiresAt: string }>;
   createdAt: string;

@@ -223,8 +223,9 @@ describe('RelayStack', () => {
     const policy = ofType('AWS::IAM::Policy').find(([, p]) =>
       JSON.stringify(p.Properties.Roles).includes(role),
     )?.[1];
+    if (!policy) throw new Error('no policy for the delivery function');
     const statements = (
-      policy?.Properties.PolicyDocument as {
+      policy.Properties.PolicyDocument as {
         Statement: Array<{ Action: string | string[]; Resource: unknown }>;
       }
     ).Statement;

@@ -181,4 +181,68 @@ describe('DynamoStore against dynalite', () => {
       expect(outcomes.filter((o) => o === 'in_flight')).toHaveLength(19);
     });
   });
+
+  describe('endpoint health', () => {
+    const subOf = (id: string) => ({
+      id,
+      tenant: 'acme',
+      url: 'https://acme.example/hook',
+      eventTypes: ['*'],
+      enabled: true,
+      secret: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw',
+      createdAt: '2026-11-23T10:00:00.000Z',
+      updatedAt: '2026-11-23T10:00:00.000Z',
+    });
+
+    it('keeps the first failingSince, opens and clears the circuit, and heals', async () => {
+      await store.putSubscription(subOf('sub_h1'));
+      await store.recordHealth('acme', 'sub_h1', { failingSince: '2026-11-23T10:00:00.000Z' });
+      await store.recordHealth('acme', 'sub_h1', {
+        failingSince: '2026-11-23T11:00:00.000Z',
+        circuit: { openUntil: '2026-11-23T11:00:30.000Z', timeouts: 1 },
+      });
+      expect(await store.getSubscription('acme', 'sub_h1')).toMatchObject({
+        failingSince: '2026-11-23T10:00:00.000Z',
+        circuit: { openUntil: '2026-11-23T11:00:30.000Z', timeouts: 1 },
+      });
+      await store.recordHealth('acme', 'sub_h1', { circuit: null });
+      expect((await store.getSubscription('acme', 'sub_h1'))?.circuit).toBeUndefined();
+      await store.recordHealth('acme', 'sub_h1', 'healthy');
+      expect(await store.getSubscription('acme', 'sub_h1')).not.toHaveProperty('failingSince');
+      // Healthy again: nothing to clear, no error.
+      await store.recordHealth('acme', 'sub_h1', 'healthy');
+    });
+
+    it('gives the half-open probe to exactly one of many concurrent claims', async () => {
+      const circuit = { openUntil: '2026-11-23T11:00:30.000Z', timeouts: 2 };
+      await store.putSubscription({ ...subOf('sub_h2'), circuit });
+      const now = '2026-11-23T11:01:00.000Z';
+      const claims = await Promise.all(
+        Array.from({ length: 10 }, () =>
+          store.claimProbe('acme', 'sub_h2', circuit, '2026-11-23T11:01:20.000Z', now),
+        ),
+      );
+      expect(claims.filter(Boolean)).toHaveLength(1);
+      // Once the probe's time is over, it can be claimed again.
+      expect(
+        await store.claimProbe(
+          'acme',
+          'sub_h2',
+          circuit,
+          '2026-11-23T11:02:00.000Z',
+          '2026-11-23T11:01:21.000Z',
+        ),
+      ).toBe(true);
+      // A circuit that changed meanwhile (reopened) is not the one seen: no claim.
+      expect(
+        await store.claimProbe(
+          'acme',
+          'sub_h2',
+          { ...circuit, openUntil: 'other' },
+          '2026-11-23T11:05:00.000Z',
+          '2026-11-23T11:03:00.000Z',
+        ),
+      ).toBe(false);
+    });
+  });
 });

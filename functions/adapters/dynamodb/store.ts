@@ -203,9 +203,10 @@ export class DynamoStore implements Store, EventLedger {
   async recordHealth(
     tenant: string,
     id: string,
-    change: { failingSince?: string; circuit?: CircuitState } | 'healthy',
+    change: { failingSince?: string; circuit?: CircuitState | null } | 'healthy',
   ): Promise<void> {
     const sets: string[] = [];
+    const removes: string[] = [];
     const values: Record<string, unknown> = {};
     if (change === 'healthy') {
       await this.conditionalUpdate({
@@ -224,14 +225,47 @@ export class DynamoStore implements Store, EventLedger {
     if (change.circuit) {
       sets.push('circuit = :circuit');
       values[':circuit'] = change.circuit;
+    } else if (change.circuit === null) {
+      removes.push('circuit');
     }
-    if (!sets.length) return;
+    if (!sets.length && !removes.length) return;
     await this.conditionalUpdate({
       Key: subKey(tenant, id),
-      UpdateExpression: `SET ${sets.join(', ')}`,
+      UpdateExpression: [
+        sets.length ? `SET ${sets.join(', ')}` : '',
+        removes.length ? `REMOVE ${removes.join(', ')}` : '',
+      ]
+        .filter(Boolean)
+        .join(' '),
       ConditionExpression: 'attribute_exists(pk)',
-      ExpressionAttributeValues: values,
+      ...(Object.keys(values).length ? { ExpressionAttributeValues: values } : {}),
     });
+  }
+
+  async claimProbe(
+    tenant: string,
+    id: string,
+    seen: CircuitState,
+    probeUntil: string,
+    now: string,
+  ): Promise<boolean> {
+    try {
+      await this.doc.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: subKey(tenant, id),
+          UpdateExpression: 'SET circuit.probeUntil = :probeUntil',
+          // The circuit we decided on is still the one stored, and nobody probes it right now.
+          ConditionExpression:
+            'circuit.openUntil = :openUntil AND (attribute_not_exists(circuit.probeUntil) OR circuit.probeUntil < :now)',
+          ExpressionAttributeValues: { ':probeUntil': probeUntil, ':openUntil': seen.openUntil, ':now': now },
+        }),
+      );
+      return true;
+    } catch (err) {
+      if ((err as Error).name === 'ConditionalCheckFailedException') return false;
+      throw err;
+    }
   }
 
   /** An UpdateItem whose condition failing means "nothing to do" (deleted, or already so). */

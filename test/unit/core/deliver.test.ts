@@ -683,5 +683,35 @@ describe('deliverTask', () => {
         attempts: [{}, {}, {}, { attempt: 4 }],
       });
     });
+
+    it('lets exactly one task probe a half-open circuit; the others wait for its outcome', async () => {
+      const sub = aSubscription({ failingSince: iso(-60_000), circuit: { openUntil: iso(-1), timeouts: 2 } });
+      const { run, sender, calls, tasks } = setup({ subscription: sub, random: () => 0 });
+      await expect(run()).resolves.toBe('succeeded');
+      expect(calls.filter((c) => c.op === 'claimProbe')).toHaveLength(1);
+      expect(sender.requests).toHaveLength(1);
+      // The probe succeeded: the circuit is closed for everyone.
+      expect(calls.filter((c) => c.op === 'recordHealth')).toEqual([
+        { op: 'recordHealth', id: 'sub_1', change: 'healthy' },
+      ]);
+      expect(tasks.of('park')).toEqual([]);
+    });
+
+    it('parks a task that finds the probe taken, for as long as the probe can last', async () => {
+      const sub = aSubscription({ circuit: { openUntil: iso(-1), timeouts: 2, probeUntil: iso(8000) } });
+      const { run, sender, tasks } = setup({ subscription: sub, random: () => 0, delivery: aDelivery() });
+      await expect(run()).resolves.toBe('parked');
+      expect(sender.requests).toEqual([]);
+      expect(tasks.of('park')[0]?.delaySeconds).toBe(8);
+    });
+
+    it('closes the circuit when the endpoint answers promptly, even with an error', async () => {
+      const sub = aSubscription({ failingSince: iso(-60_000), circuit: { openUntil: iso(-1), timeouts: 2 } });
+      const { run, calls, store } = setup({ subscription: sub, answer: { status: 500 } });
+      await expect(run()).rejects.toBeInstanceOf(RetryScheduled);
+      expect(calls.find((c) => c.op === 'recordHealth')).toMatchObject({ change: { circuit: null } });
+      expect(store.subscriptions.get('sub_1')?.circuit).toBeUndefined();
+      expect(store.subscriptions.get('sub_1')?.failingSince).toBe(iso(-60_000));
+    });
   });
 });

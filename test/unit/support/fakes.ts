@@ -82,6 +82,7 @@ export type Call =
   | { op: 'disableSubscription'; tenant: string; id: string; reason: string; at: string }
   | { op: 'park'; task: DeliveryTask; delaySeconds: number }
   | { op: 'recordHealth'; id: string; change: unknown }
+  | { op: 'claimProbe'; id: string; probeUntil: string }
   | {
       op: 'recordManualAttempt';
       deliveryId: string;
@@ -141,12 +142,27 @@ export class FakeDeliveryStore implements DeliveryStore, DeliveryContextReader {
       const { failingSince: _f, circuit: _c, ...rest } = sub;
       this.subscriptions.set(id, rest);
     } else {
+      const { circuit: _c, ...rest } = sub;
       this.subscriptions.set(id, {
-        ...sub,
+        ...(change.circuit === null ? rest : sub),
         failingSince: sub.failingSince ?? change.failingSince,
         ...(change.circuit ? { circuit: change.circuit } : {}),
       });
     }
+  }
+  async claimProbe(
+    _tenant: string,
+    id: string,
+    seen: { openUntil: string },
+    probeUntil: string,
+    now: string,
+  ) {
+    this.calls.push({ op: 'claimProbe', id, probeUntil });
+    const sub = this.subscriptions.get(id);
+    const c = sub?.circuit;
+    if (!sub || !c || c.openUntil !== seen.openUntil || (c.probeUntil && c.probeUntil >= now)) return false;
+    this.subscriptions.set(id, { ...sub, circuit: { ...c, probeUntil } });
+    return true;
   }
   async putDeliveries(deliveries: readonly Delivery[]) {
     const copies = deliveries.map((d) => structuredClone(d));
