@@ -9,7 +9,13 @@
  *   3. latency at a steady rate: single `POST /v1/events` at a fixed rate, from the 202 reaching
  *      the client to the webhook reaching the receiver;
  *   4. relay CPU per webhook over phase 2: this process (relay + ingest client) plus the storage
- *      process (dynalite runs in a child process, as under `npm start`).
+ *      process (dynalite runs in a child process, as under `npm start`);
+ *   5. slow-endpoint isolation: phase 2 again with a second subscription to the same events, first
+ *      to an in-process endpoint that answers 200 at once (the baseline: same fan-out, nobody
+ *      hangs), then to one that takes every request and never answers; the healthy receiver's
+ *      throughput with the hanging one as a ratio to the baseline, measured cold (the first
+ *      timeouts included) and warm (the endpoint's circuit already open). Attempts keep the
+ *      default 15 s timeout.
  * The relay is the real one (functions/local/runtime.ts): handlers, local queues and dynalite.
  *
  * Environment (all optional):
@@ -65,8 +71,9 @@ const SHORT_DRAIN_MS = 30_000;
 const BODY_BYTES = 1024;
 const TARGET_RATIO = 0.35;
 const TARGET_P99_MS = 50;
+const TARGET_ISOLATION = 0.8;
 /** A last resort against a hang anywhere: the phases' own bounds should always end first. */
-const WATCHDOG_MS = 240_000;
+const WATCHDOG_MS = 420_000;
 
 /** Epoch ms with sub-ms resolution; the receiver uses the same clock. */
 const now = () => performance.timeOrigin + performance.now();
@@ -188,6 +195,28 @@ class Receiver {
   }
 }
 
+/** An endpoint in this process: answers 200 at once, or takes every request and never answers. */
+async function startHangingServer(answers: boolean) {
+  const { createServer } = await import('node:http');
+  let requests = 0;
+  const server = createServer((req, res) => {
+    requests++;
+    req.resume();
+    if (answers) req.on('end', () => res.end('ok'));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  return {
+    url: `http://127.0.0.1:${port}`,
+    requests: () => requests,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}
+
 function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
@@ -208,6 +237,16 @@ async function api<T>(relay: LocalRelay, path: string, body: unknown, expected: 
   const text = await res.text();
   if (res.status !== expected) throw new Error(`POST ${path}: HTTP ${res.status} ${text.slice(0, 300)}`);
   return JSON.parse(text) as T;
+}
+
+async function patch(relay: LocalRelay, path: string, body: unknown): Promise<void> {
+  const res = await fetch(`${relay.url}${path}`, {
+    method: 'PATCH',
+    headers: { authorization: `Bearer ${relay.apiKey}`, 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+    signal: AbortSignal.timeout(30_000),
+  });
+  if (!res.ok) throw new Error(`PATCH ${path}: HTTP ${res.status} ${(await res.text()).slice(0, 300)}`);
 }
 
 /** Ingests `count` events in batches of 100 with `inFlight` requests at once; returns the ids. */
@@ -521,6 +560,32 @@ async function main(): Promise<void> {
     const lat = await latency(relay, receiver);
     await waitIdle(relay, 10_000);
     const dlq = relay.queues.deliveryDlq.depth().total + relay.queues.fanoutDlq.depth().total;
+
+    log(`phase 5a: ${EVENTS} events with a second subscriber that answers at once`);
+    const sink = await startHangingServer(true);
+    const second = await api<{ id: string }>(
+      relay,
+      '/v1/subscriptions',
+      { url: `${sink.url}/ok`, eventTypes: ['bench.*'] },
+      201,
+    );
+    const base = await throughput(relay, receiver);
+    await patch(relay, `/v1/subscriptions/${second.id}`, { enabled: false });
+    await sink.close();
+
+    log(`phase 5: ${EVENTS} events with a second subscriber that never answers`);
+    const hanging = await startHangingServer(false);
+    await api(relay, '/v1/subscriptions', { url: `${hanging.url}/hang`, eventTypes: ['bench.*'] }, 201);
+    const iso = await throughput(relay, receiver);
+    const isolation = iso.perSec / base.perSec;
+    const isolationOk = iso.complete && isolation >= TARGET_ISOLATION;
+    const hungBefore = hanging.requests();
+    // The same again, now that the endpoint's circuit has opened: the sustained behaviour.
+    log(`phase 5b: ${EVENTS} events, the hanging endpoint's circuit already open`);
+    const isoWarm = await throughput(relay, receiver);
+    const isolationWarm = isoWarm.perSec / base.perSec;
+    // Unblock the attempts still hanging, so the relay can stop.
+    await hanging.close();
     // Re-measured at the end: a drift over the run would skew the latency figures.
     const offsetBefore = receiver.offsetMs;
     await receiver.calibrate();
@@ -580,7 +645,36 @@ async function main(): Promise<void> {
         ['   relay CPU, phase 2 total', `${fmt(tp.cpuMs)} ms`],
         ['   receiver CPU per webhook (phase 2)', `${fmt(tp.receiverCpuMsPerWebhook, 3)} ms`],
         ['   receiver CPU per request (phase 1)', `${fmt(raw.receiverCpuMsPerReq, 3)} ms`],
-        ['dead-lettered (fanout + delivery DLQ)', fmt(dlq)],
+        ['5a. healthy receiver, a 2nd healthy endpoint', `${fmt(base.perSec)} webhooks/s`],
+        ['5. healthy receiver, the 2nd endpoint hanging', `${fmt(iso.perSec)} webhooks/s`],
+        [
+          '   delivered / accepted (healthy)',
+          `${fmt(iso.delivered)} / ${fmt(iso.accepted)}`,
+          '',
+          iso.complete ? 'complete' : 'INCOMPLETE',
+        ],
+        ['   requests the hanging endpoint got', fmt(hungBefore)],
+        [
+          '   ratio to 5a (cold: first timeouts included)',
+          fmt(isolation, 3),
+          `>= ${TARGET_ISOLATION}`,
+          isolationOk ? 'PASS' : 'MISS',
+        ],
+        ['5b. the same, circuit already open', `${fmt(isoWarm.perSec)} webhooks/s`],
+        [
+          '   delivered / accepted (healthy)',
+          `${fmt(isoWarm.delivered)} / ${fmt(isoWarm.accepted)}`,
+          '',
+          isoWarm.complete ? 'complete' : 'INCOMPLETE',
+        ],
+        ['   requests the hanging endpoint got', fmt(hanging.requests() - hungBefore)],
+        [
+          '   ratio to 5a (warm)',
+          fmt(isolationWarm, 3),
+          `>= ${TARGET_ISOLATION}`,
+          isolationWarm >= TARGET_ISOLATION && isoWarm.complete ? 'PASS' : 'MISS',
+        ],
+        ['dead-lettered (fanout + delivery DLQ, phases 2-3)', fmt(dlq)],
       ]),
     );
     lines.push('');

@@ -18,6 +18,9 @@ export interface RelayConfig {
   secretGraceSeconds: number;
   /** A subscription without a single success for this long is disabled. */
   deadEndpointDays: number;
+  /** The circuit breaker's first opening after a timeout, doubled per further timeout up to the max. */
+  circuitBaseSeconds: number;
+  circuitMaxSeconds: number;
 }
 
 /** The SSRF defence these settings describe. */
@@ -64,6 +67,8 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): RelayConfig
     allowedTargetCidrs,
     secretGraceSeconds: number('RELAY_SECRET_GRACE_SECONDS', 86_400, 0, 7 * 86_400),
     deadEndpointDays: number('RELAY_DEAD_ENDPOINT_DAYS', 5, 0.00001, 365),
+    circuitBaseSeconds: number('RELAY_CIRCUIT_BASE_SECONDS', 30, 0.1, 3600),
+    circuitMaxSeconds: number('RELAY_CIRCUIT_MAX_SECONDS', 1800, 0.1, 6 * 3600),
     attemptTimeoutMs: number('RELAY_ATTEMPT_TIMEOUT_MS', 15_000, 1, 60_000),
     responseExcerptBytes: number('RELAY_RESPONSE_EXCERPT_BYTES', 1024, 0, 20_000),
     retentionDays: number('RELAY_RETENTION_DAYS', 30, 1, 3650),

@@ -58,10 +58,6 @@ export type LoadedContext = Awaited<ReturnType<DeliveryContextReader['loadForTas
  */
 export type TaskResult = DeliveryStatus | 'skipped' | 'parked';
 
-/** The circuit breaker's first opening after a timeout; each further timeout doubles it. */
-export const CIRCUIT_BASE_SECONDS = 30;
-/** ...up to this. */
-export const CIRCUIT_MAX_SECONDS = 30 * 60;
 /** A half-open probe holds its claim this much longer than one attempt's timeout. */
 const PROBE_SLACK_MS = 5_000;
 
@@ -160,7 +156,8 @@ export async function deliverTask(
   if (park) {
     // The endpoint hangs: set the task aside until the circuit closes instead of tying up an
     // invocation for a whole timeout. No attempt is spent; the round goes on afterwards.
-    const wait = Math.min(900, park + (deps.random?.() ?? Math.random()) * Math.min(30, park / 5));
+    // Spread over up to half the wait, so a backlog does not all come back in the same second.
+    const wait = Math.min(900, park + (deps.random?.() ?? Math.random()) * (park / 2));
     if (!existing) {
       // Visible in the log from the start, as pending; later parks write nothing.
       await save('pending', {
@@ -276,7 +273,8 @@ async function recordHealth(
   if (!sub.failingSince) change.failingSince = now.toISOString();
   if (result.timedOut) {
     const timeouts = (sub.circuit?.timeouts ?? 0) + 1;
-    const seconds = Math.min(CIRCUIT_MAX_SECONDS, CIRCUIT_BASE_SECONDS * 2 ** (timeouts - 1));
+    const { circuitBaseSeconds: base, circuitMaxSeconds: max } = deps.config;
+    const seconds = Math.min(max, base * 2 ** (timeouts - 1));
     change.circuit = { openUntil: new Date(now.getTime() + seconds * 1000).toISOString(), timeouts };
     logger.warn('receiver timed out; circuit opened', { ...log, seconds, timeouts });
   } else if (sub.circuit) {
@@ -327,15 +325,21 @@ async function circuitWait(
   const now = deps.clock.now().getTime();
   const open = Date.parse(circuit.openUntil) - now;
   if (open > 0) return open / 1000;
+  // While another task probes, wait for its outcome and then as long as the last opening: if the
+  // probe fails, the circuit reopens for at least that long, so coming back sooner only re-parks.
+  const lastOpening = Math.min(
+    deps.config.circuitMaxSeconds,
+    deps.config.circuitBaseSeconds * 2 ** (circuit.timeouts - 1),
+  );
   const probeWait = (circuit.probeUntil ? Date.parse(circuit.probeUntil) : 0) - now;
-  if (probeWait > 0) return probeWait / 1000;
+  if (probeWait > 0) return probeWait / 1000 + lastOpening;
   const probeUntil = new Date(now + deps.config.attemptTimeoutMs + PROBE_SLACK_MS).toISOString();
   if (await deps.store.claimProbe(sub.tenant, sub.id, circuit, probeUntil, new Date(now).toISOString())) {
     sub.circuit = { ...circuit, probeUntil };
     logger.info('circuit half-open; probing the endpoint', log);
     return 0;
   }
-  // Another task holds the probe: come back when it must be over.
+  // Another task holds the probe: come back after it, as above.
   sub.circuit = { ...circuit, probeUntil };
-  return (deps.config.attemptTimeoutMs + PROBE_SLACK_MS) / 1000;
+  return (deps.config.attemptTimeoutMs + PROBE_SLACK_MS) / 1000 + lastOpening;
 }

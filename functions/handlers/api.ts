@@ -37,7 +37,7 @@ const isoDateTime = z.iso.datetime({
 });
 
 /** A time window `{from, to?}`; `to` defaults to now. */
-const WindowSchema = z.object({
+const WindowSchema = z.strictObject({
   from: isoDateTime,
   to: z.optional(isoDateTime),
 });

@@ -1,6 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import {
+  createServer,
+  type IncomingMessage,
+  type Server,
+  type ServerResponse,
+  STATUS_CODES,
+} from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
@@ -151,6 +157,23 @@ export async function startLocalRelay(opts: LocalRelayOptions): Promise<LocalRel
       writeResult(res, errorResponse(err));
     });
   });
+  // Requests node:http's parser refuses before any handler runs (a bad method token, raw
+  // non-ASCII in the target, headers over 16 KB) still get a JSON error, like every other 4xx.
+  server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
+    if (err.code === 'ECONNRESET' || !socket.writable) return;
+    const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : 400;
+    const body = JSON.stringify({
+      error: {
+        code: 'invalid_request',
+        message: `malformed HTTP request (${err.code ?? 'parse error'})`,
+        details: [],
+      },
+    });
+    socket.end(
+      `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\ncontent-type: application/json\r\n` +
+        `content-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+    );
+  });
   server.keepAliveTimeout = 65_000;
   await listen(server, opts.port ?? 3000, opts.host ?? '127.0.0.1');
   const { port, address } = server.address() as AddressInfo;
@@ -211,7 +234,8 @@ async function handleRequest(
   const method = (req.method ?? 'GET').toUpperCase();
   let url: URL;
   try {
-    url = new URL(req.url ?? '/', 'http://localhost');
+    // Always a path: `//host/x` is a path starting with an empty segment, not a host to parse.
+    url = new URL(`http://localhost${(req.url ?? '/').startsWith('/') ? req.url : `/${req.url}`}`);
   } catch {
     const message = 'request target is not a valid path';
     writeResult(res, json(400, { error: { code: 'invalid_request', message, details: [] } }));

@@ -400,21 +400,25 @@ describe('HTTP contract of the local relay', () => {
     expect(res.status).toBe(202);
   });
 
-  it('answers a request target that is not a path with a JSON 400', async () => {
+  it('reads any request target as a path (never as a host), answering an odd one with a JSON 404', async () => {
     const { request } = await import('node:http');
     const url = new URL(relay.url);
     const res = await new Promise<{ status: number; body: string }>((resolve, reject) => {
-      const req = request({ host: url.hostname, port: url.port, path: '//[', method: 'GET' }, (r) => {
-        let body = '';
-        r.on('data', (c) => {
-          body += c;
-        });
-        r.on('end', () => resolve({ status: r.statusCode ?? 0, body }));
-      });
+      const headers = { authorization: `Bearer ${relay.apiKey}` };
+      const req = request(
+        { host: url.hostname, port: url.port, path: '//[', method: 'GET', headers },
+        (r) => {
+          let body = '';
+          r.on('data', (c) => {
+            body += c;
+          });
+          r.on('end', () => resolve({ status: r.statusCode ?? 0, body }));
+        },
+      );
       req.on('error', reject);
       req.end();
     });
-    expect(res.status).toBe(400);
-    expect(JSON.parse(res.body).error.code).toBe('invalid_request');
+    expect(res.status).toBe(404);
+    expect(JSON.parse(res.body).error.code).toBe('route_not_found');
   });
 });

@@ -14,6 +14,8 @@ describe('configFromEnv', () => {
       allowedTargetCidrs: [],
       secretGraceSeconds: 86_400,
       deadEndpointDays: 5,
+      circuitBaseSeconds: 30,
+      circuitMaxSeconds: 1800,
     });
     expect(attemptsPerRound(config.retry)).toBe(8);
   });
@@ -51,6 +53,8 @@ describe('configFromEnv', () => {
       ],
       secretGraceSeconds: 3600,
       deadEndpointDays: 2.5,
+      circuitBaseSeconds: 30,
+      circuitMaxSeconds: 1800,
     });
   });
 

@@ -32,6 +32,8 @@ const config: RelayConfig = {
   allowedTargetCidrs: [],
   secretGraceSeconds: 86_400,
   deadEndpointDays: 5,
+  circuitBaseSeconds: 30,
+  circuitMaxSeconds: 1800,
 };
 
 const task: DeliveryTask = { deliveryId: 'dlv_1', tenant: 'acme', eventId: 'evt_1', subscriptionId: 'sub_1' };
@@ -697,12 +699,13 @@ describe('deliverTask', () => {
       expect(tasks.of('park')).toEqual([]);
     });
 
-    it('parks a task that finds the probe taken, for as long as the probe can last', async () => {
+    it('parks a task that finds the probe taken until the probe is over and the last opening has passed again', async () => {
       const sub = aSubscription({ circuit: { openUntil: iso(-1), timeouts: 2, probeUntil: iso(8000) } });
       const { run, sender, tasks } = setup({ subscription: sub, random: () => 0, delivery: aDelivery() });
       await expect(run()).resolves.toBe('parked');
       expect(sender.requests).toEqual([]);
-      expect(tasks.of('park')[0]?.delaySeconds).toBe(8);
+      // 8 s left of the probe, then the last opening (30 s x 2 for the 2nd timeout).
+      expect(tasks.of('park')[0]?.delaySeconds).toBe(68);
     });
 
     it('closes the circuit when the endpoint answers promptly, even with an error', async () => {
