@@ -3,22 +3,11 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, describe, expect, it } from 'vitest';
 import { configFromEnv } from '../../functions/core/config.ts';
 import type { LocalRelay } from '../../functions/local/runtime.ts';
+import { mulberry32 } from '../support/fuzz.ts';
 import { waitFor } from '../support/receiver.ts';
 import { type client, settle, startTestRelay } from '../support/relay.ts';
 
 const EVENTS = 10_000;
-
-/** mulberry32: a small seeded PRNG, so a failing run can be replayed. */
-function prng(seed: number) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /**
  * A receiver that answers 500 to 30% of requests and never answers 5% of them, at random
@@ -26,7 +15,7 @@ function prng(seed: number) {
  * delivered.
  */
 async function startFlakyReceiver(seed: number) {
-  const random = prng(seed);
+  const random = mulberry32(seed);
   const delivered = new Map<string, number>();
   const hanging: ServerResponse[] = [];
   let healthy = false;
