@@ -72,6 +72,9 @@ export interface RelayMonitoringProps {
   readonly failureRateAlarmPercent?: number;
 }
 
+/** In-flight delivery tasks worth a page: SQS's limit for a standard queue is about 120,000. */
+const IN_FLIGHT_ALARM = 100_000;
+
 /** Slack above the first two retry delays: handler runs, receive latency, one-minute metric granularity. */
 const AGE_HEADROOM_SECONDS = 60;
 
@@ -204,6 +207,24 @@ export class RelayMonitoring extends Construct {
         'failing, throttled or saturated at its maximum concurrency, so webhooks go out late. ' +
         `Next: on the dashboard ${stage}-webhook-relay, check the delivery function's errors, throttles ` +
         'and concurrency; read its logs; if it is merely busy, deploy with -c deliveryConcurrency=<higher>.',
+    });
+
+    // Tasks waiting for a retry are in-flight messages, and SQS refuses receives (OverLimit) for
+    // every endpoint once a standard queue holds about 120,000 in flight.
+    this.addAlarm('DeliveryInFlightHigh', {
+      name: 'delivery-in-flight-high',
+      metric: delivery.queue.metricApproximateNumberOfMessagesNotVisible({
+        period: Duration.minutes(5),
+        statistic: 'Maximum',
+      }),
+      threshold: IN_FLIGHT_ALARM,
+      evaluationPeriods: 1,
+      description:
+        `Over ${IN_FLIGHT_ALARM.toLocaleString('en-US')} delivery tasks are in flight in ${delivery.queue.queueName}, ` +
+        'most of them waiting for a retry; at about 120,000 SQS stops handing out messages and every ' +
+        'endpoint stalls. Usually a few dead endpoints with a lot of traffic. Next: `npx relay dlq list` and ' +
+        '`npx relay subscriptions list` to find endpoints failing for hours; disable the ones that are gone ' +
+        '(`npx relay subscriptions update <id> --disable`), so their tasks go to the DLQ instead of waiting.',
     });
 
     // c. Functions. Failed deliveries are not function errors (the queue handlers report them as

@@ -56,6 +56,7 @@ describe('RelayStack monitoring', () => {
         'relay-delivery-dlq-not-empty',
         'relay-fanout-dlq-not-empty',
         'relay-bus-dlq-receiving',
+        'relay-delivery-in-flight-high',
         'relay-delivery-queue-age',
         'relay-fanout-queue-age',
         ...FUNCTIONS.flatMap((f) => [`relay-${f}-function-errors`, `relay-${f}-function-throttles`]),
@@ -131,6 +132,19 @@ describe('RelayStack monitoring', () => {
         TreatMissingData: 'notBreaching',
       });
     }
+  });
+
+  it("alarms before the delivery queue reaches SQS's limit of in-flight messages (retries wait in flight)", () => {
+    expect(t.alarm('relay-delivery-in-flight-high')).toMatchObject({
+      Namespace: 'AWS/SQS',
+      MetricName: 'ApproximateNumberOfMessagesNotVisible',
+      Dimensions: [
+        { Name: 'QueueName', Value: { 'Fn::GetAtt': [t.queueId('relay-delivery'), 'QueueName'] } },
+      ],
+      Statistic: 'Maximum',
+      Threshold: 100_000,
+      ComparisonOperator: 'GreaterThanThreshold',
+    });
   });
 
   it('alarms on errors and on throttles of each of the four functions', () => {
