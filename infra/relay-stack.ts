@@ -26,6 +26,7 @@ import {
   attemptsPerRound,
   DEFAULT_JITTER,
   DEFAULT_RETRY_SCHEDULE,
+  MAX_DELAY_SECONDS,
   parseSchedule,
 } from '../functions/core/retry.ts';
 import { ROUTES } from '../functions/handlers/routes.ts';
@@ -62,7 +63,9 @@ export interface RelayStackProps extends StackProps {
 /** Receives beyond the schedule before SQS dead-letters a task (throttled or crashed receives). */
 const RECEIVE_HEADROOM = 5;
 /** Each delivery invocation attempts up to 10 tasks in parallel, 15 s each at most. */
-const DELIVERY_TIMEOUT = Duration.seconds(60);
+// Ten tasks of one slow endpoint run two at a time (the per-endpoint lane): five waves of up to
+// 15 s each must fit, with room for the batch's reads and writes.
+const DELIVERY_TIMEOUT = Duration.seconds(90);
 const FANOUT_TIMEOUT = Duration.seconds(30);
 
 /**
@@ -392,13 +395,15 @@ export class RelayStack extends Stack {
  */
 export function deliveryRetention(delays: readonly number[]): Duration {
   const roundSeconds = delays.reduce((a, b) => a + b, 0) * (1 + DEFAULT_JITTER);
-  const seconds = Math.ceil(roundSeconds + 86_400);
-  const max = 14 * 86_400;
-  if (seconds > max) {
+  // 13 days: the DLQ keeps 14 and a moved message keeps its enqueue time, so it needs a day there.
+  const max = 13 * 86_400;
+  if (roundSeconds + 86_400 > max) {
     throw new Error(
       `retry schedule is too long: its round takes up to ${Math.ceil(roundSeconds / 3600)} h with jitter, ` +
-        'and SQS keeps a message at most 14 days (a day of slack included); shorten the schedule',
+        'and the delivery queue keeps a message at most 13 days (a day of slack included); shorten the schedule',
     );
   }
-  return Duration.seconds(Math.max(4 * 86_400, seconds));
+  // A receiver's Retry-After can stretch every delay to the longest the queue can hold.
+  const worst = Math.max(roundSeconds, delays.length * MAX_DELAY_SECONDS) + 86_400;
+  return Duration.seconds(Math.ceil(Math.min(max, Math.max(4 * 86_400, worst))));
 }

@@ -70,7 +70,8 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): RelayConfig
     circuitBaseSeconds: number('RELAY_CIRCUIT_BASE_SECONDS', 30, 0.1, 3600),
     circuitMaxSeconds: number('RELAY_CIRCUIT_MAX_SECONDS', 1800, 0.1, 6 * 3600),
     attemptTimeoutMs: number('RELAY_ATTEMPT_TIMEOUT_MS', 15_000, 1, 60_000),
-    responseExcerptBytes: number('RELAY_RESPONSE_EXCERPT_BYTES', 1024, 0, 20_000),
+    // 50 logged attempts must fit DynamoDB's 400 KB item: 4 KB of excerpt each at most.
+    responseExcerptBytes: number('RELAY_RESPONSE_EXCERPT_BYTES', 1024, 0, 4096),
     retentionDays: number('RELAY_RETENTION_DAYS', 30, 1, 3650),
   };
 }

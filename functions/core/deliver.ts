@@ -48,6 +48,8 @@ export interface ReceivedTask {
   messageId: string;
   receiptHandle: string;
   receiveCount: number;
+  /** When the queue received this message (SQS SentTimestamp); a redrive makes a new one. */
+  sentAt?: number;
 }
 
 export type LoadedContext = Awaited<ReturnType<DeliveryContextReader['loadForTasks']>>;
@@ -58,6 +60,8 @@ export type LoadedContext = Awaited<ReturnType<DeliveryContextReader['loadForTas
  */
 export type TaskResult = DeliveryStatus | 'skipped' | 'parked';
 
+/** Clock difference allowed between the queue's SentTimestamp and ours. */
+const STALE_COPY_SLACK_MS = 2_000;
 /** A half-open probe holds its claim this much longer than one attempt's timeout. */
 const PROBE_SLACK_MS = 5_000;
 
@@ -93,6 +97,14 @@ export async function deliverTask(
   // A dead delivery received through another message than the one that went to the DLQ was
   // redriven: a fresh round of attempts.
   const redriven = !task.manual && existing?.status === 'dead';
+  if (redriven && received.sentAt !== undefined && existing?.deadAt) {
+    // Sent before the delivery died: another copy of the task (at-least-once delivery, a parked
+    // copy), not a redrive. Starting a fresh round for it would double the attempts.
+    if (received.sentAt < Date.parse(existing.deadAt) - STALE_COPY_SLACK_MS) {
+      logger.info('stale copy of a dead-lettered task; skipped', log);
+      return 'skipped';
+    }
+  }
   const subscription = loaded.subscriptions.get(scopedKey(task.tenant, task.subscriptionId));
   const event = loaded.events.get(scopedKey(task.tenant, task.eventId));
   const base: Delivery = existing ?? {
@@ -110,13 +122,18 @@ export async function deliverTask(
   };
 
   const save = async (status: DeliveryStatus, changes: Partial<Delivery>): Promise<Delivery> => {
-    const { nextAttemptAt: _n, lastError: _l, deadMessageId: _d, ...rest } = base;
+    const { nextAttemptAt: _n, lastError: _l, deadMessageId: _d, deadAt: _t, ...rest } = base;
     const next: Delivery = { ...rest, ...changes, status, updatedAt: deps.clock.now().toISOString() };
     await deps.store.putDeliveries([next]);
     return next;
   };
   const deadLetter = async (reason: string, changes: Partial<Delivery> = {}): Promise<never> => {
-    await save('dead', { ...changes, lastError: reason, deadMessageId: received.messageId });
+    await save('dead', {
+      ...changes,
+      lastError: reason,
+      deadMessageId: received.messageId,
+      deadAt: deps.clock.now().toISOString(),
+    });
     await deps.tasks.releaseToDeadLetter(receiptHandle);
     deps.metrics?.count(METRICS.deliveriesDeadLettered);
     logger.warn('delivery dead-lettered', { ...log, reason });
@@ -292,10 +309,8 @@ async function recordHealth(
   if (!sub.enabled || !(now.getTime() - since >= limitMs)) return undefined;
 
   const reason = `no successful delivery for ${deps.config.deadEndpointDays} days (failing since ${sub.failingSince})`;
-  await deps.store.disableSubscription(sub.tenant, sub.id, reason, now.toISOString());
-  sub.enabled = false;
-  logger.warn('subscription disabled: endpoint dead', { ...log, failingSince: sub.failingSince });
-  // Tell the tenant (their systems may subscribe to it) and the operator (alarms, notifiers).
+  // Announce first: if publishing fails, the task comes back and tries again; disabled first,
+  // the retry would find it disabled and the announcement would never go out.
   await deps.bus?.publish([
     {
       id: newEventId(now.getTime()),
@@ -306,6 +321,9 @@ async function recordHealth(
       data: { subscriptionId: sub.id, url: sub.url, reason, failingSince: sub.failingSince },
     },
   ]);
+  await deps.store.disableSubscription(sub.tenant, sub.id, reason, now.toISOString());
+  sub.enabled = false;
+  logger.warn('subscription disabled: endpoint dead', { ...log, failingSince: sub.failingSince });
   return `subscription disabled: ${reason}`;
 }
 

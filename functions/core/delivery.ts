@@ -36,6 +36,8 @@ export interface Delivery {
   lastError?: string;
   /** The queue message that is bouncing to the DLQ; later receives of it are not attempted. */
   deadMessageId?: string;
+  /** When it was dead-lettered: a task copy sent before then is a stale duplicate, not a redrive. */
+  deadAt?: string;
   /** Set when this delivery was made by replaying its event (the replay's id). */
   replay?: string;
   /** Scheduled attempts in the current round (a redrive starts a new one); parked receives don't count. */

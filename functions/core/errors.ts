@@ -39,6 +39,21 @@ export const payloadTooLarge = (limitBytes: number) =>
 export const unsupportedMediaType = (got: string) =>
   new ApiError(415, 'unsupported_media_type', `content-type must be application/json, got ${got || 'none'}`);
 
+/**
+ * Some events of a publish did not reach the bus; the others did. Ingest confirms the ids that
+ * went through and frees the rest, so the producer's retry publishes exactly what is missing.
+ */
+export class PartialPublish extends Error {
+  constructor(
+    message: string,
+    /** Ids of the events that are not on the bus. */
+    readonly unpublished: ReadonlySet<string>,
+  ) {
+    super(message);
+    this.name = 'PartialPublish';
+  }
+}
+
 /** Why one delivery attempt did not succeed, and whether another attempt could. */
 export class DeliveryFailure extends Error {
   constructor(

@@ -16,12 +16,26 @@ export const EventTypeSchema = z
     ),
   );
 
+/** Event types the relay itself publishes (`relay.subscription.disabled`): producers can't. */
+const ProducerEventTypeSchema = EventTypeSchema.check(
+  z.refine(
+    (t) => !t.startsWith('relay.'),
+    'must not start with "relay.", which is reserved for the relay\'s own events',
+  ),
+);
+
 /** What a producer sends to `POST /v1/events`. */
 export const EventInputSchema = z.strictObject({
-  type: EventTypeSchema,
+  type: ProducerEventTypeSchema,
   data: z.record(z.string(), z.unknown(), { error: 'must be a JSON object' }),
   id: z.optional(
-    z.string().check(z.regex(EVENT_ID_PATTERN, 'must be 1-128 letters, digits, "_" or "-" (no ".")')),
+    z.string().check(
+      z.regex(EVENT_ID_PATTERN, 'must be 1-128 letters, digits, "_" or "-" (no ".")'),
+      z.refine(
+        (id) => !id.startsWith('evt_'),
+        'must not start with "evt_", the prefix of ids the relay generates',
+      ),
+    ),
   ),
   timestamp: z.optional(
     z.iso.datetime({ offset: true, error: 'must be an ISO 8601 date-time, e.g. 2026-11-23T10:00:00Z' }),

@@ -1,5 +1,5 @@
 import { logger } from '../commons/logger.ts';
-import { ApiError } from './errors.ts';
+import { ApiError, PartialPublish } from './errors.ts';
 import { busEventBytes, type EventInput, MAX_BUS_EVENT_BYTES, type RelayEvent } from './event.ts';
 import { newEventId } from './ids.ts';
 import type { Clock, EventBus, EventLedger } from './ports.ts';
@@ -82,30 +82,44 @@ export async function ingest(
   const claimed: RelayEvent[] = [];
   if (deps.ledger && chosen.size > 0) {
     const ledger = deps.ledger;
-    const outcomes = await Promise.all(
-      [...chosen.values()].map((e) => claimOrWait(deps, ledger, tenant, e.id)),
-    );
-    chosen.forEach((event) => {
-      const outcome = outcomes.shift();
-      if (outcome === 'claimed') claimed.push(event);
+    const candidates = [...chosen.values()];
+    const outcomes = await Promise.allSettled(candidates.map((e) => claimOrWait(deps, ledger, tenant, e.id)));
+    candidates.forEach((event, i) => {
+      const outcome = outcomes[i];
+      if (outcome?.status !== 'fulfilled') return;
+      if (outcome.value === 'claimed') claimed.push(event);
       else duplicates++;
     });
+    const failed = outcomes.find((o): o is PromiseRejectedResult => o.status === 'rejected');
+    if (failed) {
+      // One id could not be claimed (a 409, a storage error): the request fails as a whole, so
+      // give back the ids it did claim instead of leaving them held for the lease.
+      await Promise.allSettled(claimed.map((e) => ledger.release(tenant, e.id)));
+      throw failed.reason;
+    }
   }
 
   const published = [...fresh, ...claimed];
+  let confirmed = claimed;
   try {
     if (published.length) await deps.bus.publish(published);
   } catch (err) {
-    // Not on the bus: free the ids so the producer's retry is not taken for a duplicate.
+    // Free the ids that are not on the bus, so the producer's retry publishes them; confirm the
+    // ones that are (a partial success), so the retry does not publish them twice.
     if (deps.ledger && claimed.length) {
       const ledger = deps.ledger;
-      await Promise.allSettled(claimed.map((e) => ledger.release(tenant, e.id)));
+      const missing = err instanceof PartialPublish ? err.unpublished : undefined;
+      confirmed = missing ? claimed.filter((e) => !missing.has(e.id)) : [];
+      await Promise.allSettled([
+        ...claimed.filter((e) => !confirmed.includes(e)).map((e) => ledger.release(tenant, e.id)),
+        ...confirmed.map((e) => ledger.markAccepted(tenant, e.id)),
+      ]);
     }
     throw err;
   }
-  if (deps.ledger && claimed.length) {
+  if (deps.ledger && confirmed.length) {
     const ledger = deps.ledger;
-    const marks = await Promise.allSettled(claimed.map((e) => ledger.markAccepted(tenant, e.id)));
+    const marks = await Promise.allSettled(confirmed.map((e) => ledger.markAccepted(tenant, e.id)));
     const failed = marks.filter((m) => m.status === 'rejected').length;
     // The events are on the bus, so the 202 stands; a duplicate arriving after the claim's lease
     // could be published again (receivers still deduplicate on webhook-id).

@@ -81,9 +81,14 @@ export class Management {
     if (patch.url !== undefined) this.checkTarget(patch.url);
     const sub = await this.getSubscription(tenant, id);
     // Re-enabling clears why the relay had disabled it.
-    const { disabledReason: _r, disabledAt: _a, ...enabledCopy } = sub;
+    // Re-enabling, or pointing it at another URL, starts its health afresh: the old endpoint's
+    // failures and circuit say nothing about the new one (and would disable it again at once).
+    const fresh =
+      (patch.enabled === true && !sub.enabled) || (patch.url !== undefined && patch.url !== sub.url);
+    const { disabledReason: _r, disabledAt: _a, failingSince: _f, circuit: _c, ...healthy } = sub;
+    const { disabledReason: _r2, disabledAt: _a2, ...enabledCopy } = sub;
     const updated: Subscription = {
-      ...(patch.enabled === true ? enabledCopy : sub),
+      ...(fresh ? healthy : patch.enabled === true ? enabledCopy : sub),
       ...patch,
       ...(patch.eventTypes ? { eventTypes: [...new Set(patch.eventTypes)] } : {}),
       updatedAt: this.deps.clock.now().toISOString(),

@@ -29,6 +29,11 @@ export const REFUSED_RANGES: ReadonlyArray<{ cidr: string; what: string }> = [
   { cidr: '255.255.255.255/32', what: 'broadcast' },
   { cidr: '::/128', what: 'unspecified' },
   { cidr: '::1/128', what: 'loopback' },
+  { cidr: '::/96', what: 'IPv4-compatible (deprecated)' },
+  { cidr: '::ffff:0:0:0/96', what: 'IPv4-translated (SIIT)' },
+  { cidr: '64:ff9b:1::/48', what: 'local-use NAT64' },
+  { cidr: '2001::/32', what: 'Teredo (embeds an IPv4 address)' },
+  { cidr: 'fec0::/10', what: 'site-local (deprecated)' },
   { cidr: '64:ff9b::/96', what: 'NAT64 (embeds an IPv4 address)' },
   { cidr: '100::/64', what: 'discard-only' },
   { cidr: '2001:db8::/32', what: 'documentation' },
@@ -71,7 +76,8 @@ export interface TargetPolicyOptions {
 
 export class TargetPolicy {
   private readonly refused: Array<{ list: BlockList; what: string }>;
-  private readonly allowed = new BlockList();
+  private readonly allowedV4 = new BlockList();
+  private readonly allowedV6 = new BlockList();
 
   constructor(readonly opts: TargetPolicyOptions) {
     this.refused = REFUSED_RANGES.map(({ cidr, what }) => {
@@ -80,7 +86,9 @@ export class TargetPolicy {
       list.addSubnet(c.address, c.prefix, c.family);
       return { list, what };
     });
-    for (const c of opts.allowCidrs) this.allowed.addSubnet(c.address, c.prefix, c.family);
+    for (const c of opts.allowCidrs) {
+      (c.family === 'ipv4' ? this.allowedV4 : this.allowedV6).addSubnet(c.address, c.prefix, c.family);
+    }
   }
 
   /**
@@ -93,7 +101,11 @@ export class TargetPolicy {
     const version = isIP(bare);
     if (version === 0) return `"${address}" is not an IP address`;
     const family = version === 4 ? 'ipv4' : 'ipv6';
-    if (this.allowed.check(bare, family)) return undefined;
+    // An IPv4-mapped address is the IPv4 address: only IPv4 entries may allow it (an IPv6 entry
+    // such as ::/0 would otherwise open every IPv4 address, metadata included).
+    const v4 = version === 4 ? bare : mappedIPv4(bare);
+    const allowed = v4 ? this.allowedV4.check(v4, 'ipv4') : this.allowedV6.check(bare, 'ipv6');
+    if (allowed) return undefined;
     const hit = this.refused.find((r) => r.list.check(bare, family));
     return hit
       ? `target address ${bare} is in a refused range (${hit.what}); an operator can allow-list it`
@@ -110,6 +122,21 @@ export class TargetPolicy {
     const host = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname;
     return isIP(host) ? this.refusal(host) : undefined;
   }
+}
+
+/** The IPv4 address inside an IPv4-mapped IPv6 address (::ffff:a.b.c.d), if it is one. */
+function mappedIPv4(ipv6: string): string | undefined {
+  let host: string;
+  try {
+    host = new URL(`http://[${ipv6}]/`).hostname;
+  } catch {
+    return undefined;
+  }
+  const m = /^\[::ffff:([0-9a-f]{1,4}):([0-9a-f]{1,4})\]$/.exec(host);
+  if (!m) return undefined;
+  const hi = Number.parseInt(m[1] as string, 16);
+  const lo = Number.parseInt(m[2] as string, 16);
+  return `${hi >> 8}.${hi & 255}.${lo >> 8}.${lo & 255}`;
 }
 
 /** Every address allowed: local mode with RELAY_ALLOW_PRIVATE_TARGETS, and unit tests. */

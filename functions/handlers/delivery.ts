@@ -34,6 +34,9 @@ export function makeDeliveryHandler(deps: DeliverDeps) {
             messageId: record.messageId,
             receiptHandle: record.receiptHandle,
             receiveCount: Number(record.attributes.ApproximateReceiveCount) || 1,
+            ...(Number(record.attributes.SentTimestamp) > 0
+              ? { sentAt: Number(record.attributes.SentTimestamp) }
+              : {}),
           };
           return lane(`${task.tenant}#${task.subscriptionId}`, () => deliverTask(deps, received, loaded));
         }),

@@ -168,9 +168,13 @@ describe('RelayStack', () => {
         .MessageRetentionPeriod;
     };
     expect(retention('5,300')).toBe(4 * 86_400);
+    // The default schedule: 7 delays, each of which a Retry-After can stretch to 42,480 s.
+    expect(retention('5,300,1800,7200,18000,36000,36000')).toBe(7 * 42_480 + 86_400);
     // Nine 10 h delays: 90 h, 108 h with jitter, plus a day.
     expect(retention(Array(9).fill(36_000).join(','))).toBe(Math.ceil(9 * 36_000 * 1.2) + 86_400);
-    expect(() => retention(Array(30).fill(36_000).join(','))).toThrow(/retry schedule is too long.*14 days/);
+    // Never more than 13 days: the DLQ (14) must outlast it.
+    expect(retention(Array(30).fill(600).join(','))).toBe(13 * 86_400);
+    expect(() => retention(Array(30).fill(36_000).join(','))).toThrow(/retry schedule is too long.*13 days/);
   });
 
   it('passes the SSRF allow-list to the functions that check targets, and nothing when none is set', () => {

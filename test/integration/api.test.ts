@@ -339,6 +339,12 @@ describe('HTTP contract of the local relay', () => {
     expect(rx.withId(noId)).toHaveLength(1);
   });
 
+  it("reserves event types starting with relay. for the relay's own events", async () => {
+    const res = await api.post('/v1/events', { type: 'relay.subscription.disabled', data: {} });
+    expect(res.status).toBe(400);
+    expect(res.body.error.message).toMatch(/type: must not start with "relay\."/);
+  });
+
   it('reads the progress of the latest redrive', async () => {
     await api.admin.post('/v1/dlq/redrive');
     const status = await api.admin.get('/v1/dlq/redrive');

@@ -208,6 +208,8 @@ describe('local relay: signed delivery end to end', () => {
     expect(enabled.body.enabled).toBe(true);
     expect(enabled.body.disabledReason).toBeUndefined();
     expect(enabled.body.disabledAt).toBeUndefined();
+    // Its health starts afresh: the old failures would otherwise disable it again at once.
+    expect(enabled.body.failingSince).toBeUndefined();
   });
 
   it('waits as long as a 429 Retry-After asks before the next attempt', async () => {

@@ -168,11 +168,12 @@ describe('DynamoStore against dynalite', () => {
       expect(await store.claim('acme', 'evt-e', later(31_000))).toBe('claimed');
     });
 
-    it('forgets an id after 24 hours, whether or not TTL has deleted the item yet', async () => {
+    it('remembers an id as long as events are kept (30 days here), whether or not TTL has deleted it', async () => {
       expect(await store.claim('acme', 'evt-f', t0)).toBe('claimed');
       await store.markAccepted('acme', 'evt-f');
-      expect(await store.claim('acme', 'evt-f', later(23 * 3600_000))).toBe('accepted');
-      expect(await store.claim('acme', 'evt-f', later(24 * 3600_000 + 1000))).toBe('claimed');
+      expect(await store.claim('acme', 'evt-f', later(25 * 3600_000))).toBe('accepted');
+      expect(await store.claim('acme', 'evt-f', later(29 * 86_400_000))).toBe('accepted');
+      expect(await store.claim('acme', 'evt-f', later(30 * 86_400_000 + 1000))).toBe('claimed');
     });
 
     it('lets exactly one of many concurrent claims win', async () => {

@@ -68,9 +68,7 @@ describe('SSRF defence in the running relay (local runtime with the defence on)'
     // One attempt only: a refused target is a permanent failure.
     expect(dlq.deliveries[0].attempts).toHaveLength(1);
     expect(dlq.deliveries[0].attempts[0]).toMatchObject({ status: 0 });
-    expect(dlq.deliveries[0].lastError).toMatch(
-      /^localhost resolves to (127\.0\.0\.1|::1): .*refused range \(loopback\)/,
-    );
+    expect(dlq.deliveries[0].lastError).toBe('localhost resolves to a refused address (loopback)');
     expect(rx.received).toHaveLength(0);
   });
 

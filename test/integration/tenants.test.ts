@@ -12,7 +12,7 @@ describe('tenants and API keys', () => {
   let globex: ReturnType<typeof client>;
   let rx: Awaited<ReturnType<typeof startReceiver>>;
   /** acme's resources, which globex must never see or touch. */
-  const own = { sub: '', event: '', event2: '', delivery: '' };
+  const own = { sub: '', event: '', event2: '', event3: '', delivery: '' };
 
   const newKey = async (tenant: string) => {
     const res = await admin.post('/v1/admin/api-keys', { tenant, description: `${tenant} production` });
@@ -31,6 +31,9 @@ describe('tenants and API keys', () => {
     own.event = await acme.send('order.created', { n: 1 });
     own.event2 = (
       await acme.post('/v1/events', { id: 'acme-order-2', type: 'order.paid', data: {} })
+    ).body.id;
+    own.event3 = (
+      await acme.post('/v1/events', { id: 'acme-order-3', type: 'order.paid', data: {} })
     ).body.id;
     await waitFor(
       'acme deliveries',
@@ -97,19 +100,20 @@ describe('tenants and API keys', () => {
   const probes: Record<string, (g: typeof globex) => Promise<void>> = {
     'POST /v1/events': async (g) => {
       // The same producer id is another tenant's business: accepted, not a duplicate.
-      const res = await g.post('/v1/events', { id: own.event, type: 'order.created', data: {} });
+      const res = await g.post('/v1/events', { id: own.event2, type: 'order.created', data: {} });
       expect(res.status).toBe(202);
     },
     'POST /v1/events/batch': async (g) => {
       const res = await g.post('/v1/events/batch', {
-        events: [{ id: own.event2, type: 'order.x', data: {} }],
+        events: [{ id: own.event3, type: 'order.x', data: {} }],
       });
       expect(res.status).toBe(202);
       expect(res.body.duplicates).toBe(0);
     },
     'GET /v1/events/{id}': async (g) => {
-      // globex now has its own event with this id (above): it sees its own, never acme's deliveries.
-      const res = await g.get(`/v1/events/${own.event}`);
+      expect404(await g.get(`/v1/events/${own.event}`));
+      // globex has its own event with this id (above): it sees its own, never acme's deliveries.
+      const res = await g.get(`/v1/events/${own.event2}`);
       for (const d of res.body.deliveries ?? []) expect(d.subscriptionId).not.toBe(own.sub);
     },
     'GET /v1/subscriptions': async (g) => {

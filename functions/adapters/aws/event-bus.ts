@@ -5,6 +5,7 @@ import {
   type PutEventsRequestEntry,
   type PutEventsResultEntry,
 } from '@aws-sdk/client-eventbridge';
+import { PartialPublish } from '../../core/errors.ts';
 import { BUS_SOURCE, type RelayEvent } from '../../core/event.ts';
 import type { EventBus } from '../../core/ports.ts';
 
@@ -78,23 +79,33 @@ export class EventBridgeBus implements EventBus {
         Time: new Date(event.receivedAt),
       }),
     );
-    const failures: EntryFailure[] = [];
+    const idOf = new Map(entries.map((entry, i) => [entry, events[i]?.id ?? '']));
+    const failures: Array<EntryFailure & { entry: PutEventsRequestEntry }> = [];
     await forEachLimited(chunkEntries(entries), MAX_CONCURRENT_REQUESTS, async (chunk) => {
-      failures.push(...(await this.putChunk(chunk)));
+      try {
+        failures.push(...(await this.putChunk(chunk)));
+      } catch (err) {
+        // The request itself failed: none of this chunk is known to be on the bus.
+        for (const entry of chunk)
+          failures.push({ entry, code: (err as Error).name, message: (err as Error).message });
+      }
     });
     const [first] = failures;
     if (first) {
-      throw new Error(
+      throw new PartialPublish(
         `EventBridge refused ${failures.length} of ${events.length} events on bus ${this.eventBusName} ` +
           `after ${this.maxRetries + 1} attempts; first error: ${first.code ?? 'unknown'}: ${first.message ?? 'no message'}`,
+        new Set(failures.map((f) => idOf.get(f.entry) ?? '')),
       );
     }
   }
 
   /** One request's entries, re-sending the refused ones; returns those still refused. */
-  private async putChunk(chunk: readonly PutEventsRequestEntry[]): Promise<EntryFailure[]> {
+  private async putChunk(
+    chunk: readonly PutEventsRequestEntry[],
+  ): Promise<Array<EntryFailure & { entry: PutEventsRequestEntry }>> {
     let pending = chunk;
-    let failures: EntryFailure[] = [];
+    let failures: Array<EntryFailure & { entry: PutEventsRequestEntry }> = [];
     for (let attempt = 0; pending.length > 0; attempt++) {
       if (attempt > this.maxRetries) return failures;
       if (attempt > 0) await sleep(backoffMs(this.baseDelayMs, attempt));
@@ -106,7 +117,11 @@ export class EventBridgeBus implements EventBus {
         .map((entry, i) => ({ entry, result: res.Entries?.[i] }))
         .filter(({ result }) => isRefused(result));
       pending = refused.map(({ entry }) => entry);
-      failures = refused.map(({ result }) => ({ code: result?.ErrorCode, message: result?.ErrorMessage }));
+      failures = refused.map(({ entry, result }) => ({
+        entry,
+        code: result?.ErrorCode,
+        message: result?.ErrorMessage,
+      }));
     }
     return [];
   }

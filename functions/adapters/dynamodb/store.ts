@@ -34,8 +34,6 @@ const deliveryKey = (id: string) => ({ pk: `DLV#${id}`, sk: 'DLV' });
 const ledgerKey = (tenant: string, id: string) => ({ pk: `IDEM#${tenant}#${id}`, sk: 'IDEM' });
 const apiKeyKey = (id: string) => ({ pk: `APIKEY#${id}`, sk: 'APIKEY' });
 
-/** How long ingest remembers an event id a producer chose. */
-export const DEDUP_WINDOW_SECONDS = 24 * 3600;
 /** How long a claim holds before another request may take it over (a crashed publisher). */
 export const CLAIM_LEASE_MS = 30_000;
 
@@ -148,7 +146,9 @@ export class DynamoStore implements Store, EventLedger {
             ...ledgerKey(tenant, id),
             state: 'in_flight',
             leaseUntil: nowMs + CLAIM_LEASE_MS,
-            ttl: Math.floor(nowMs / 1000) + DEDUP_WINDOW_SECONDS,
+            // As long as the event and its deliveries are kept: a reused id is a duplicate for as
+            // long as the relay could mistake it for the stored event (at least the 24 h promised).
+            ttl: Math.floor(nowMs / 1000) + this.retentionDays * 86_400,
           },
           ConditionExpression:
             'attribute_not_exists(pk) OR #ttl < :nowSec OR (#state = :inFlight AND leaseUntil < :nowMs)',
@@ -353,7 +353,7 @@ export class DynamoStore implements Store, EventLedger {
     if (update.succeeded) {
       sets.push('#status = :succeeded');
       values[':succeeded'] = 'succeeded';
-      removes.push('nextAttemptAt', 'lastError', 'deadMessageId', 'gsi3pk', 'gsi3sk');
+      removes.push('nextAttemptAt', 'lastError', 'deadMessageId', 'deadAt', 'gsi3pk', 'gsi3sk');
     } else if (update.lastError) {
       sets.push('lastError = :error');
       values[':error'] = update.lastError;

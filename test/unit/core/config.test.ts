@@ -81,7 +81,7 @@ describe('configFromEnv', () => {
     [
       'RELAY_RESPONSE_EXCERPT_BYTES',
       '-1',
-      'RELAY_RESPONSE_EXCERPT_BYTES must be a number from 0 to 20000, got "-1"',
+      'RELAY_RESPONSE_EXCERPT_BYTES must be a number from 0 to 4096, got "-1"',
     ],
     ['RELAY_RETENTION_DAYS', '3651', 'RELAY_RETENTION_DAYS must be a number from 1 to 3650, got "3651"'],
     ['RELAY_ALLOW_PRIVATE_TARGETS', 'yes', 'RELAY_ALLOW_PRIVATE_TARGETS must be true or false, got "yes"'],

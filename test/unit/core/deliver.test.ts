@@ -96,8 +96,14 @@ function setup(opts: {
     bus: { publish: async (events) => void published.push(...events) },
     ...(opts.random ? { random: opts.random } : {}),
   };
-  const run = async (t: DeliveryTask = task, receiveCount = 1) => {
-    const received: ReceivedTask = { task: t, messageId: 'msg-1', receiptHandle: 'rh-1', receiveCount };
+  const run = async (t: DeliveryTask = task, receiveCount = 1, sentAt?: number) => {
+    const received: ReceivedTask = {
+      task: t,
+      messageId: 'msg-1',
+      receiptHandle: 'rh-1',
+      receiveCount,
+      ...(sentAt !== undefined ? { sentAt } : {}),
+    };
     return deliverTask(deps, received, await store.loadForTasks([t]));
   };
   const last = () => {
@@ -715,6 +721,23 @@ describe('deliverTask', () => {
       expect(calls.find((c) => c.op === 'recordHealth')).toMatchObject({ change: { circuit: null } });
       expect(store.subscriptions.get('sub_1')?.circuit).toBeUndefined();
       expect(store.subscriptions.get('sub_1')?.failingSince).toBe(iso(-60_000));
+    });
+
+    it('skips a stale copy of a dead-lettered task instead of starting a fresh round', async () => {
+      const delivery = aDelivery({
+        status: 'dead',
+        attempts: pastAttempts(3),
+        roundAttempts: 3,
+        deadMessageId: 'msg-old',
+        deadAt: iso(-60_000),
+      });
+      const { run, sender } = setup({ delivery });
+      // Sent an hour ago, before the delivery died a minute ago: a copy, not a redrive.
+      await expect(run(task, 1, NOW.getTime() - 3_600_000)).resolves.toBe('skipped');
+      expect(sender.requests).toEqual([]);
+      // A redrive sends a new message after the delivery died: a fresh round.
+      const redrive = setup({ delivery, answer: { status: 200 } });
+      await expect(redrive.run(task, 1, NOW.getTime())).resolves.toBe('succeeded');
     });
   });
 });

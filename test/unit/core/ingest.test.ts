@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { PartialPublish } from '../../../functions/core/errors.ts';
 import type { RelayEvent } from '../../../functions/core/event.ts';
 import { ingest } from '../../../functions/core/ingest.ts';
 import type { EventBus, EventLedger } from '../../../functions/core/ports.ts';
@@ -88,5 +89,42 @@ describe('ingest with the duplicate check', () => {
     const result = await ingest({ bus, clock: fixedClock(), ledger }, [input(), input()], 'acme');
     expect(result.published).toHaveLength(2);
     expect(ledger.log).toEqual([]);
+  });
+
+  it('after a partial publish, confirms the ids that reached the bus and frees only the others', async () => {
+    const ledger = new MemoryLedger();
+    const published: string[] = [];
+    let fail = true;
+    const bus: EventBus = {
+      async publish(events) {
+        if (fail) {
+          published.push(events[0]?.id ?? '');
+          throw new PartialPublish('EventBridge refused 1 of 2', new Set([events[1]?.id ?? '']));
+        }
+        published.push(...events.map((e) => e.id));
+      },
+    };
+    await expect(
+      ingest({ bus, clock: fixedClock(), ledger }, [input('p-1'), input('p-2')], 'acme'),
+    ).rejects.toThrow('refused 1 of 2');
+    expect(ledger.state.get('acme#p-1')).toBe('accepted');
+    expect(ledger.state.has('acme#p-2')).toBe(false);
+    fail = false;
+    const retry = await ingest({ bus, clock: fixedClock(), ledger }, [input('p-1'), input('p-2')], 'acme');
+    expect(retry.duplicates).toBe(1);
+    expect(published).toEqual(['p-1', 'p-2']);
+  });
+
+  it('gives back the ids it claimed when another id of the batch cannot be claimed', async () => {
+    const ledger = new MemoryLedger();
+    const claim = ledger.claim.bind(ledger);
+    ledger.claim = async (tenant, id) => {
+      if (id === 'bad') throw new Error('DynamoDB is throttling');
+      return claim(tenant, id);
+    };
+    await expect(
+      ingest({ bus: new Bus(), clock: fixedClock(), ledger }, [input('ok-1'), input('bad')], 'acme'),
+    ).rejects.toThrow('throttling');
+    expect(ledger.state.has('acme#ok-1')).toBe(false);
   });
 });

@@ -40,6 +40,11 @@ describe('SSRF defence: which addresses a delivery may reach (no connection is m
     ['fc00::1', 'unique local'],
     ['fd00:ec2::254', 'EC2 metadata'],
     ['fe80::1', 'link-local'],
+    ['::7f00:1', 'IPv4-compatible'],
+    ['::ffff:0:a9fe:a9fe', 'SIIT'],
+    ['64:ff9b:1::a9fe:a9fe', 'local-use NAT64'],
+    ['2001:0:4136:e378:8000:63bf:3fff:fdd2', 'Teredo'],
+    ['fec0::1', 'site-local'],
     ['ff02::1', 'multicast'],
   ])('refuses %s (%s)', (address, why) => {
     expect(strict.refusal(address)).toMatch(
@@ -106,6 +111,15 @@ describe('SSRF defence: which addresses a delivery may reach (no connection is m
     expect(policy.refusal('::ffff:127.0.0.1')).toBeUndefined();
     expect(policy.refusal('127.0.0.2')).toMatch(/refused range/);
     expect(policy.refusal('169.254.169.254')).toMatch(/cloud metadata/);
+  });
+
+  it('never lets an IPv6 allow-list entry open IPv4 addresses through their mapped form', () => {
+    const wide = new TargetPolicy({ allowPrivate: false, allowCidrs: [parseCidr('::/0')] });
+    expect(wide.refusal('::ffff:169.254.169.254')).toMatch(/cloud metadata/);
+    expect(wide.refusal('::ffff:a9fe:a9fe')).toMatch(/cloud metadata/);
+    expect(wide.refusal('fd00::1')).toBeUndefined();
+    const v4 = new TargetPolicy({ allowPrivate: false, allowCidrs: [parseCidr('10.0.0.0/8')] });
+    expect(v4.refusal('::ffff:10.1.2.3')).toBeUndefined();
   });
 
   it('allows everything when private targets are allowed (local mode)', () => {

@@ -75,16 +75,14 @@ describe('NodeHttpSender with the SSRF defence (against a listener on loopback o
     expect(rx.received.map((r) => r.body)).toEqual(['{"ok":true}']);
   });
 
-  it('refuses a host name that resolves to a private address, with the name and address in the reason', async () => {
+  it('refuses a host name that resolves to a private address, naming the host and the range, not the address', async () => {
     const { rx, port } = await listener();
     const dns = fakeDns({ 'hooks.customer.test': ['127.0.0.1'] });
     await expect(
       sender(strict, dns).post(`http://hooks.customer.test:${port}/`, {}, '{}', 2000),
     ).rejects.toMatchObject({
       retryable: false,
-      reason: expect.stringMatching(
-        /^hooks\.customer\.test resolves to 127\.0\.0\.1: target address 127\.0\.0\.1 is in a refused range \(loopback\)/,
-      ),
+      reason: 'hooks.customer.test resolves to a refused address (loopback)',
     });
     expect(rx.received).toHaveLength(0);
   });
@@ -96,7 +94,7 @@ describe('NodeHttpSender with the SSRF defence (against a listener on loopback o
       sender(strict, dns).post(`http://rebind.test:${port}/`, {}, '{}', 2000),
     ).rejects.toMatchObject({
       retryable: false,
-      reason: expect.stringContaining('rebind.test resolves to 169.254.169.254'),
+      reason: 'rebind.test resolves to a refused address (link-local, cloud metadata)',
     });
     expect(rx.received).toHaveLength(0);
   });
