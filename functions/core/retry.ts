@@ -17,8 +17,8 @@ export const DEFAULT_JITTER = 0.2;
 /**
  * The delay rides on the message's visibility timeout, which SQS caps at 12 h counted from the
  * receive. The handler sets it only after the receive's own wait and run: the event source may
- * hold a batch through throttled invokes for up to the queue's visibility (6 min), then the
- * function runs up to 1 min. Twelve minutes are left for both, so the call never asks for more
+ * hold a batch through throttled invokes for up to the queue's visibility (9 min), then the
+ * function runs up to 1.5 min. Twelve minutes are left for both, so the call never asks for more
  * than SQS allows (it would be refused, and the retry would come at once instead of later).
  */
 export const MAX_DELAY_SECONDS = 12 * 60 * 60 - 12 * 60;
