@@ -29,6 +29,13 @@ export interface ManagementDeps {
   secretGraceSeconds: number;
 }
 
+const changedMeanwhile = (id: string) =>
+  new ApiError(
+    409,
+    'conflict',
+    `subscription ${id} changed (or was deleted) meanwhile; read it again and retry`,
+  );
+
 /** Old secrets signed with at once, at most (rotating again and again within a grace period). */
 const MAX_PREVIOUS_SECRETS = 3;
 
@@ -93,7 +100,7 @@ export class Management {
       ...(patch.eventTypes ? { eventTypes: [...new Set(patch.eventTypes)] } : {}),
       updatedAt: this.deps.clock.now().toISOString(),
     };
-    await this.deps.store.putSubscription(updated);
+    if (!(await this.deps.store.putSubscription(updated, sub.updatedAt))) throw changedMeanwhile(id);
     return updated;
   }
 
@@ -116,7 +123,7 @@ export class Management {
       previousSecrets,
       updatedAt: iso,
     };
-    await this.deps.store.putSubscription(rotated);
+    if (!(await this.deps.store.putSubscription(rotated, sub.updatedAt))) throw changedMeanwhile(id);
     return rotated;
   }
 

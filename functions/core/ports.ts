@@ -52,7 +52,11 @@ export interface Page<T> {
 }
 
 export interface SubscriptionStore {
-  putSubscription(sub: Subscription): Promise<void>;
+  /**
+   * Writes a subscription. With `expectedUpdatedAt`, only over the version that was read (else
+   * false): an edit never undoes a delete, a disable or another edit made meanwhile.
+   */
+  putSubscription(sub: Subscription, expectedUpdatedAt?: string): Promise<boolean>;
   getSubscription(tenant: string, id: string): Promise<Subscription | undefined>;
   listSubscriptions(tenant: string): Promise<Subscription[]>;
   deleteSubscription(tenant: string, id: string): Promise<boolean>;

@@ -214,6 +214,28 @@ describe('DynamoStore against dynalite', () => {
       await store.recordHealth('acme', 'sub_h1', 'healthy');
     });
 
+    it('writes an edit only over the version it read: never undoing a delete, a disable or another edit', async () => {
+      const v1 = subOf('sub_h3');
+      await store.putSubscription(v1);
+      const edit = { ...v1, description: 'edited', updatedAt: '2026-11-23T10:05:00.000Z' };
+      expect(await store.putSubscription(edit, v1.updatedAt)).toBe(true);
+      // A second edit from the same stale read loses, instead of overwriting the first.
+      expect(await store.putSubscription({ ...v1, description: 'stale' }, v1.updatedAt)).toBe(false);
+      expect((await store.getSubscription('acme', 'sub_h3'))?.description).toBe('edited');
+      // A disable bumps updatedAt, so an edit read before it cannot re-enable.
+      await store.disableSubscription(
+        'acme',
+        'sub_h3',
+        'the receiver answered 410 Gone',
+        '2026-11-23T10:06:00.000Z',
+      );
+      expect(await store.putSubscription({ ...edit, enabled: true }, edit.updatedAt)).toBe(false);
+      // A delete is not undone by an edit read before it.
+      await store.deleteSubscription('acme', 'sub_h3');
+      expect(await store.putSubscription(edit, '2026-11-23T10:06:00.000Z')).toBe(false);
+      expect(await store.getSubscription('acme', 'sub_h3')).toBeUndefined();
+    });
+
     it('gives the half-open probe to exactly one of many concurrent claims', async () => {
       const circuit = { openUntil: '2026-11-23T11:00:30.000Z', timeouts: 2 };
       await store.putSubscription({ ...subOf('sub_h2'), circuit });

@@ -61,10 +61,26 @@ export class DynamoStore implements Store, EventLedger {
     return Math.floor(Date.parse(fromIso) / 1000) + this.retentionDays * 86_400;
   }
 
-  async putSubscription(sub: Subscription): Promise<void> {
-    await this.doc.send(
-      new PutCommand({ TableName: this.tableName, Item: { ...subKey(sub.tenant, sub.id), ...sub } }),
-    );
+  async putSubscription(sub: Subscription, expectedUpdatedAt?: string): Promise<boolean> {
+    try {
+      await this.doc.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: { ...subKey(sub.tenant, sub.id), ...sub },
+          ...(expectedUpdatedAt !== undefined
+            ? {
+                ConditionExpression: 'attribute_exists(pk) AND updatedAt = :seen',
+                ExpressionAttributeValues: { ':seen': expectedUpdatedAt },
+              }
+            : {}),
+        }),
+      );
+      return true;
+    } catch (err) {
+      if (expectedUpdatedAt !== undefined && (err as Error).name === 'ConditionalCheckFailedException')
+        return false;
+      throw err;
+    }
   }
 
   async getSubscription(tenant: string, id: string): Promise<Subscription | undefined> {
