@@ -8,6 +8,7 @@ import {
 import { PartialPublish } from '../../core/errors.ts';
 import { BUS_SOURCE, type RelayEvent } from '../../core/event.ts';
 import type { EventBus } from '../../core/ports.ts';
+import { backoffMs, chunkWithin, forEachLimited } from './batching.ts';
 
 /** PutEvents takes at most 10 entries per request. */
 const MAX_ENTRIES_PER_REQUEST = 10;
@@ -81,15 +82,19 @@ export class EventBridgeBus implements EventBus {
     );
     const idOf = new Map(entries.map((entry, i) => [entry, events[i]?.id ?? '']));
     const failures: Array<EntryFailure & { entry: PutEventsRequestEntry }> = [];
-    await forEachLimited(chunkEntries(entries), MAX_CONCURRENT_REQUESTS, async (chunk) => {
-      try {
-        failures.push(...(await this.putChunk(chunk)));
-      } catch (err) {
-        // The request itself failed: none of this chunk is known to be on the bus.
-        for (const entry of chunk)
-          failures.push({ entry, code: (err as Error).name, message: (err as Error).message });
-      }
-    });
+    await forEachLimited(
+      chunkWithin(entries, MAX_ENTRIES_PER_REQUEST, MAX_REQUEST_BYTES, entrySize),
+      MAX_CONCURRENT_REQUESTS,
+      async (chunk) => {
+        try {
+          failures.push(...(await this.putChunk(chunk)));
+        } catch (err) {
+          // The request itself failed: none of this chunk is known to be on the bus.
+          for (const entry of chunk)
+            failures.push({ entry, code: (err as Error).name, message: (err as Error).message });
+        }
+      },
+    );
     const [first] = failures;
     if (first) {
       throw new PartialPublish(
@@ -129,59 +134,4 @@ export class EventBridgeBus implements EventBus {
 
 function isRefused(result: PutEventsResultEntry | undefined): boolean {
   return result?.ErrorCode !== undefined || result?.EventId === undefined;
-}
-
-/** Consecutive runs of entries within both the count and the size limit of one request. */
-function chunkEntries(entries: readonly PutEventsRequestEntry[]): PutEventsRequestEntry[][] {
-  const chunks: PutEventsRequestEntry[][] = [];
-  let current: PutEventsRequestEntry[] = [];
-  let bytes = 0;
-  for (const entry of entries) {
-    const size = entrySize(entry);
-    if (
-      current.length === MAX_ENTRIES_PER_REQUEST ||
-      (current.length > 0 && bytes + size > MAX_REQUEST_BYTES)
-    ) {
-      chunks.push(current);
-      current = [];
-      bytes = 0;
-    }
-    // An entry over the limit on its own still goes, alone: EventBridge's refusal says more
-    // than a guess of ours would, and the limit may be raised.
-    current.push(entry);
-    bytes += size;
-  }
-  if (current.length > 0) chunks.push(current);
-  return chunks;
-}
-
-/** Exponential backoff with jitter, so throttled callers do not retry in lockstep. */
-function backoffMs(baseDelayMs: number, attempt: number): number {
-  const ceiling = baseDelayMs * 2 ** (attempt - 1);
-  return ceiling / 2 + (Math.random() * ceiling) / 2;
-}
-
-/**
- * Runs `work` over `items`, at most `limit` at a time, in order of start. The first error stops
- * further starts and is thrown once the work already under way has settled.
- */
-async function forEachLimited<T>(
-  items: readonly T[],
-  limit: number,
-  work: (item: T) => Promise<void>,
-): Promise<void> {
-  const queue = items.values();
-  const errors: unknown[] = [];
-  const worker = async () => {
-    for (const item of queue) {
-      if (errors.length > 0) return;
-      try {
-        await work(item);
-      } catch (err) {
-        errors.push(err);
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  if (errors.length > 0) throw errors[0];
 }

@@ -15,6 +15,7 @@ import type { DeliveryTask } from '../../core/delivery.ts';
 import type { RedriveStatus, TaskQueue } from '../../core/ports.ts';
 import { MAX_DELAY_SECONDS } from '../../core/retry.ts';
 import { WriteCoalescer } from '../coalescer.ts';
+import { backoffMs, chunkWithin, forEachLimited } from './batching.ts';
 
 /** SendMessageBatch takes at most 10 messages per request. */
 const MAX_ENTRIES_PER_BATCH = 10;
@@ -75,7 +76,12 @@ export class SqsTaskQueue implements TaskQueue {
     if (tasks.length === 0) return;
     const failures: BatchResultErrorEntry[] = [];
     await forEachLimited(
-      chunkBodies(tasks.map((t) => JSON.stringify(t))),
+      chunkWithin(
+        tasks.map((t) => JSON.stringify(t)),
+        MAX_ENTRIES_PER_BATCH,
+        MAX_BATCH_BYTES,
+        (body) => Buffer.byteLength(body, 'utf8'),
+      ),
       MAX_CONCURRENT_REQUESTS,
       async (chunk) => {
         failures.push(...(await this.sendChunk(chunk)));
@@ -247,54 +253,4 @@ function toRedriveState(status: string | undefined): RedriveStatus['status'] {
     default:
       return 'FAILED';
   }
-}
-
-/** Consecutive runs of message bodies within both the count and the size limit of one batch. */
-function chunkBodies(bodies: readonly string[]): string[][] {
-  const chunks: string[][] = [];
-  let current: string[] = [];
-  let bytes = 0;
-  for (const body of bodies) {
-    const size = Buffer.byteLength(body, 'utf8');
-    if (current.length === MAX_ENTRIES_PER_BATCH || (current.length > 0 && bytes + size > MAX_BATCH_BYTES)) {
-      chunks.push(current);
-      current = [];
-      bytes = 0;
-    }
-    current.push(body);
-    bytes += size;
-  }
-  if (current.length > 0) chunks.push(current);
-  return chunks;
-}
-
-/** Exponential backoff with jitter, so throttled callers do not retry in lockstep. */
-function backoffMs(baseDelayMs: number, attempt: number): number {
-  const ceiling = baseDelayMs * 2 ** (attempt - 1);
-  return ceiling / 2 + (Math.random() * ceiling) / 2;
-}
-
-/**
- * Runs `work` over `items`, at most `limit` at a time, in order of start. The first error stops
- * further starts and is thrown once the work already under way has settled.
- */
-async function forEachLimited<T>(
-  items: readonly T[],
-  limit: number,
-  work: (item: T) => Promise<void>,
-): Promise<void> {
-  const queue = items.values();
-  const errors: unknown[] = [];
-  const worker = async () => {
-    for (const item of queue) {
-      if (errors.length > 0) return;
-      try {
-        await work(item);
-      } catch (err) {
-        errors.push(err);
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  if (errors.length > 0) throw errors[0];
 }
