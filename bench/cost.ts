@@ -21,15 +21,15 @@
  */
 import { createServer, request } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { EventBridgeClient, PutEventsCommand, type PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
+import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { ChangeMessageVisibilityCommand, SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
-import type { APIGatewayProxyEventV2, SQSRecord } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 // @ts-expect-error dynalite ships no types for its internals; itemSize is DynamoDB's size rule.
 import { itemSize } from 'dynalite/db/index.js';
 import { TABLE_KEYS } from '../functions/adapters/dynamodb/table.ts';
 import { ensureTable, localDynamoClient, startDynalite } from '../functions/local/dynalite.ts';
+import { apiGatewayEvent, ruleDelivery, sqsRecord } from '../test/support/lambda-events.ts';
 
 const EVENTS = Number(process.env.COST_EVENTS ?? 200);
 const PAYLOAD_BYTES = Number(process.env.COST_PAYLOAD_BYTES ?? 1024);
@@ -197,60 +197,8 @@ const receiver = createServer((req, res) => {
 await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
 const receiverUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook`;
 
-function httpEvent(method: string, path: string, body: unknown, key = tenantKey): APIGatewayProxyEventV2 {
-  const text = JSON.stringify(body);
-  return {
-    version: '2.0',
-    routeKey: `${method} ${path}`,
-    rawPath: path,
-    rawQueryString: '',
-    headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
-    requestContext: {
-      accountId: '1',
-      apiId: 'a',
-      domainName: 'd',
-      domainPrefix: 'd',
-      http: { method, path, protocol: 'HTTP/1.1', sourceIp: '203.0.113.1', userAgent: 'cost' },
-      requestId: 'r',
-      routeKey: `${method} ${path}`,
-      stage: '$default',
-      time: '',
-      timeEpoch: 0,
-    },
-    isBase64Encoded: false,
-    body: text,
-  };
-}
-
-let seq = 0;
-const record = (body: string): SQSRecord => ({
-  messageId: `m${++seq}`,
-  receiptHandle: `r${seq}`,
-  body,
-  attributes: {
-    ApproximateReceiveCount: '1',
-    SentTimestamp: '0',
-    SenderId: 's',
-    ApproximateFirstReceiveTimestamp: '0',
-  },
-  messageAttributes: {},
-  md5OfBody: '',
-  eventSource: 'aws:sqs',
-  eventSourceARN: 'arn:aws:sqs:us-east-1:1:q',
-  awsRegion: 'us-east-1',
-});
-const ruleDelivery = (e: PutEventsRequestEntry) =>
-  JSON.stringify({
-    version: '0',
-    id: 'x',
-    'detail-type': e.DetailType,
-    source: e.Source,
-    account: '1',
-    time: '2026-11-23T10:00:00Z',
-    region: 'us-east-1',
-    resources: [],
-    detail: JSON.parse(e.Detail ?? '{}'),
-  });
+const httpEvent = (method: string, path: string, body: unknown, key = tenantKey) =>
+  apiGatewayEvent(method, path, body, key);
 
 interface Scenario {
   name: string;
@@ -341,7 +289,7 @@ async function runScenario(s: Scenario, tenantSubs: number): Promise<Counts> {
   // Fanout, in full batches of 10 as the event source mapping delivers them under load.
   const sentBefore = sqs.commandCalls(SendMessageBatchCommand).length;
   for (let i = 0; i < entries.length; i += 10) {
-    const batch = entries.slice(i, i + 10).map((e) => record(ruleDelivery(e)));
+    const batch = entries.slice(i, i + 10).map((e) => sqsRecord(ruleDelivery(e)));
     const r = await timed(counts, 'fanout', () => fanout({ Records: batch }));
     if (r.batchItemFailures.length) throw new Error('fanout failed');
     counts.sqsModelled += 2; // ReceiveMessage + DeleteMessageBatch by the event source mapping
@@ -353,7 +301,7 @@ async function runScenario(s: Scenario, tenantSubs: number): Promise<Counts> {
 
   // Delivery, in full batches of 10.
   for (let i = 0; i < tasks.length; i += 10) {
-    const batch = tasks.slice(i, i + 10).map((t) => record(t.MessageBody ?? ''));
+    const batch = tasks.slice(i, i + 10).map((t) => sqsRecord(t.MessageBody ?? ''));
     const r = await timed(counts, 'delivery', () => delivery({ Records: batch }));
     if (r.batchItemFailures.length) throw new Error('delivery failed');
     counts.sqsModelled += 2;

@@ -1,4 +1,4 @@
-import { EventBridgeClient, PutEventsCommand, type PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
+import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import {
   ChangeMessageVisibilityCommand,
@@ -6,16 +6,12 @@ import {
   type SendMessageBatchRequestEntry,
   SQSClient,
 } from '@aws-sdk/client-sqs';
-import type {
-  APIGatewayProxyEventV2,
-  APIGatewayProxyStructuredResultV2,
-  SQSEvent,
-  SQSRecord,
-} from 'aws-lambda';
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, SQSEvent } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { ensureTable, localDynamoClient, startDynalite } from '../../functions/local/dynalite.ts';
+import { apiGatewayEvent, ruleDelivery, sqsRecord } from '../support/lambda-events.ts';
 import { startReceiver, waitFor } from '../support/receiver.ts';
 
 /**
@@ -39,65 +35,8 @@ let fanout: Handler<SQSEvent, { batchItemFailures: Array<{ itemIdentifier: strin
 let delivery: Handler<SQSEvent, { batchItemFailures: Array<{ itemIdentifier: string }> }>;
 let closeDb: () => Promise<void>;
 
-function httpEvent(method: string, path: string, body?: unknown, key = tenantKey): APIGatewayProxyEventV2 {
-  return {
-    version: '2.0',
-    routeKey: `${method} ${path}`,
-    rawPath: path,
-    rawQueryString: '',
-    headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
-    requestContext: {
-      accountId: '123456789012',
-      apiId: 'api',
-      domainName: 'api.example',
-      domainPrefix: 'api',
-      http: { method, path, protocol: 'HTTP/1.1', sourceIp: '203.0.113.9', userAgent: 'test' },
-      requestId: 'req',
-      routeKey: `${method} ${path}`,
-      stage: '$default',
-      time: '',
-      timeEpoch: 0,
-    },
-    isBase64Encoded: false,
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  };
-}
-
-let seq = 0;
-function sqsRecord(body: string, receiveCount = 1): SQSRecord {
-  seq++;
-  return {
-    messageId: `m-${seq}`,
-    receiptHandle: `rh-${seq}`,
-    body,
-    attributes: {
-      ApproximateReceiveCount: String(receiveCount),
-      SentTimestamp: '0',
-      SenderId: 'x',
-      ApproximateFirstReceiveTimestamp: '0',
-    },
-    messageAttributes: {},
-    md5OfBody: '',
-    eventSource: 'aws:sqs',
-    eventSourceARN: 'arn:aws:sqs:us-east-1:123456789012:q',
-    awsRegion: 'us-east-1',
-  };
-}
-
-/** What an EventBridge rule puts on its SQS target for a PutEvents entry. */
-function asRuleDelivery(entry: PutEventsRequestEntry): string {
-  return JSON.stringify({
-    version: '0',
-    id: 'eb-1',
-    'detail-type': entry.DetailType,
-    source: entry.Source,
-    account: '123456789012',
-    time: '2026-11-23T10:00:00Z',
-    region: 'us-east-1',
-    resources: [],
-    detail: JSON.parse(entry.Detail ?? '{}'),
-  });
-}
+const httpEvent = (method: string, path: string, body?: unknown, key = tenantKey) =>
+  apiGatewayEvent(method, path, body, key);
 
 const putEntries = () =>
   eventBridge.commandCalls(PutEventsCommand).flatMap((c) => c.args[0].input.Entries ?? []);
@@ -182,7 +121,7 @@ describe('Lambda entry modules, wired to AWS adapters', () => {
         DetailType: 'order.created',
       });
 
-      const fanned = await fanout({ Records: [sqsRecord(asRuleDelivery(entry ?? {}))] });
+      const fanned = await fanout({ Records: [sqsRecord(ruleDelivery(entry ?? {}))] });
       expect(fanned.batchItemFailures).toEqual([]);
       const [task] = sentTasks();
       expect(sqs.commandCalls(SendMessageBatchCommand)[0]?.args[0].input.QueueUrl).toBe(DELIVERY_QUEUE_URL);
@@ -214,7 +153,7 @@ describe('Lambda entry modules, wired to AWS adapters', () => {
     try {
       await api(httpEvent('POST', '/v1/subscriptions', { url: rx.url, eventTypes: ['retry.*'] }));
       await ingest(httpEvent('POST', '/v1/events', { type: 'retry.me', data: {} }));
-      await fanout({ Records: [sqsRecord(asRuleDelivery(putEntries()[0] ?? {}))] });
+      await fanout({ Records: [sqsRecord(ruleDelivery(putEntries()[0] ?? {}))] });
       const record = sqsRecord(sentTasks()[0]?.MessageBody ?? '');
       const result = await delivery({ Records: [record] });
       expect(result.batchItemFailures).toEqual([{ itemIdentifier: record.messageId }]);
