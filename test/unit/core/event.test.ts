@@ -7,18 +7,9 @@ import {
   webhookBody,
 } from '../../../functions/core/event.ts';
 import { anEvent } from '../support/fakes.ts';
+import { issuesOf } from '../support/schema.ts';
 
 const valid = { type: 'shipment.delivered', data: { id: 'shp_1' } };
-
-/** The paths and messages of a failed parse, for readable expectations. */
-function issuesOf(
-  schema: { safeParse(v: unknown): { success: boolean; error?: { issues: unknown[] } } },
-  v: unknown,
-) {
-  const result = schema.safeParse(v);
-  expect(result.success).toBe(false);
-  return (result.error?.issues ?? []) as Array<{ path: PropertyKey[]; message: string; code: string }>;
-}
 
 describe('EventInputSchema', () => {
   it('accepts a type and a data object', () => {

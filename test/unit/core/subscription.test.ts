@@ -5,18 +5,10 @@ import {
   toPublic,
 } from '../../../functions/core/subscription.ts';
 import { aSubscription } from '../support/fakes.ts';
+import { issuesOf } from '../support/schema.ts';
 
 const valid = { url: 'https://receiver.example/hooks', eventTypes: ['order.created', 'shipment.*'] };
 const secretOf = (bytes: number) => `whsec_${Buffer.alloc(bytes, 7).toString('base64')}`;
-
-function issuesOf(
-  schema: { safeParse(v: unknown): { success: boolean; error?: { issues: unknown[] } } },
-  v: unknown,
-) {
-  const result = schema.safeParse(v);
-  expect(result.success).toBe(false);
-  return (result.error?.issues ?? []) as Array<{ path: PropertyKey[]; message: string; code: string }>;
-}
 
 describe('SubscriptionCreateSchema', () => {
   it('accepts a url and event types', () => {
