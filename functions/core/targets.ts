@@ -96,20 +96,27 @@ export class TargetPolicy {
    * IPv6 addresses (::ffff:a.b.c.d) are checked as the IPv4 address they carry.
    */
   refusal(address: string): string | undefined {
+    const bare = address.startsWith('[') ? address.slice(1, -1) : address;
+    if (!this.opts.allowPrivate && isIP(bare) === 0) return `"${address}" is not an IP address`;
+    const range = this.refusedRange(bare);
+    return range
+      ? `target address ${bare} is in a refused range (${range}); an operator can allow-list it`
+      : undefined;
+  }
+
+  /** The refused range an IP address falls in (its description), or undefined when it may be reached. */
+  refusedRange(address: string): string | undefined {
     if (this.opts.allowPrivate) return undefined;
     const bare = address.startsWith('[') ? address.slice(1, -1) : address;
     const version = isIP(bare);
-    if (version === 0) return `"${address}" is not an IP address`;
+    if (version === 0) return 'not an IP address';
     const family = version === 4 ? 'ipv4' : 'ipv6';
     // An IPv4-mapped address is the IPv4 address: only IPv4 entries may allow it (an IPv6 entry
     // such as ::/0 would otherwise open every IPv4 address, metadata included).
     const v4 = version === 4 ? bare : mappedIPv4(bare);
     const allowed = v4 ? this.allowedV4.check(v4, 'ipv4') : this.allowedV6.check(bare, 'ipv6');
     if (allowed) return undefined;
-    const hit = this.refused.find((r) => r.list.check(bare, family));
-    return hit
-      ? `target address ${bare} is in a refused range (${hit.what}); an operator can allow-list it`
-      : undefined;
+    return this.refused.find((r) => r.list.check(bare, family))?.what;
   }
 
   /**

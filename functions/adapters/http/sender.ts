@@ -104,8 +104,6 @@ const defaultResolver: Resolver = (hostname, family, callback) => {
   dnsLookup(hostname, { all: true, family: fam }, callback);
 };
 
-const rangeOf = (refusal: string) => /\(([^)]*(?:\([^)]*\)[^)]*)*)\)/.exec(refusal)?.[1] ?? 'refused range';
-
 /**
  * A DNS lookup for sockets that refuses a host when any address it resolves to is refused (one
  * bad answer among good ones is how rebinding attacks hide), and hands the socket the checked
@@ -116,15 +114,11 @@ function checkedLookup(policy: TargetPolicy, resolve: Resolver): LookupFunction 
     resolve(hostname, options.family, (err, addresses) => {
       if (err) return callback(err, '', 0);
       for (const a of addresses) {
-        const refusal = policy.refusal(a.address);
-        if (refusal)
-          // The tenant reads this in the delivery log: name the range, not the address, so the
-          // relay's resolver cannot be used to map names it can see and the tenant cannot.
-          return callback(
-            targetRefused(`${hostname} resolves to a refused address (${rangeOf(refusal)})`),
-            '',
-            0,
-          );
+        const range = policy.refusedRange(a.address);
+        // The tenant reads this in the delivery log: name the range, not the address, so the
+        // relay's resolver cannot be used to map names it can see and the tenant cannot.
+        if (range)
+          return callback(targetRefused(`${hostname} resolves to a refused address (${range})`), '', 0);
       }
       if (options.all)
         return (callback as unknown as (e: null, all: LookupAddress[]) => void)(null, addresses);
