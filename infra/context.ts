@@ -1,5 +1,5 @@
 import { Duration } from 'aws-cdk-lib';
-import { parseSchedule } from '../functions/core/retry.ts';
+import { parseSchedule } from '../functions/core/delivery/retry.ts';
 import { parseCidrList } from '../functions/core/targets.ts';
 import type { RelayStackProps } from './relay-stack.ts';
 

@@ -26,9 +26,9 @@ import {
   attemptsPerRound,
   DEFAULT_JITTER,
   DEFAULT_RETRY_SCHEDULE,
-  MAX_DELAY_SECONDS,
   parseSchedule,
-} from '../functions/core/retry.ts';
+} from '../functions/core/delivery/retry.ts';
+import { MAX_DELAY_SECONDS } from '../functions/core/delivery/scheduling.ts';
 import { ROUTES } from '../functions/handlers/routes.ts';
 import { ENTRIES } from './bundling.ts';
 import { QueueWithDlq } from './constructs/queue-with-dlq.ts';

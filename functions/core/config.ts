@@ -1,4 +1,4 @@
-import { DEFAULT_JITTER, DEFAULT_RETRY_SCHEDULE, parseSchedule, type RetryPolicy } from './retry.ts';
+import { DEFAULT_JITTER, DEFAULT_RETRY_SCHEDULE, parseSchedule, type RetryPolicy } from './delivery/retry.ts';
 import { type Cidr, parseCidrList, TargetPolicy } from './targets.ts';
 
 /** Settings of the relay's core; the same names locally and on Lambda. */

@@ -1,7 +1,7 @@
 import { logger } from '../commons/logger.ts';
-import { type AttemptResult, attemptDelivery } from './attempt.ts';
+import { type AttemptResult, attemptDelivery } from './delivery/attempt.ts';
 import type { RelayConfig } from './config.ts';
-import type { Delivery, DeliveryStatus, DeliveryTask } from './delivery.ts';
+import type { Delivery, DeliveryStatus, DeliveryTask } from './delivery/model.ts';
 import { DeadLetterPending, RetryScheduled } from './errors.ts';
 import { newEventId } from './ids.ts';
 import { METRICS, type RelayMetrics } from './metrics.ts';
@@ -16,7 +16,7 @@ import {
   scopedKey,
   type TaskQueue,
 } from './ports.ts';
-import { attemptsPerRound, nextDelaySeconds } from './retry.ts';
+import { attemptsPerRound, nextDelaySeconds } from './delivery/retry.ts';
 import type { Subscription } from './subscription.ts';
 
 /** The operational event published when the relay disables a dead endpoint's subscription. */

@@ -1,5 +1,5 @@
 import { logger } from '../commons/logger.ts';
-import type { DeliveryTask } from './delivery.ts';
+import type { DeliveryTask } from './delivery/model.ts';
 import type { RelayEvent } from './event.ts';
 import { deliveryId } from './ids.ts';
 import { matchesAny } from './matching.ts';

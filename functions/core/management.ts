@@ -1,4 +1,4 @@
-import type { Delivery, DeliveryTask } from './delivery.ts';
+import type { Delivery, DeliveryTask } from './delivery/model.ts';
 import { ApiError, notFound } from './errors.ts';
 import type { RelayEvent } from './event.ts';
 import { newEventId, newSubscriptionId } from './ids.ts';
@@ -12,7 +12,7 @@ import type {
   Store,
   TaskQueue,
 } from './ports.ts';
-import { generateSecret } from './signing.ts';
+import { generateSecret } from './delivery/signing.ts';
 import type { Subscription, SubscriptionCreate, SubscriptionPatch } from './subscription.ts';
 import type { TargetPolicy } from './targets.ts';
 

@@ -1,4 +1,4 @@
-import type { Attempt, Delivery, DeliveryTask } from './delivery.ts';
+import type { Attempt, Delivery, DeliveryTask } from './delivery/model.ts';
 import type { RelayEvent } from './event.ts';
 import type { Subscription } from './subscription.ts';
 
@@ -148,28 +148,86 @@ export interface RedriveStatus {
   total: number;
 }
 
-/** The delivery queue and its DLQ. */
+/** A message as received from one of the delivery queues: what acknowledging or hiding it needs. */
+export interface TaskRef {
+  receiptHandle: string;
+  /** Received from the ordered (FIFO) queue rather than the standard one. */
+  ordered: boolean;
+}
+
+/**
+ * The delivery queues and their DLQs: the standard queue (every task, fair queues: the group is
+ * the subscription) and the ordered FIFO queue (tasks of `ordering: "fifo"` subscriptions, one
+ * group per subscription, in order).
+ */
 export interface TaskQueue {
+  /**
+   * New tasks. `task.ordered` ones go to the ordered queue (MessageGroupId = tenant#subscription,
+   * deduplicated by delivery id); the others to the standard queue with MessageGroupId =
+   * tenant#subscription, so a flooded or slow endpoint is served after the quiet ones.
+   */
   enqueue(tasks: readonly DeliveryTask[]): Promise<void>;
-  /** Keep a received task hidden for `delaySeconds`, after which it is received again. */
-  retryLater(receiptHandle: string, delaySeconds: number): Promise<void>;
   /**
-   * Sets a task aside for `delaySeconds` (at most 15 minutes) without spending an attempt: a new
-   * copy of the message, delayed, while the received one is acknowledged. Its receive count
-   * starts again; the round's attempts are counted in the delivery log.
+   * A copy of a task on the standard queue, delayed `delaySeconds` (0 to 15 minutes): how every
+   * wait comes back there. The caller acknowledges the received message only after this resolved,
+   * so a crash in between leaves a duplicate (fenced by `task.attempt`), never a lost task.
    */
-  park(task: DeliveryTask, delaySeconds: number): Promise<void>;
+  sendDelayed(task: DeliveryTask, delaySeconds: number): Promise<void>;
   /**
-   * Make a received task visible again at once, on its way to the DLQ. Its delivery is marked
-   * dead, so every further receive of this message bounces straight back until the queue's own
-   * redrive policy (maxReceiveCount) moves it to the DLQ. The queue service does the move, so it
-   * records the source queue and a DLQ redrive (console, API or CLI) puts the task back.
+   * Keeps a received task hidden for `delaySeconds` (at most MAX_DELAY_SECONDS): the ordered
+   * queue's wait, where a copy would lose its place in the group.
    */
-  releaseToDeadLetter(receiptHandle: string): Promise<void>;
-  /** Start moving every dead-lettered task back to the delivery queue. */
+  retryLater(ref: TaskRef, delaySeconds: number): Promise<void>;
+  /** Makes a received task visible again at once (a task behind a blocked ordered head). */
+  release(ref: TaskRef): Promise<void>;
+  /**
+   * Sends a received task to its DLQ; its delivery is already marked dead.
+   * - standard queue: visible again at once; every further receive bounces straight back until
+   *   the queue's redrive policy (maxReceiveCount) moves it, so SQS records the source queue and
+   *   the console's "Start DLQ redrive" puts it back. Returns `bounce`: report it as a failure.
+   * - ordered queue: a copy straight into the ordered DLQ (bouncing would take up to 1,000
+   *   receives there). Returns `moved`: acknowledge the received message.
+   */
+  deadLetter(ref: TaskRef, task: DeliveryTask): Promise<'bounce' | 'moved'>;
+  /** Start moving every dead-lettered task (both DLQs) back to the queue it came from. */
   startRedrive(): Promise<RedriveStatus>;
-  /** The latest redrive's progress, or undefined when none was ever started. */
+  /** The latest redrive's progress (both DLQs together), or undefined when none was started. */
   redriveStatus(): Promise<RedriveStatus | undefined>;
+}
+
+/**
+ * Per-endpoint limits shared by every delivery invocation (fleet-wide), kept where all of them
+ * can see it (DynamoDB; an item per subscription and limit).
+ */
+export interface EndpointLimiter {
+  /**
+   * Takes up to `wanted` of the endpoint's in-flight slots for `holder` (one invocation), never
+   * letting the holders together exceed `limit`. The lease ends by itself at `until` (a crashed
+   * invocation frees its slots). Returns how many slots it got (0 to `wanted`).
+   */
+  acquireSlots(
+    tenant: string,
+    subscriptionId: string,
+    holder: string,
+    wanted: number,
+    limit: number,
+    now: Date,
+    until: Date,
+  ): Promise<number>;
+  /** Gives back every slot `holder` holds for the endpoint. */
+  releaseSlots(tenant: string, subscriptionId: string, holder: string): Promise<void>;
+  /**
+   * Books `count` send times for the endpoint at `ratePerSecond`, spaced 1/rate apart after the
+   * ones booked before (a virtual schedule, GCRA), none earlier than `now`. Returns the times
+   * (epoch ms, ascending): a time in the future means "wait until then".
+   */
+  bookSendTimes(
+    tenant: string,
+    subscriptionId: string,
+    count: number,
+    ratePerSecond: number,
+    now: Date,
+  ): Promise<number[]>;
 }
 
 /** A time window of accepted events (their `receivedAt`, which is also their time on the bus). */

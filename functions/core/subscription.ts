@@ -38,6 +38,26 @@ const SecretSchema = z.string().check(
 
 const DescriptionSchema = z.string().check(z.maxLength(1000, 'must be at most 1000 characters'));
 
+/** Requests one endpoint may have in flight across every delivery invocation, unless it says. */
+export const DEFAULT_MAX_IN_FLIGHT = 50;
+export const MAX_IN_FLIGHT_RANGE = { min: 1, max: 500 } as const;
+export const RATE_LIMIT_RANGE = { min: 1, max: 10_000 } as const;
+
+const MaxInFlightSchema = z
+  .int('must be a whole number')
+  .check(
+    z.gte(MAX_IN_FLIGHT_RANGE.min, `must be at least ${MAX_IN_FLIGHT_RANGE.min}`),
+    z.lte(MAX_IN_FLIGHT_RANGE.max, `must be at most ${MAX_IN_FLIGHT_RANGE.max}`),
+  );
+const RateLimitSchema = z
+  .number()
+  .check(
+    z.gte(RATE_LIMIT_RANGE.min, `must be at least ${RATE_LIMIT_RANGE.min} per second`),
+    z.lte(RATE_LIMIT_RANGE.max, `must be at most ${RATE_LIMIT_RANGE.max} per second`),
+  );
+/** `fifo`: webhooks reach the endpoint in ingest order, one at a time; `none` (default): in parallel. */
+const OrderingSchema = z.enum(['none', 'fifo'], 'must be "none" or "fifo"');
+
 /** `POST /v1/subscriptions` body. */
 export const SubscriptionCreateSchema = z.strictObject({
   url: UrlSchema,
@@ -45,6 +65,9 @@ export const SubscriptionCreateSchema = z.strictObject({
   description: z.optional(DescriptionSchema),
   enabled: z.optional(z.boolean()),
   secret: z.optional(SecretSchema),
+  maxInFlight: z.optional(MaxInFlightSchema),
+  rateLimitPerSecond: z.optional(z.nullable(RateLimitSchema)),
+  ordering: z.optional(OrderingSchema),
 });
 export type SubscriptionCreate = z.infer<typeof SubscriptionCreateSchema>;
 
@@ -55,11 +78,15 @@ export const SubscriptionPatchSchema = z
     eventTypes: z.optional(EventTypesSchema),
     description: z.optional(DescriptionSchema),
     enabled: z.optional(z.boolean()),
+    maxInFlight: z.optional(MaxInFlightSchema),
+    /** `null` removes the limit. */
+    rateLimitPerSecond: z.optional(z.nullable(RateLimitSchema)),
+    ordering: z.optional(OrderingSchema),
   })
   .check(
     z.refine(
       (p) => Object.keys(p).length > 0,
-      'must change at least one of url, eventTypes, description, enabled',
+      'must change at least one of url, eventTypes, description, enabled, maxInFlight, rateLimitPerSecond, ordering',
     ),
   );
 export type SubscriptionPatch = z.infer<typeof SubscriptionPatchSchema>;
@@ -72,6 +99,12 @@ export interface Subscription {
   eventTypes: string[];
   description?: string;
   enabled: boolean;
+  /** Requests to the endpoint in flight at once, fleet-wide (absent: {@link DEFAULT_MAX_IN_FLIGHT}). */
+  maxInFlight?: number;
+  /** Attempts per second at most, fleet-wide; absent: no limit. */
+  rateLimitPerSecond?: number;
+  /** `fifo`: in ingest order, a failing webhook blocking the ones behind it. Absent: `none`. */
+  ordering?: 'none' | 'fifo';
   /** Why the relay disabled it (the receiver answered 410 Gone, ...); cleared on re-enabling. */
   disabledReason?: string;
   disabledAt?: string;

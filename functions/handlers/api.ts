@@ -1,6 +1,6 @@
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import * as z from 'zod/mini';
-import { toPublicDelivery } from '../core/delivery.ts';
+import { toPublicDelivery } from '../core/delivery/model.ts';
 import { badRequest, methodNotAllowed, routeNotFound } from '../core/errors.ts';
 import { Management, type ManagementDeps } from '../core/management.ts';
 import {

@@ -2,7 +2,7 @@ import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-p
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { logger } from '../commons/logger.ts';
 import { type DeliverDeps, deliverTask, type ReceivedTask } from '../core/deliver.ts';
-import { type DeliveryTask, DeliveryTaskSchema } from '../core/delivery.ts';
+import { type DeliveryTask, DeliveryTaskSchema } from '../core/delivery/model.ts';
 import { loggingFailures } from './sqs.ts';
 
 /**

@@ -22,7 +22,7 @@ import { logger } from '../commons/logger.ts';
 import { type RelayConfig, targetPolicy } from '../core/config.ts';
 import { BUS_SOURCE } from '../core/event.ts';
 import { type Clock, systemClock } from '../core/ports.ts';
-import { attemptsPerRound } from '../core/retry.ts';
+import { attemptsPerRound } from '../core/delivery/retry.ts';
 import { makeApiHandler } from '../handlers/api.ts';
 import { makeDeliveryHandler } from '../handlers/delivery.ts';
 import { makeFanoutHandler } from '../handlers/fanout.ts';

@@ -20,7 +20,7 @@ import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { METRICS, METRICS_NAMESPACE } from '../../functions/core/metrics.ts';
-import { DEFAULT_JITTER } from '../../functions/core/retry.ts';
+import { DEFAULT_JITTER } from '../../functions/core/delivery/retry.ts';
 
 /**
  * The dimension Powertools Metrics puts on every metric: the function's POWERTOOLS_SERVICE_NAME,

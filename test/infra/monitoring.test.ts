@@ -3,7 +3,7 @@ import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { describe, expect, it } from 'vitest';
 import { METRICS, METRICS_NAMESPACE } from '../../functions/core/metrics.ts';
-import { DEFAULT_RETRY_SCHEDULE } from '../../functions/core/retry.ts';
+import { DEFAULT_RETRY_SCHEDULE } from '../../functions/core/delivery/retry.ts';
 import { deliveryQueueAgeFloor } from '../../infra/constructs/relay-monitoring.ts';
 import { RelayStack, type RelayStackProps } from '../../infra/relay-stack.ts';
 

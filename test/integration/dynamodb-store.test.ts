@@ -1,7 +1,7 @@
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoStore } from '../../functions/adapters/dynamodb/store.ts';
-import type { Delivery } from '../../functions/core/delivery.ts';
+import type { Delivery } from '../../functions/core/delivery/model.ts';
 import { scopedKey } from '../../functions/core/ports.ts';
 import { ensureTable, localDynamoClient, startDynalite } from '../../functions/local/dynalite.ts';
 

@@ -11,9 +11,9 @@ import {
   StartMessageMoveTaskCommand,
 } from '@aws-sdk/client-sqs';
 import { logger } from '../../commons/logger.ts';
-import type { DeliveryTask } from '../../core/delivery.ts';
+import type { DeliveryTask } from '../../core/delivery/model.ts';
 import type { RedriveStatus, TaskQueue } from '../../core/ports.ts';
-import { MAX_DELAY_SECONDS } from '../../core/retry.ts';
+import { MAX_DELAY_SECONDS } from '../../core/delivery/scheduling.ts';
 import { WriteCoalescer } from '../coalescer.ts';
 import { backoffMs, chunkWithin, forEachLimited } from './batching.ts';
 

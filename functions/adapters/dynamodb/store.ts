@@ -11,7 +11,7 @@ import {
   ScanCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
-import type { Attempt, Delivery, DeliveryTask } from '../../core/delivery.ts';
+import type { Attempt, Delivery, DeliveryTask } from '../../core/delivery/model.ts';
 import { badRequest } from '../../core/errors.ts';
 import type { RelayEvent } from '../../core/event.ts';
 import {

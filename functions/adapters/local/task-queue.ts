@@ -1,4 +1,4 @@
-import type { DeliveryTask } from '../../core/delivery.ts';
+import type { DeliveryTask } from '../../core/delivery/model.ts';
 import type { RedriveStatus, TaskQueue } from '../../core/ports.ts';
 import type { LocalQueue } from './queue.ts';
 

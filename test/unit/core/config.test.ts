@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { configFromEnv } from '../../../functions/core/config.ts';
-import { attemptsPerRound } from '../../../functions/core/retry.ts';
+import { attemptsPerRound } from '../../../functions/core/delivery/retry.ts';
 
 describe('configFromEnv', () => {
   it('defaults to the Svix schedule of 8 attempts, 20% jitter, a 15 s timeout and the SSRF defence on', () => {

@@ -7,7 +7,7 @@ import {
   MAX_LOGGED_ATTEMPTS,
   type ReceivedTask,
 } from '../../../functions/core/deliver.ts';
-import type { Attempt, Delivery, DeliveryTask } from '../../../functions/core/delivery.ts';
+import type { Attempt, Delivery, DeliveryTask } from '../../../functions/core/delivery/model.ts';
 import { attemptTimedOut, DeadLetterPending, RetryScheduled } from '../../../functions/core/errors.ts';
 import type { RelayEvent } from '../../../functions/core/event.ts';
 import type { HttpResponse } from '../../../functions/core/ports.ts';

@@ -1,4 +1,4 @@
-import type { Attempt, Delivery, DeliveryTask } from '../../../functions/core/delivery.ts';
+import type { Attempt, Delivery, DeliveryTask } from '../../../functions/core/delivery/model.ts';
 import type { RelayEvent } from '../../../functions/core/event.ts';
 import {
   type Clock,

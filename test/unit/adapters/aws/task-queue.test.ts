@@ -12,7 +12,7 @@ import {
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { SqsTaskQueue } from '../../../../functions/adapters/aws/task-queue.ts';
-import type { DeliveryTask } from '../../../../functions/core/delivery.ts';
+import type { DeliveryTask } from '../../../../functions/core/delivery/model.ts';
 
 const QUEUE_URL = 'https://sqs.us-east-1.amazonaws.com/123456789012/relay-delivery';
 const DLQ_ARN = 'arn:aws:sqs:us-east-1:123456789012:relay-delivery-dlq';

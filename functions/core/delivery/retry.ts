@@ -1,3 +1,5 @@
+import { MAX_DELAY_SECONDS } from './scheduling.ts';
+
 /**
  * When to try again. The schedule lists the delays (seconds) between attempts: n delays give
  * n + 1 attempts per round. Jitter spreads retries of many deliveries that failed together so they
@@ -13,15 +15,6 @@ export interface RetryPolicy {
 /** 8 attempts over ~27 h: now, 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h (Svix's schedule). */
 export const DEFAULT_RETRY_SCHEDULE = [5, 300, 1800, 7200, 18000, 36000, 36000] as const;
 export const DEFAULT_JITTER = 0.2;
-
-/**
- * The delay rides on the message's visibility timeout, which SQS caps at 12 h counted from the
- * receive. The handler sets it only after the receive's own wait and run: the event source may
- * hold a batch through throttled invokes for up to the queue's visibility (9 min), then the
- * function runs up to 1.5 min. Twelve minutes are left for both, so the call never asks for more
- * than SQS allows (it would be refused, and the retry would come at once instead of later).
- */
-export const MAX_DELAY_SECONDS = 12 * 60 * 60 - 12 * 60;
 
 /** Parses `5,300,1800` into delays; throws a message naming the bad entry. */
 export function parseSchedule(text: string): number[] {

@@ -1,8 +1,8 @@
 import { Webhook } from 'standardwebhooks';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { generateSecret, secretKey, sign, webhookHeaders } from '../../../functions/core/signing.ts';
-import { SubscriptionCreateSchema } from '../../../functions/core/subscription.ts';
-import { NOW, NOW_SECONDS } from '../support/fakes.ts';
+import { generateSecret, secretKey, sign, webhookHeaders } from '../../../../functions/core/delivery/signing.ts';
+import { SubscriptionCreateSchema } from '../../../../functions/core/subscription.ts';
+import { NOW, NOW_SECONDS } from '../../support/fakes.ts';
 
 describe('sign', () => {
   it('reproduces the first Standard Webhooks test vector', () => {

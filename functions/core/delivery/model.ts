@@ -1,5 +1,5 @@
 import * as z from 'zod/mini';
-import './zod.ts';
+import '../zod.ts';
 
 /**
  * - pending: another attempt is scheduled (`nextAttemptAt`) or under way
@@ -56,6 +56,20 @@ export const DeliveryTaskSchema = z.object({
   manual: z.optional(z.boolean()),
   /** The replay that made this delivery, if any (see EventReplayer). */
   replay: z.optional(z.string()),
+  /**
+   * Not before this instant (epoch ms). A wait longer than the queue's 15-minute delay travels
+   * as a chain of delayed copies; a copy that arrives early is sent on (see scheduling.ts).
+   */
+  due: z.optional(z.number()),
+  /**
+   * Scheduled attempts of the round already made when this copy was sent. A copy behind the
+   * delivery log (a duplicate left by a crash between sending a copy and acknowledging) is stale.
+   */
+  attempt: z.optional(z.number()),
+  /** The subscription delivers in order: the task travels on the ordered (FIFO) queue. */
+  ordered: z.optional(z.boolean()),
+  /** Its rate-limit send time (`due`) is already booked: attempt then without booking another. */
+  booked: z.optional(z.boolean()),
 });
 export type DeliveryTask = z.infer<typeof DeliveryTaskSchema>;
 

@@ -1,9 +1,9 @@
 import { Webhook } from 'standardwebhooks';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { attemptDelivery } from '../../../functions/core/attempt.ts';
-import { DeliveryFailure, networkFailure, targetRefused } from '../../../functions/core/errors.ts';
-import { webhookBody } from '../../../functions/core/event.ts';
-import type { HttpResponse } from '../../../functions/core/ports.ts';
+import { attemptDelivery } from '../../../../functions/core/delivery/attempt.ts';
+import { DeliveryFailure, networkFailure, targetRefused } from '../../../../functions/core/errors.ts';
+import { webhookBody } from '../../../../functions/core/event.ts';
+import type { HttpResponse } from '../../../../functions/core/ports.ts';
 import {
   anEvent,
   aSubscription,
@@ -12,7 +12,7 @@ import {
   NOW,
   NOW_SECONDS,
   SECRET,
-} from '../support/fakes.ts';
+} from '../../support/fakes.ts';
 
 function attempt(answer: Partial<HttpResponse> | Error, overrides: { excerptBytes?: number } = {}) {
   const sender = new FakeSender(answer);

@@ -3,11 +3,11 @@ import {
   attemptsPerRound,
   DEFAULT_JITTER,
   DEFAULT_RETRY_SCHEDULE,
-  MAX_DELAY_SECONDS,
   nextDelaySeconds,
   parseSchedule,
   type RetryPolicy,
-} from '../../../functions/core/retry.ts';
+} from '../../../../functions/core/delivery/retry.ts';
+import { MAX_DELAY_SECONDS } from '../../../../functions/core/delivery/scheduling.ts';
 
 describe('parseSchedule', () => {
   it('parses the default schedule written as a list', () => {

@@ -1,0 +1,73 @@
+/**
+ * How a waiting task comes back, and the queue numbers every part of the relay shares (the
+ * local queues, the SQS adapter, the CDK stack). Each is defined here once.
+ *
+ * The standard delivery queue never holds a waiting task in flight: a retry, a park (circuit
+ * open), a Retry-After, a rate-limit wait or a concurrency wait is a new, delayed copy of the
+ * task (SQS DelaySeconds, at most 15 minutes), and the received message is acknowledged. A wait
+ * longer than 15 minutes travels as a chain of such copies: each carries the instant it is due
+ * (`due`), and a copy received before then is sent on again without touching the store (a hop).
+ * So the queue's in-flight count is bounded by the consumers (concurrency x batch size), not by
+ * how many deliveries are failing.
+ *
+ * The ordered (FIFO) queue is the exception: SQS has no per-message delay there, and a copy
+ * would lose the task's place in its group. Its blocked head waits on its own visibility
+ * (at most {@link MAX_DELAY_SECONDS}); the group behind it waits anyway, so that queue holds at
+ * most one waiting message per blocked ordered subscription.
+ */
+
+/** SQS delays a message at most 15 minutes (DelaySeconds). */
+export const MAX_QUEUE_DELAY_SECONDS = 900;
+
+/**
+ * The longest single wait on a received message's visibility (the ordered queue's waits, and a
+ * receiver's Retry-After bound). SQS caps visibility at 12 h counted from the receive; the event
+ * source may hold a batch through throttled invokes for up to the queue's visibility (9 min), then
+ * the function runs up to 1.5 min, so twelve minutes are left for both.
+ */
+export const MAX_DELAY_SECONDS = 12 * 60 * 60 - 12 * 60;
+
+/**
+ * Receives of one standard-queue message before SQS moves it to the DLQ (the redrive policy's
+ * maxReceiveCount). A message normally needs one receive: every wait is a new message.
+ */
+export const MAX_RECEIVES = 5;
+
+/**
+ * On this receive of one message, when no earlier receive finished (the handler crashed, timed
+ * out or was throttled each time), the task is poison: the handler marks its delivery dead, so
+ * `GET /v1/dlq` lists it, before the queue moves it. Below {@link MAX_RECEIVES}, so the handler
+ * always gets to say so.
+ */
+export const POISON_RECEIVES = 3;
+
+/**
+ * The ordered queue's maxReceiveCount: its head is received once per wait (attempts, parks,
+ * Retry-After), so this is SQS's maximum. Dead ordered tasks are moved by the handler straight
+ * into the ordered DLQ instead of bouncing there; this only catches what the handler never sees.
+ */
+export const ORDERED_MAX_RECEIVES = 1000;
+
+/** A copy received this early (or later) is on time: clocks and the queue's delay are not exact. */
+export const DUE_TOLERANCE_MS = 1_000;
+
+/** Clock difference allowed between the queue's SentTimestamp and ours. */
+export const STALE_COPY_SLACK_MS = 2_000;
+
+/** The next leg of a wait until `due` (epoch ms): seconds for one delayed copy, at most 15 min. */
+export function nextHopSeconds(due: number, now: number): number {
+  return Math.max(0, Math.min(MAX_QUEUE_DELAY_SECONDS, Math.ceil((due - now) / 1000)));
+}
+
+/** Whether a copy due at `due` (epoch ms) is early enough to send on instead of acting now. */
+export function isEarly(due: number | undefined, now: number): boolean {
+  return due !== undefined && due - now > DUE_TOLERANCE_MS;
+}
+
+/**
+ * Delayed copies one failing delivery costs over a whole round: one per 15 minutes of waiting
+ * (at least one per wait). The cost model and the README use it.
+ */
+export function copiesPerRound(delays: readonly number[]): number {
+  return delays.reduce((n, d) => n + Math.max(1, Math.ceil(d / MAX_QUEUE_DELAY_SECONDS)), 0);
+}
