@@ -148,50 +148,30 @@ export interface RedriveStatus {
   total: number;
 }
 
-/** A message as received from one of the delivery queues: what acknowledging or hiding it needs. */
-export interface TaskRef {
-  receiptHandle: string;
-  /** Received from the ordered (FIFO) queue rather than the standard one. */
-  ordered: boolean;
-}
-
-/**
- * The delivery queues and their DLQs: the standard queue (every task, fair queues: the group is
- * the subscription) and the ordered FIFO queue (tasks of `ordering: "fifo"` subscriptions, one
- * group per subscription, in order).
- */
+/** The delivery queue and its DLQ. */
 export interface TaskQueue {
   /**
-   * New tasks. `task.ordered` ones go to the ordered queue (MessageGroupId = tenant#subscription,
-   * deduplicated by delivery id); the others to the standard queue with MessageGroupId =
-   * tenant#subscription, so a flooded or slow endpoint is served after the quiet ones.
+   * New tasks, each with MessageGroupId = tenant#subscription: SQS fair queues then serve a
+   * flooded or slow endpoint's tasks after the quiet endpoints' ones.
    */
   enqueue(tasks: readonly DeliveryTask[]): Promise<void>;
   /**
-   * A copy of a task on the standard queue, delayed `delaySeconds` (0 to 15 minutes): how every
-   * wait comes back there. The caller acknowledges the received message only after this resolved,
-   * so a crash in between leaves a duplicate (fenced by `task.attempt`), never a lost task.
+   * A copy of a task, delayed `delaySeconds` (0 to 15 minutes; same group): how every wait comes
+   * back. The caller acknowledges the received message only after this resolved, so a crash in
+   * between leaves a duplicate (fenced by `task.attempt`), never a lost task. Sends of one
+   * invocation share SendMessageBatch requests.
    */
   sendDelayed(task: DeliveryTask, delaySeconds: number): Promise<void>;
   /**
-   * Keeps a received task hidden for `delaySeconds` (at most MAX_DELAY_SECONDS): the ordered
-   * queue's wait, where a copy would lose its place in the group.
+   * Make a received task visible again at once, on its way to the DLQ. Its delivery is marked
+   * dead, so every further receive of this message bounces straight back until the queue's own
+   * redrive policy (maxReceiveCount) moves it to the DLQ. The queue service does the move, so it
+   * records the source queue and a DLQ redrive (console, API or CLI) puts the task back.
    */
-  retryLater(ref: TaskRef, delaySeconds: number): Promise<void>;
-  /** Makes a received task visible again at once (a task behind a blocked ordered head). */
-  release(ref: TaskRef): Promise<void>;
-  /**
-   * Sends a received task to its DLQ; its delivery is already marked dead.
-   * - standard queue: visible again at once; every further receive bounces straight back until
-   *   the queue's redrive policy (maxReceiveCount) moves it, so SQS records the source queue and
-   *   the console's "Start DLQ redrive" puts it back. Returns `bounce`: report it as a failure.
-   * - ordered queue: a copy straight into the ordered DLQ (bouncing would take up to 1,000
-   *   receives there). Returns `moved`: acknowledge the received message.
-   */
-  deadLetter(ref: TaskRef, task: DeliveryTask): Promise<'bounce' | 'moved'>;
-  /** Start moving every dead-lettered task (both DLQs) back to the queue it came from. */
+  releaseToDeadLetter(receiptHandle: string): Promise<void>;
+  /** Start moving every dead-lettered task back to the delivery queue. */
   startRedrive(): Promise<RedriveStatus>;
-  /** The latest redrive's progress (both DLQs together), or undefined when none was started. */
+  /** The latest redrive's progress, or undefined when none was ever started. */
   redriveStatus(): Promise<RedriveStatus | undefined>;
 }
 

@@ -55,8 +55,6 @@ const RateLimitSchema = z
     z.gte(RATE_LIMIT_RANGE.min, `must be at least ${RATE_LIMIT_RANGE.min} per second`),
     z.lte(RATE_LIMIT_RANGE.max, `must be at most ${RATE_LIMIT_RANGE.max} per second`),
   );
-/** `fifo`: webhooks reach the endpoint in ingest order, one at a time; `none` (default): in parallel. */
-const OrderingSchema = z.enum(['none', 'fifo'], 'must be "none" or "fifo"');
 
 /** `POST /v1/subscriptions` body. */
 export const SubscriptionCreateSchema = z.strictObject({
@@ -66,8 +64,7 @@ export const SubscriptionCreateSchema = z.strictObject({
   enabled: z.optional(z.boolean()),
   secret: z.optional(SecretSchema),
   maxInFlight: z.optional(MaxInFlightSchema),
-  rateLimitPerSecond: z.optional(z.nullable(RateLimitSchema)),
-  ordering: z.optional(OrderingSchema),
+  rateLimitPerSecond: z.optional(RateLimitSchema),
 });
 export type SubscriptionCreate = z.infer<typeof SubscriptionCreateSchema>;
 
@@ -81,12 +78,11 @@ export const SubscriptionPatchSchema = z
     maxInFlight: z.optional(MaxInFlightSchema),
     /** `null` removes the limit. */
     rateLimitPerSecond: z.optional(z.nullable(RateLimitSchema)),
-    ordering: z.optional(OrderingSchema),
-  })
+    })
   .check(
     z.refine(
       (p) => Object.keys(p).length > 0,
-      'must change at least one of url, eventTypes, description, enabled, maxInFlight, rateLimitPerSecond, ordering',
+      'must change at least one of url, eventTypes, description, enabled, maxInFlight, rateLimitPerSecond',
     ),
   );
 export type SubscriptionPatch = z.infer<typeof SubscriptionPatchSchema>;
@@ -103,8 +99,6 @@ export interface Subscription {
   maxInFlight?: number;
   /** Attempts per second at most, fleet-wide; absent: no limit. */
   rateLimitPerSecond?: number;
-  /** `fifo`: in ingest order, a failing webhook blocking the ones behind it. Absent: `none`. */
-  ordering?: 'none' | 'fifo';
   /** Why the relay disabled it (the receiver answered 410 Gone, ...); cleared on re-enabling. */
   disabledReason?: string;
   disabledAt?: string;

@@ -66,8 +66,6 @@ export const DeliveryTaskSchema = z.object({
    * delivery log (a duplicate left by a crash between sending a copy and acknowledging) is stale.
    */
   attempt: z.optional(z.number()),
-  /** The subscription delivers in order: the task travels on the ordered (FIFO) queue. */
-  ordered: z.optional(z.boolean()),
   /** Its rate-limit send time (`due`) is already booked: attempt then without booking another. */
   booked: z.optional(z.boolean()),
 });

@@ -9,21 +9,16 @@
  * (`due`), and a copy received before then is sent on again without touching the store (a hop).
  * So the queue's in-flight count is bounded by the consumers (concurrency x batch size), not by
  * how many deliveries are failing.
- *
- * The ordered (FIFO) queue is the exception: SQS has no per-message delay there, and a copy
- * would lose the task's place in its group. Its blocked head waits on its own visibility
- * (at most {@link MAX_DELAY_SECONDS}); the group behind it waits anyway, so that queue holds at
- * most one waiting message per blocked ordered subscription.
  */
 
 /** SQS delays a message at most 15 minutes (DelaySeconds). */
 export const MAX_QUEUE_DELAY_SECONDS = 900;
 
 /**
- * The longest single wait on a received message's visibility (the ordered queue's waits, and a
- * receiver's Retry-After bound). SQS caps visibility at 12 h counted from the receive; the event
- * source may hold a batch through throttled invokes for up to the queue's visibility (9 min), then
- * the function runs up to 1.5 min, so twelve minutes are left for both.
+ * The longest single wait: a retry schedule's entries and a receiver's Retry-After are bounded
+ * by it. (It was SQS's 12 h visibility cap, less the twelve minutes a throttled receive and the
+ * function's run can take, when waits rode on visibility; chained copies could wait longer, but
+ * the bound keeps a round within the queue retention the stack budgets.)
  */
 export const MAX_DELAY_SECONDS = 12 * 60 * 60 - 12 * 60;
 
@@ -40,13 +35,6 @@ export const MAX_RECEIVES = 5;
  * always gets to say so.
  */
 export const POISON_RECEIVES = 3;
-
-/**
- * The ordered queue's maxReceiveCount: its head is received once per wait (attempts, parks,
- * Retry-After), so this is SQS's maximum. Dead ordered tasks are moved by the handler straight
- * into the ordered DLQ instead of bouncing there; this only catches what the handler never sees.
- */
-export const ORDERED_MAX_RECEIVES = 1000;
 
 /** A copy received this early (or later) is on time: clocks and the queue's delay are not exact. */
 export const DUE_TOLERANCE_MS = 1_000;
