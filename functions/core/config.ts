@@ -21,6 +21,11 @@ export interface RelayConfig {
   /** The circuit breaker's first opening after a timeout, doubled per further timeout up to the max. */
   circuitBaseSeconds: number;
   circuitMaxSeconds: number;
+  /**
+   * Tasks the delivery fleet can attempt at once (invocations x batch size), when known. An
+   * endpoint whose `maxInFlight` is at least this cannot exceed it, so its slots are not counted.
+   */
+  deliverySlots?: number;
 }
 
 /** The SSRF defence these settings describe. */
@@ -73,5 +78,6 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): RelayConfig
     // 50 logged attempts must fit DynamoDB's 400 KB item: 4 KB of excerpt each at most.
     responseExcerptBytes: number('RELAY_RESPONSE_EXCERPT_BYTES', 1024, 0, 4096),
     retentionDays: number('RELAY_RETENTION_DAYS', 30, 1, 3650),
+    ...(env.RELAY_DELIVERY_SLOTS ? { deliverySlots: number('RELAY_DELIVERY_SLOTS', 0, 1, 1_000_000) } : {}),
   };
 }

@@ -44,6 +44,8 @@ export async function fanout(
         tenant: event.tenant,
         eventId: event.id,
         subscriptionId: sub.id,
+        // The round's count starts here; every later copy carries the log's (see scheduled.ts).
+        attempt: 0,
         ...(opts.replay ? { replay: opts.replay } : {}),
       });
     }

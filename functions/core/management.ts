@@ -1,4 +1,5 @@
 import type { Delivery, DeliveryTask } from './delivery/model.ts';
+import { generateSecret } from './delivery/signing.ts';
 import { ApiError, notFound } from './errors.ts';
 import type { RelayEvent } from './event.ts';
 import { newEventId, newSubscriptionId } from './ids.ts';
@@ -12,7 +13,6 @@ import type {
   Store,
   TaskQueue,
 } from './ports.ts';
-import { generateSecret } from './delivery/signing.ts';
 import type { Subscription, SubscriptionCreate, SubscriptionPatch } from './subscription.ts';
 import type { TargetPolicy } from './targets.ts';
 
@@ -35,6 +35,9 @@ const changedMeanwhile = (id: string) =>
     'conflict',
     `subscription ${id} changed (or was deleted) meanwhile; read it again and retry`,
   );
+
+/** The version of a subscription an edit was based on. */
+const versionOf = (sub: Subscription) => ({ updatedAt: sub.updatedAt, healthUpdatedAt: sub.healthUpdatedAt });
 
 /** Old secrets signed with at once, at most (rotating again and again within a grace period). */
 const MAX_PREVIOUS_SECRETS = 3;
@@ -66,6 +69,8 @@ export class Management {
       eventTypes: [...new Set(input.eventTypes)],
       ...(input.description !== undefined ? { description: input.description } : {}),
       enabled: input.enabled ?? true,
+      ...(input.maxInFlight !== undefined ? { maxInFlight: input.maxInFlight } : {}),
+      ...(input.rateLimitPerSecond !== undefined ? { rateLimitPerSecond: input.rateLimitPerSecond } : {}),
       secret: input.secret ?? generateSecret(),
       createdAt: now.toISOString(),
       updatedAt: now.toISOString(),
@@ -92,15 +97,27 @@ export class Management {
     // failures and circuit say nothing about the new one (and would disable it again at once).
     const fresh =
       (patch.enabled === true && !sub.enabled) || (patch.url !== undefined && patch.url !== sub.url);
-    const { disabledReason: _r, disabledAt: _a, failingSince: _f, circuit: _c, ...healthy } = sub;
+    const {
+      disabledReason: _r,
+      disabledAt: _a,
+      failingSince: _f,
+      circuit: _c,
+      healthUpdatedAt: _h,
+      ...healthy
+    } = sub;
     const { disabledReason: _r2, disabledAt: _a2, ...enabledCopy } = sub;
+    const { rateLimitPerSecond, ...rest } = patch;
+    const base = fresh ? healthy : patch.enabled === true ? enabledCopy : sub;
+    // `rateLimitPerSecond: null` removes the limit.
+    const { rateLimitPerSecond: _old, ...unlimited } = base;
     const updated: Subscription = {
-      ...(fresh ? healthy : patch.enabled === true ? enabledCopy : sub),
-      ...patch,
+      ...(rateLimitPerSecond === null ? unlimited : base),
+      ...rest,
+      ...(typeof rateLimitPerSecond === 'number' ? { rateLimitPerSecond } : {}),
       ...(patch.eventTypes ? { eventTypes: [...new Set(patch.eventTypes)] } : {}),
       updatedAt: this.deps.clock.now().toISOString(),
     };
-    if (!(await this.deps.store.putSubscription(updated, sub.updatedAt))) throw changedMeanwhile(id);
+    if (!(await this.deps.store.putSubscription(updated, versionOf(sub)))) throw changedMeanwhile(id);
     return updated;
   }
 
@@ -123,7 +140,7 @@ export class Management {
       previousSecrets,
       updatedAt: iso,
     };
-    if (!(await this.deps.store.putSubscription(rotated, sub.updatedAt))) throw changedMeanwhile(id);
+    if (!(await this.deps.store.putSubscription(rotated, versionOf(sub)))) throw changedMeanwhile(id);
     return rotated;
   }
 

@@ -53,25 +53,32 @@ export interface Page<T> {
 
 export interface SubscriptionStore {
   /**
-   * Writes a subscription. With `expectedUpdatedAt`, only over the version that was read (else
-   * false): an edit never undoes a delete, a disable or another edit made meanwhile.
+   * Writes a subscription. With `expected`, only over the version that was read (its
+   * `updatedAt`, and its `healthUpdatedAt` or none), else false: an edit never undoes a delete,
+   * a disable, another edit or a health change (failing since, circuit) made meanwhile.
    */
-  putSubscription(sub: Subscription, expectedUpdatedAt?: string): Promise<boolean>;
+  putSubscription(
+    sub: Subscription,
+    expected?: { updatedAt: string; healthUpdatedAt?: string | undefined },
+  ): Promise<boolean>;
   getSubscription(tenant: string, id: string): Promise<Subscription | undefined>;
   listSubscriptions(tenant: string): Promise<Subscription[]>;
   deleteSubscription(tenant: string, id: string): Promise<boolean>;
   /** Disables a subscription with the reason, leaving everything else as it is. */
   disableSubscription(tenant: string, id: string, reason: string, at: string): Promise<void>;
   /**
-   * Records an endpoint's health, written only when it changes: `failingSince` set on the first
-   * failure after a success (kept if already set), `circuit` opened or extended after a
-   * timeout, both cleared by a success.
+   * Records an endpoint's health: `failingSince` set on the first failure after a success (kept
+   * if already set), `circuit` opened or extended after a timeout, both cleared by a success.
+   * Conditional on the subscription being as `seen` (its `updatedAt` and `healthUpdatedAt`), so
+   * an attempt that read it before an edit (re-enabled, new URL) never puts the old health back;
+   * sets `healthUpdatedAt` to `seen.at`. False when it changed meanwhile (or was deleted).
    */
   recordHealth(
     tenant: string,
     id: string,
     change: { failingSince?: string; circuit?: CircuitState | null } | 'healthy',
-  ): Promise<void>;
+    seen: { updatedAt: string; healthUpdatedAt?: string; at: string },
+  ): Promise<boolean>;
   /**
    * Claims the half-open probe of a circuit that was `seen`: true for exactly one caller until
    * `probeUntil` passes (or the circuit changes).

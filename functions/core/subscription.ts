@@ -78,7 +78,7 @@ export const SubscriptionPatchSchema = z
     maxInFlight: z.optional(MaxInFlightSchema),
     /** `null` removes the limit. */
     rateLimitPerSecond: z.optional(z.nullable(RateLimitSchema)),
-    })
+  })
   .check(
     z.refine(
       (p) => Object.keys(p).length > 0,
@@ -107,19 +107,24 @@ export interface Subscription {
   failingSince?: string;
   /** The circuit breaker, when a hanging endpoint has opened it. */
   circuit?: { openUntil: string; timeouts: number; probeUntil?: string };
+  /** When the relay last wrote `failingSince` or `circuit`: the version health writes and edits check. */
+  healthUpdatedAt?: string;
   /** Secrets replaced by a rotation, still signed with until `expiresAt` (the grace period). */
   previousSecrets?: Array<{ secret: string; expiresAt: string }>;
   createdAt: string;
   updatedAt: string;
 }
 
-export type PublicSubscription = Omit<Subscription, 'secret' | 'tenant' | 'previousSecrets'> & {
+export type PublicSubscription = Omit<
+  Subscription,
+  'secret' | 'tenant' | 'previousSecrets' | 'healthUpdatedAt'
+> & {
   /** When the last rotation's old secret stops (or stopped) being signed with. */
   previousSecretExpiresAt?: string;
 };
 
 export function toPublic(sub: Subscription): PublicSubscription {
-  const { secret: _secret, tenant: _tenant, previousSecrets, ...rest } = sub;
+  const { secret: _secret, tenant: _tenant, previousSecrets, healthUpdatedAt: _h, ...rest } = sub;
   const last = previousSecrets?.at(-1)?.expiresAt;
   return { ...rest, ...(last ? { previousSecretExpiresAt: last } : {}) };
 }

@@ -1,70 +1,56 @@
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { logger } from '../commons/logger.ts';
-import { type DeliverDeps, deliverTask, type ReceivedTask } from '../core/deliver.ts';
-import { type DeliveryTask, DeliveryTaskSchema } from '../core/delivery/model.ts';
+import { deliverBatch } from '../core/delivery/batch.ts';
+import type { DeliverDeps, ReceivedTask } from '../core/delivery/deps.ts';
+import { DeliveryTaskSchema } from '../core/delivery/model.ts';
 import { loggingFailures } from './sqs.ts';
 
 /**
- * The delivery queue's consumer: attempt each task, report the ones to retry later as
- * `batchItemFailures` (their visibility already carries the backoff delay).
+ * The delivery queue's consumer: parse each record, let the core deliver the batch, and report
+ * the records that must come back (or bounce on to the DLQ) as `batchItemFailures`. Waits never
+ * come back this way: they are delayed copies, and their received message is acknowledged.
  */
 export function makeDeliveryHandler(deps: DeliverDeps) {
   return async (event: SQSEvent): Promise<SQSBatchResponse> => {
-    const parsed = new Map<string, DeliveryTask>();
+    const received: ReceivedTask[] = [];
+    const malformed = new Set<string>();
     for (const record of event.Records) {
       const result = DeliveryTaskSchema.safeParse(safeJson(record.body));
-      if (result.success) parsed.set(record.messageId, result.data);
-      else logger.error('malformed delivery task; left for the DLQ', { messageId: record.messageId });
+      if (!result.success) {
+        // Nothing to mark in the log: straight on toward the DLQ, where the alarm sees it.
+        logger.error('malformed delivery task; sent on to the DLQ', { messageId: record.messageId });
+        malformed.add(record.messageId);
+        await deps.tasks.releaseToDeadLetter(record.receiptHandle).catch(() => undefined);
+        continue;
+      }
+      received.push({
+        task: result.data,
+        messageId: record.messageId,
+        receiptHandle: record.receiptHandle,
+        receiveCount: Number(record.attributes.ApproximateReceiveCount) || 1,
+        ...(Number(record.attributes.SentTimestamp) > 0
+          ? { sentAt: Number(record.attributes.SentTimestamp) }
+          : {}),
+      });
     }
-    // One read for the whole batch: deliveries, events and subscriptions together.
-    const loaded = await deps.store.loadForTasks([...parsed.values()]);
-    // At most two attempts at once per endpoint: when one times out, the circuit opens and the
-    // endpoint's other tasks in the batch are parked instead of hanging too.
-    const lane = lanes(PER_SUBSCRIPTION_CONCURRENCY);
-    const processor = new BatchProcessor(EventType.SQS);
     try {
+      const outcomes = await deliverBatch(deps, received);
+      const processor = new BatchProcessor(EventType.SQS);
       return await processPartialResponse(
         event,
         loggingFailures('delivery', async (record: SQSRecord) => {
-          const task = parsed.get(record.messageId);
-          if (!task) throw new Error(`malformed delivery task ${record.messageId}`);
-          const received: ReceivedTask = {
-            task,
-            messageId: record.messageId,
-            receiptHandle: record.receiptHandle,
-            receiveCount: Number(record.attributes.ApproximateReceiveCount) || 1,
-            ...(Number(record.attributes.SentTimestamp) > 0
-              ? { sentAt: Number(record.attributes.SentTimestamp) }
-              : {}),
-          };
-          return lane(`${task.tenant}#${task.subscriptionId}`, () => deliverTask(deps, received, loaded));
+          const outcome = outcomes.get(record.messageId);
+          if (!outcome || malformed.has(record.messageId))
+            throw new Error(`malformed delivery task ${record.messageId}`);
+          if (outcome.status === 'rejected') throw outcome.reason;
+          return outcome.value;
         }),
         processor,
         { throwOnFullBatchFailure: false },
       );
     } finally {
       deps.metrics?.flush();
-    }
-  };
-}
-
-/** Attempts one endpoint may have in flight within an invocation. */
-export const PER_SUBSCRIPTION_CONCURRENCY = 2;
-
-/** Runs functions at most `limit` at a time per key, in arrival order. */
-function lanes(limit: number) {
-  const state = new Map<string, { active: number; waiting: Array<() => void> }>();
-  return async <T>(key: string, fn: () => Promise<T>): Promise<T> => {
-    const lane = state.get(key) ?? { active: 0, waiting: [] };
-    state.set(key, lane);
-    if (lane.active >= limit) await new Promise<void>((resolve) => lane.waiting.push(resolve));
-    lane.active++;
-    try {
-      return await fn();
-    } finally {
-      lane.active--;
-      lane.waiting.shift()?.();
     }
   };
 }

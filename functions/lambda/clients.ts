@@ -4,6 +4,7 @@ import { SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { SecretKeyAuthenticator } from '../adapters/aws/secret-auth.ts';
 import { SqsTaskQueue } from '../adapters/aws/task-queue.ts';
+import { DynamoEndpointLimiter } from '../adapters/dynamodb/limits.ts';
 import { DynamoStore } from '../adapters/dynamodb/store.ts';
 import { configFromEnv, type RelayConfig, targetPolicy } from '../core/config.ts';
 import { type Authenticator, ChainAuthenticator, StoreKeyAuthenticator } from '../handlers/http.ts';
@@ -17,11 +18,21 @@ import { requireEnv } from './env.ts';
 export const config: RelayConfig = { ...configFromEnv(), allowPrivateTargets: false };
 export const targets = targetPolicy(config);
 
+const documentClient = () =>
+  DynamoDBDocumentClient.from(new DynamoDBClient({}), { marshallOptions: { removeUndefinedValues: true } });
+
 export function dynamoStore(): DynamoStore {
-  const doc = DynamoDBDocumentClient.from(new DynamoDBClient({}), {
-    marshallOptions: { removeUndefinedValues: true },
-  });
-  return new DynamoStore(doc, requireEnv('RELAY_TABLE_NAME'), config.retentionDays);
+  return new DynamoStore(documentClient(), requireEnv('RELAY_TABLE_NAME'), config.retentionDays);
+}
+
+/** The store and the per-endpoint limits, over one DynamoDB client. */
+export function dynamoStoreAndLimiter(): { store: DynamoStore; limiter: DynamoEndpointLimiter } {
+  const doc = documentClient();
+  const table = requireEnv('RELAY_TABLE_NAME');
+  return {
+    store: new DynamoStore(doc, table, config.retentionDays),
+    limiter: new DynamoEndpointLimiter(doc, table),
+  };
 }
 
 export function taskQueue(): SqsTaskQueue {

@@ -3,13 +3,13 @@ import { EventBridgeBus } from '../adapters/aws/event-bus.ts';
 import { NodeHttpSender } from '../adapters/http/sender.ts';
 import { systemClock } from '../core/ports.ts';
 import { makeDeliveryHandler } from '../handlers/delivery.ts';
-import { config, dynamoStore, targets, taskQueue } from './clients.ts';
+import { config, dynamoStoreAndLimiter, targets, taskQueue } from './clients.ts';
 import { requireEnv } from './env.ts';
 import { metrics } from './metrics.ts';
 
 /** Lambda entry: delivery queue (SQS event source) -> signed POSTs. Wiring only. */
 export const handler = makeDeliveryHandler({
-  store: dynamoStore(),
+  ...dynamoStoreAndLimiter(),
   tasks: taskQueue(),
   sender: new NodeHttpSender(targets),
   clock: systemClock,

@@ -10,6 +10,7 @@ import {
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { DynamoEndpointLimiter } from '../adapters/dynamodb/limits.ts';
 import { DynamoStore } from '../adapters/dynamodb/store.ts';
 import { NodeHttpSender } from '../adapters/http/sender.ts';
 import { LocalEventBus } from '../adapters/local/event-bus.ts';
@@ -20,9 +21,9 @@ import { LocalReplayer } from '../adapters/local/replayer.ts';
 import { LocalTaskQueue } from '../adapters/local/task-queue.ts';
 import { logger } from '../commons/logger.ts';
 import { type RelayConfig, targetPolicy } from '../core/config.ts';
+import { MAX_RECEIVES } from '../core/delivery/scheduling.ts';
 import { BUS_SOURCE } from '../core/event.ts';
 import { type Clock, systemClock } from '../core/ports.ts';
-import { attemptsPerRound } from '../core/delivery/retry.ts';
 import { makeApiHandler } from '../handlers/api.ts';
 import { makeDeliveryHandler } from '../handlers/delivery.ts';
 import { makeFanoutHandler } from '../handlers/fanout.ts';
@@ -52,6 +53,8 @@ export interface LocalRelayOptions {
   /** Delivery invocations at once (the event source mapping's maximum concurrency). */
   deliveryConcurrency?: number;
   deliveryBatchSize?: number;
+  /** The delivery queue's in-flight limit (SQS: about 120,000); tests prove the bound with a small one. */
+  queueInFlightLimit?: number;
   /** Run dynalite in a child process, off the relay's event loop (npm start does). */
   storageProcess?: boolean;
   clock?: Clock;
@@ -72,8 +75,9 @@ export interface LocalRelay {
 }
 
 const TABLE_NAME = 'relay';
-/** Headroom over the schedule for receives that never reached the handler (throttles, crashes). */
-const RECEIVE_HEADROOM = 5;
+/** Delivery invocations at once and records per invocation, unless told (the stack's are 20 x 10). */
+const DELIVERY_CONCURRENCY = 8;
+const DELIVERY_BATCH_SIZE = 10;
 
 /**
  * The relay on a laptop: the real Lambda handlers, wired to local adapters (in-process bus and
@@ -107,8 +111,9 @@ export async function startLocalRelay(opts: LocalRelayOptions): Promise<LocalRel
   const deliveryDlq = new LocalQueue('relay-delivery-dlq', { visibilityTimeoutSeconds: 30 });
   const delivery = new LocalQueue('relay-delivery', {
     visibilityTimeoutSeconds: Math.ceil((config.attemptTimeoutMs / 1000) * 6 + 30),
-    maxReceiveCount: attemptsPerRound(config.retry) + RECEIVE_HEADROOM,
+    maxReceiveCount: MAX_RECEIVES,
     deadLetterQueue: deliveryDlq,
+    ...(opts.queueInFlightLimit !== undefined ? { maxInFlight: opts.queueInFlightLimit } : {}),
   });
   const queues = { fanout, fanoutDlq, delivery, deliveryDlq };
   const statePath = opts.dataDir ? join(opts.dataDir, 'queues.json') : undefined;
@@ -138,17 +143,28 @@ export async function startLocalRelay(opts: LocalRelayOptions): Promise<LocalRel
     targets,
     secretGraceSeconds: config.secretGraceSeconds,
   });
+  const deliveryConcurrency = opts.deliveryConcurrency ?? DELIVERY_CONCURRENCY;
+  const deliveryBatch = opts.deliveryBatchSize ?? DELIVERY_BATCH_SIZE;
+  const deliveryDeps = {
+    // As on AWS (RELAY_DELIVERY_SLOTS): an endpoint allowed more than the fleet can send skips the count.
+    config: { deliverySlots: deliveryConcurrency * deliveryBatch, ...config },
+    limiter: new DynamoEndpointLimiter(doc, TABLE_NAME),
+  };
   const pollers = [
     new QueuePoller(fanout, makeFanoutHandler({ store, tasks }), {
       batchSize: 10,
       concurrency: 2,
       functionName: 'relay-fanout',
     }),
-    new QueuePoller(delivery, makeDeliveryHandler({ store, tasks, sender, clock, config, metrics, bus }), {
-      batchSize: opts.deliveryBatchSize ?? 10,
-      concurrency: opts.deliveryConcurrency ?? 8,
-      functionName: 'relay-delivery',
-    }),
+    new QueuePoller(
+      delivery,
+      makeDeliveryHandler({ ...deliveryDeps, store, tasks, sender, clock, metrics, bus }),
+      {
+        batchSize: deliveryBatch,
+        concurrency: deliveryConcurrency,
+        functionName: 'relay-delivery',
+      },
+    ),
   ];
   for (const p of pollers) p.start();
 

@@ -6,14 +6,13 @@ import {
   type ListMessageMoveTasksResultEntry,
   SendMessageBatchCommand,
   type SendMessageBatchRequestEntry,
-  SendMessageCommand,
   type SQSClient,
   StartMessageMoveTaskCommand,
 } from '@aws-sdk/client-sqs';
 import { logger } from '../../commons/logger.ts';
 import type { DeliveryTask } from '../../core/delivery/model.ts';
-import type { RedriveStatus, TaskQueue } from '../../core/ports.ts';
-import { MAX_DELAY_SECONDS } from '../../core/delivery/scheduling.ts';
+import { MAX_QUEUE_DELAY_SECONDS } from '../../core/delivery/scheduling.ts';
+import { type RedriveStatus, scopedKey, type TaskQueue } from '../../core/ports.ts';
 import { WriteCoalescer } from '../coalescer.ts';
 import { backoffMs, chunkWithin, forEachLimited } from './batching.ts';
 
@@ -23,9 +22,8 @@ const MAX_ENTRIES_PER_BATCH = 10;
 const MAX_BATCH_BYTES = 1024 * 1024;
 /** Requests in flight at once: fanout of a busy batch may queue hundreds of tasks. */
 const MAX_CONCURRENT_REQUESTS = 10;
-
-/** SQS delays a message at most 15 minutes. */
-const MAX_PARK_SECONDS = 900;
+/** How long the first message of a request waits for company (the coalescer's window). */
+const COALESCE_WINDOW_MS = 3;
 
 /** Move-task states in which SQS refuses to start another task on the same queue. */
 const ACTIVE_MOVE_STATES = new Set(['RUNNING', 'CANCELLING']);
@@ -42,16 +40,44 @@ export interface SqsTaskQueueConfig {
 }
 
 /**
- * The delivery queue and its DLQ on Amazon SQS. A delayed retry rides on the message's
- * visibility timeout; dead-lettering is left to the queue's redrive policy, so SQS records the
- * source queue and a redrive (this one, the console's or the CLI's) puts tasks back where they
- * came from.
+ * One message on its way to the queue, and what became of it: the send records the outcome on
+ * it, so each caller of a shared request learns about its own messages only.
+ */
+interface Outgoing {
+  readonly task: DeliveryTask;
+  /** SQS DelaySeconds (whole seconds); absent for a new task. */
+  readonly delaySeconds?: number;
+  /** SQS confirmed it queued. */
+  queued?: boolean;
+  /** Its entry's last failure, when SQS answered but did not queue it. */
+  failure?: BatchResultErrorEntry;
+  /** The error of the request that was to carry it (an SDK or network error). */
+  error?: unknown;
+}
+
+/**
+ * The delivery queue and its DLQ on Amazon SQS, a standard queue. Every message carries
+ * MessageGroupId = `tenant#subscription`, which makes it a fair queue: a flooded or slow
+ * endpoint's backlog does not hold up the quiet endpoints' tasks. A wait (retry backoff, open
+ * circuit, Retry-After, rate limit) never rides on a received message's visibility: it is a new
+ * copy of the task, delayed by SQS DelaySeconds (at most 15 minutes), and the caller then
+ * acknowledges the received message. New tasks and delayed copies sent within a few
+ * milliseconds of each other share SendMessageBatch requests. Dead-lettering is left to the
+ * queue's redrive policy, so SQS records the source queue and a redrive (this one, the
+ * console's or the CLI's) puts tasks back where they came from.
  */
 export class SqsTaskQueue implements TaskQueue {
   private readonly maxRetries: number;
   private readonly baseDelayMs: number;
 
-  private readonly pending = new WriteCoalescer<DeliveryTask>((tasks) => this.send(tasks), 3, 10);
+  // The records of a batch enqueue and send their delayed copies separately, each in its own
+  // turn of the event loop and within milliseconds of each other: gathered, they fill
+  // SendMessageBatch requests instead of costing one request each.
+  private readonly pending = new WriteCoalescer<Outgoing>(
+    (items) => this.send(items),
+    COALESCE_WINDOW_MS,
+    MAX_ENTRIES_PER_BATCH,
+  );
 
   constructor(
     private readonly client: SQSClient,
@@ -64,55 +90,60 @@ export class SqsTaskQueue implements TaskQueue {
   /**
    * Sends every task as one message, in batches within SQS's count and size limits. Entries SQS
    * fails are re-sent with backoff, except sender faults (the request itself is wrong, so a
-   * re-send fails the same way). Throws when any task is still not queued, or on an SDK error.
+   * re-send fails the same way). Throws when any of these tasks is still not queued (with the
+   * SDK's error when a request failed as a whole).
    */
-  enqueue(tasks: readonly DeliveryTask[]): Promise<void> {
-    // The records of a fanout batch enqueue separately and within milliseconds of each other:
-    // gathered, their tasks fill SendMessageBatch requests instead of one request each.
-    return this.pending.add(tasks);
+  async enqueue(tasks: readonly DeliveryTask[]): Promise<void> {
+    const out: Outgoing[] = tasks.map((task) => ({ task }));
+    await this.pending.add(out);
+    const unsent = out.filter((o) => !o.queued);
+    if (unsent.length > 0) throw notQueued(unsent, `${unsent.length} of ${tasks.length} delivery tasks`);
   }
 
-  private async send(tasks: readonly DeliveryTask[]): Promise<void> {
-    if (tasks.length === 0) return;
-    const failures: BatchResultErrorEntry[] = [];
-    await forEachLimited(
-      chunkWithin(
-        tasks.map((t) => JSON.stringify(t)),
-        MAX_ENTRIES_PER_BATCH,
-        MAX_BATCH_BYTES,
-        (body) => Buffer.byteLength(body, 'utf8'),
-      ),
-      MAX_CONCURRENT_REQUESTS,
-      async (chunk) => {
-        failures.push(...(await this.sendChunk(chunk)));
-      },
-    );
-    const [first] = failures;
-    if (first) {
+  /**
+   * A copy of the task, delayed `delaySeconds` (rounded up to whole seconds; 0 to 900, anything
+   * else is refused, never clamped): it shares requests with the other sends of the moment, and
+   * is re-sent like an enqueued task. Resolves once SQS confirmed this copy queued; rejects when
+   * it did not, whatever became of the other copies of the same request.
+   */
+  async sendDelayed(task: DeliveryTask, delaySeconds: number): Promise<void> {
+    if (!(delaySeconds >= 0 && delaySeconds <= MAX_QUEUE_DELAY_SECONDS)) {
       throw new Error(
-        `SQS did not queue ${failures.length} of ${tasks.length} delivery tasks; ` +
-          `first error: ${first.Code}${first.SenderFault ? ' (sender fault)' : ''}: ${first.Message ?? 'no message'}`,
+        `a delayed copy waits 0 to ${MAX_QUEUE_DELAY_SECONDS} seconds, not ${delaySeconds} ` +
+          `(delivery ${task.deliveryId}); a longer wait is a chain of copies`,
       );
+    }
+    const out: Outgoing = { task, delaySeconds: Math.ceil(delaySeconds) };
+    await this.pending.add([out]);
+    if (!out.queued) {
+      throw notQueued([out], `the copy of delivery ${task.deliveryId} delayed ${out.delaySeconds} s`);
     }
   }
 
-  /** Hides a received task for `delaySeconds` (whole seconds, rounded up, within SQS's 12 h). */
-  async retryLater(receiptHandle: string, delaySeconds: number): Promise<void> {
-    await this.changeVisibility(
-      receiptHandle,
-      Math.max(0, Math.min(MAX_DELAY_SECONDS, Math.ceil(delaySeconds))),
-    );
-  }
-
-  /** A delayed copy (SQS DelaySeconds, at most 900 s); the received message is acknowledged by the caller. */
-  async park(task: DeliveryTask, delaySeconds: number): Promise<void> {
-    await this.client.send(
-      new SendMessageCommand({
-        QueueUrl: this.config.queueUrl,
-        MessageBody: JSON.stringify(task),
-        DelaySeconds: Math.max(0, Math.min(MAX_PARK_SECONDS, Math.ceil(delaySeconds))),
-      }),
-    );
+  /** Sends the messages, recording on each whether it was queued; throws nothing of SQS's. */
+  private async send(items: readonly Outgoing[]): Promise<void> {
+    try {
+      await forEachLimited(
+        chunkWithin(
+          items.map((item) => ({ item, body: JSON.stringify(item.task) })),
+          MAX_ENTRIES_PER_BATCH,
+          MAX_BATCH_BYTES,
+          (m) => Buffer.byteLength(m.body, 'utf8'),
+        ),
+        MAX_CONCURRENT_REQUESTS,
+        async (chunk) => {
+          try {
+            await this.sendChunk(chunk);
+          } catch (err) {
+            for (const { item } of chunk) if (!item.queued) item.error = err;
+            throw err;
+          }
+        },
+      );
+    } catch (err) {
+      // The first failed request stops further ones: their messages were not sent because of it.
+      for (const item of items) if (!item.queued && !item.failure) item.error ??= err;
+    }
   }
 
   /** Visible again at once; the queue's maxReceiveCount then moves the task to the DLQ. */
@@ -178,18 +209,18 @@ export class SqsTaskQueue implements TaskQueue {
     );
   }
 
-  /** One batch, re-sending the entries SQS failed; returns the failures that remain. */
-  private async sendChunk(chunk: readonly string[]): Promise<BatchResultErrorEntry[]> {
+  /** One batch, re-sending the entries SQS failed; records each message's outcome on it. */
+  private async sendChunk(chunk: readonly { item: Outgoing; body: string }[]): Promise<void> {
     // Ids only need to be unique within a request; a re-send keeps them, so a failure always
-    // names the same task.
-    let pending: SendMessageBatchRequestEntry[] = chunk.map((body, i) => ({
+    // names the same message.
+    const byId = new Map(chunk.map(({ item }, i) => [String(i), item]));
+    let pending: SendMessageBatchRequestEntry[] = chunk.map(({ item, body }, i) => ({
       Id: String(i),
       MessageBody: body,
+      MessageGroupId: scopedKey(item.task.tenant, item.task.subscriptionId),
+      ...(item.delaySeconds !== undefined && { DelaySeconds: item.delaySeconds }),
     }));
-    const final: BatchResultErrorEntry[] = [];
-    let last: BatchResultErrorEntry[] = [];
-    for (let attempt = 0; pending.length > 0; attempt++) {
-      if (attempt > this.maxRetries) return [...final, ...last];
+    for (let attempt = 0; pending.length > 0 && attempt <= this.maxRetries; attempt++) {
       if (attempt > 0) await sleep(backoffMs(this.baseDelayMs, attempt));
       const res = await this.client.send(
         new SendMessageBatchCommand({ QueueUrl: this.config.queueUrl, Entries: pending }),
@@ -197,26 +228,25 @@ export class SqsTaskQueue implements TaskQueue {
       const sent = new Set(res.Successful?.map((s) => s.Id));
       const failed = new Map(res.Failed?.map((f) => [f.Id, f]));
       const retry: SendMessageBatchRequestEntry[] = [];
-      last = [];
       for (const entry of pending) {
-        if (sent.has(entry.Id)) continue;
+        const item = byId.get(entry.Id ?? '');
+        if (!item) continue;
+        if (sent.has(entry.Id)) {
+          item.queued = true;
+          item.failure = undefined;
+          continue;
+        }
         // An entry SQS reports neither way was not confirmed queued: treat it as a failure.
-        const failure = failed.get(entry.Id) ?? {
+        item.failure = failed.get(entry.Id) ?? {
           Id: entry.Id,
           Code: 'Unconfirmed',
           Message: 'SQS reported the entry neither sent nor failed',
           SenderFault: false,
         };
-        if (failure.SenderFault) {
-          final.push(failure);
-        } else {
-          retry.push(entry);
-          last.push(failure);
-        }
+        if (!item.failure.SenderFault) retry.push(entry);
       }
       pending = retry;
     }
-    return final;
   }
 }
 
@@ -229,6 +259,20 @@ export class SqsTaskQueue implements TaskQueue {
 function isActiveTaskConflict(err: unknown): boolean {
   if (!(err instanceof Error)) return false;
   return err.name === 'UnsupportedOperation' || /already|active\b.*\btask/i.test(err.message);
+}
+
+/**
+ * Why messages were not queued: the error of the request that was to carry them, as the SDK
+ * threw it, or else SQS's per-entry failure.
+ */
+function notQueued(unsent: readonly Outgoing[], what: string): unknown {
+  const withError = unsent.find((o) => o.error !== undefined);
+  if (withError) return withError.error;
+  const first = unsent.find((o) => o.failure)?.failure;
+  const why = first
+    ? `${first.Code}${first.SenderFault ? ' (sender fault)' : ''}: ${first.Message ?? 'no message'}`
+    : 'unknown';
+  return new Error(`SQS did not queue ${what}; first error: ${why}`);
 }
 
 function toRedriveStatus(task: ListMessageMoveTasksResultEntry): RedriveStatus {

@@ -37,6 +37,23 @@ const apiKeyKey = (id: string) => ({ pk: `APIKEY#${id}`, sk: 'APIKEY' });
 /** How long a claim holds before another request may take it over (a crashed publisher). */
 export const CLAIM_LEASE_MS = 30_000;
 
+/**
+ * The condition "the subscription is still the version that was read": its `updatedAt`, and its
+ * `healthUpdatedAt` or none.
+ */
+function versionCondition(seen: { updatedAt: string; healthUpdatedAt?: string | undefined }) {
+  return {
+    ConditionExpression:
+      seen.healthUpdatedAt === undefined
+        ? 'updatedAt = :seenUpdatedAt AND attribute_not_exists(healthUpdatedAt)'
+        : 'updatedAt = :seenUpdatedAt AND healthUpdatedAt = :seenHealthAt',
+    ExpressionAttributeValues: {
+      ':seenUpdatedAt': seen.updatedAt,
+      ...(seen.healthUpdatedAt === undefined ? {} : { ':seenHealthAt': seen.healthUpdatedAt }),
+    },
+  };
+}
+
 function strip<T>(item: Item): T {
   const out: Item = { ...item };
   for (const k of KEY_ATTRS) delete out[k];
@@ -61,24 +78,27 @@ export class DynamoStore implements Store, EventLedger {
     return Math.floor(Date.parse(fromIso) / 1000) + this.retentionDays * 86_400;
   }
 
-  async putSubscription(sub: Subscription, expectedUpdatedAt?: string): Promise<boolean> {
+  async putSubscription(
+    sub: Subscription,
+    expected?: { updatedAt: string; healthUpdatedAt?: string | undefined },
+  ): Promise<boolean> {
+    const version = expected && versionCondition(expected);
     try {
       await this.doc.send(
         new PutCommand({
           TableName: this.tableName,
           Item: { ...subKey(sub.tenant, sub.id), ...sub },
-          ...(expectedUpdatedAt !== undefined
+          ...(version
             ? {
-                ConditionExpression: 'attribute_exists(pk) AND updatedAt = :seen',
-                ExpressionAttributeValues: { ':seen': expectedUpdatedAt },
+                ConditionExpression: `attribute_exists(pk) AND ${version.ConditionExpression}`,
+                ExpressionAttributeValues: version.ExpressionAttributeValues,
               }
             : {}),
         }),
       );
       return true;
     } catch (err) {
-      if (expectedUpdatedAt !== undefined && (err as Error).name === 'ConditionalCheckFailedException')
-        return false;
+      if (version && (err as Error).name === 'ConditionalCheckFailedException') return false;
       throw err;
     }
   }
@@ -220,42 +240,43 @@ export class DynamoStore implements Store, EventLedger {
     tenant: string,
     id: string,
     change: { failingSince?: string; circuit?: CircuitState | null } | 'healthy',
-  ): Promise<void> {
-    const sets: string[] = [];
+    seen: { updatedAt: string; healthUpdatedAt?: string; at: string },
+  ): Promise<boolean> {
+    const sets = ['healthUpdatedAt = :at'];
     const removes: string[] = [];
-    const values: Record<string, unknown> = {};
+    const values: Record<string, unknown> = { ':at': seen.at };
     if (change === 'healthy') {
-      await this.conditionalUpdate({
-        Key: subKey(tenant, id),
-        UpdateExpression: 'REMOVE failingSince, circuit',
-        ConditionExpression:
-          'attribute_exists(pk) AND (attribute_exists(failingSince) OR attribute_exists(circuit))',
-      });
-      return;
+      removes.push('failingSince', 'circuit');
+    } else {
+      if (change.failingSince) {
+        sets.push('failingSince = :since');
+        values[':since'] = change.failingSince;
+      }
+      if (change.circuit) {
+        sets.push('circuit = :circuit');
+        values[':circuit'] = change.circuit;
+      } else if (change.circuit === null) {
+        removes.push('circuit');
+      }
     }
-    if (change.failingSince) {
-      // The first failure after a success wins: a later one must not move the start forward.
-      sets.push('failingSince = if_not_exists(failingSince, :since)');
-      values[':since'] = change.failingSince;
+    const version = versionCondition(seen);
+    try {
+      await this.doc.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: subKey(tenant, id),
+          UpdateExpression: `SET ${sets.join(', ')}${removes.length ? ` REMOVE ${removes.join(', ')}` : ''}`,
+          // Only over the version the attempt read: an edit or another health write made since
+          // wins, and this one is dropped instead of putting stale state back.
+          ConditionExpression: `attribute_exists(pk) AND ${version.ConditionExpression}`,
+          ExpressionAttributeValues: { ...values, ...version.ExpressionAttributeValues },
+        }),
+      );
+      return true;
+    } catch (err) {
+      if ((err as Error).name === 'ConditionalCheckFailedException') return false;
+      throw err;
     }
-    if (change.circuit) {
-      sets.push('circuit = :circuit');
-      values[':circuit'] = change.circuit;
-    } else if (change.circuit === null) {
-      removes.push('circuit');
-    }
-    if (!sets.length && !removes.length) return;
-    await this.conditionalUpdate({
-      Key: subKey(tenant, id),
-      UpdateExpression: [
-        sets.length ? `SET ${sets.join(', ')}` : '',
-        removes.length ? `REMOVE ${removes.join(', ')}` : '',
-      ]
-        .filter(Boolean)
-        .join(' '),
-      ConditionExpression: 'attribute_exists(pk)',
-      ...(Object.keys(values).length ? { ExpressionAttributeValues: values } : {}),
-    });
   }
 
   async claimProbe(
@@ -270,7 +291,8 @@ export class DynamoStore implements Store, EventLedger {
         new UpdateCommand({
           TableName: this.tableName,
           Key: subKey(tenant, id),
-          UpdateExpression: 'SET circuit.probeUntil = :probeUntil',
+          // A health change too: an edit based on an older read must not drop the claim.
+          UpdateExpression: 'SET circuit.probeUntil = :probeUntil, healthUpdatedAt = :now',
           // The circuit we decided on is still the one stored, and nobody probes it right now.
           ConditionExpression:
             'circuit.openUntil = :openUntil AND (attribute_not_exists(circuit.probeUntil) OR circuit.probeUntil < :now)',
@@ -281,15 +303,6 @@ export class DynamoStore implements Store, EventLedger {
     } catch (err) {
       if ((err as Error).name === 'ConditionalCheckFailedException') return false;
       throw err;
-    }
-  }
-
-  /** An UpdateItem whose condition failing means "nothing to do" (deleted, or already so). */
-  private async conditionalUpdate(input: Omit<ConstructorParameters<typeof UpdateCommand>[0], 'TableName'>) {
-    try {
-      await this.doc.send(new UpdateCommand({ TableName: this.tableName, ...input }));
-    } catch (err) {
-      if ((err as Error).name !== 'ConditionalCheckFailedException') throw err;
     }
   }
 

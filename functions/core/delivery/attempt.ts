@@ -1,10 +1,10 @@
-import type { Attempt } from './model.ts';
 import { classifyStatus, DeliveryFailure } from '../errors.ts';
 import { type RelayEvent, webhookBody } from '../event.ts';
 import type { Clock, HttpSender } from '../ports.ts';
+import { activeSecrets, type Subscription } from '../subscription.ts';
+import type { Attempt } from './model.ts';
 import { parseRetryAfter } from './retry.ts';
 import { webhookHeaders } from './signing.ts';
-import { activeSecrets, type Subscription } from '../subscription.ts';
 
 export type AttemptOutcome = 'success' | 'retryable' | 'permanent';
 

@@ -1,3 +1,6 @@
+import type { TaskQueue } from '../ports.ts';
+import type { DeliveryTask } from './model.ts';
+
 /**
  * How a waiting task comes back, and the queue numbers every part of the relay shares (the
  * local queues, the SQS adapter, the CDK stack). Each is defined here once.
@@ -58,4 +61,26 @@ export function isEarly(due: number | undefined, now: number): boolean {
  */
 export function copiesPerRound(delays: readonly number[]): number {
   return delays.reduce((n, d) => n + Math.max(1, Math.ceil(d / MAX_QUEUE_DELAY_SECONDS)), 0);
+}
+
+/**
+ * Sends the task back to the queue to act on in `seconds` (any length): a delayed copy due then,
+ * the first leg of a chain when the wait is longer than 15 minutes. `changes` go with the copy
+ * (the round's attempt count, a booked rate-limit slot); a booking is otherwise not carried over.
+ */
+export async function sendBackLater(
+  queue: TaskQueue,
+  task: DeliveryTask,
+  seconds: number,
+  now: number,
+  changes: Partial<DeliveryTask> = {},
+): Promise<void> {
+  const due = Math.round(now + Math.max(0, seconds) * 1000);
+  const { booked: _booked, ...rest } = task;
+  await queue.sendDelayed({ ...rest, ...changes, due }, nextHopSeconds(due, now));
+}
+
+/** The next leg of a chain: the same task, on to its `due` (nothing is read or written). */
+export function sendOn(queue: TaskQueue, task: DeliveryTask & { due: number }, now: number): Promise<void> {
+  return queue.sendDelayed(task, nextHopSeconds(task.due, now));
 }

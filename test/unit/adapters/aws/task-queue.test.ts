@@ -52,8 +52,8 @@ const failing =
       .map((e) => ({ Id: e.Id, ...failure })),
   });
 const throttled = { Code: 'RequestThrottled', Message: 'slow down', SenderFault: false };
-const visibilityTimeouts = () =>
-  sqs.commandCalls(ChangeMessageVisibilityCommand).map((c) => c.args[0].input.VisibilityTimeout);
+const delays = (batch: SendMessageBatchRequestEntry[]) => batch.map((e) => e.DelaySeconds);
+const outcomes = (results: PromiseSettledResult<void>[]) => results.map((r) => r.status);
 
 beforeEach(() => {
   sqs.reset();
@@ -68,8 +68,34 @@ describe('SqsTaskQueue.enqueue', () => {
     expect(entries().map((b) => b.length)).toEqual([10, 10, 3]);
     expect(batches().every((b) => b.QueueUrl === QUEUE_URL)).toBe(true);
     expect(entries()[2]).toEqual(
-      [20, 21, 22].map((n, i) => ({ Id: String(i), MessageBody: JSON.stringify(all[n]) })),
+      [20, 21, 22].map((n, i) => ({
+        Id: String(i),
+        MessageBody: JSON.stringify(all[n]),
+        MessageGroupId: 'default#sub_1',
+      })),
     );
+  });
+
+  it('puts each task in the message group of its endpoint, tenant#subscription, with no delay', async () => {
+    const mixed = [task(0), { ...task(1), tenant: 'acme' }, { ...task(2), subscriptionId: 'sub_2' }];
+    await queue().enqueue(mixed);
+    expect(entries()[0]?.map((e) => e.MessageGroupId)).toEqual([
+      'default#sub_1',
+      'acme#sub_1',
+      'default#sub_2',
+    ]);
+    expect(entries()[0]?.some((e) => 'DelaySeconds' in e)).toBe(false);
+  });
+
+  it('gathers enqueues made together into one request, and fails only the caller whose task was not queued', async () => {
+    sqs.on(SendMessageBatchCommand).callsFake(failing(['2'], throttled));
+    const q = queue({ maxRetries: 1 });
+    const results = await Promise.allSettled([q.enqueue(tasks(2)), q.enqueue([task(2), task(3)])]);
+    expect(outcomes(results)).toEqual(['fulfilled', 'rejected']);
+    expect(results[1]?.status === 'rejected' && String(results[1].reason)).toMatch(
+      /did not queue 1 of 2 delivery tasks/,
+    );
+    expect(entries().map(deliveryIds)).toEqual([['dlv_0', 'dlv_1', 'dlv_2', 'dlv_3'], ['dlv_2']]);
   });
 
   it('sends nothing for an empty list', async () => {
@@ -142,21 +168,107 @@ describe('SqsTaskQueue.enqueue', () => {
   });
 });
 
-describe('SqsTaskQueue visibility', () => {
-  it('hides a task for its retry delay, rounded up to whole seconds', async () => {
-    await queue().retryLater('rh-1', 4.2);
-    expect(sqs.commandCalls(ChangeMessageVisibilityCommand)[0]?.args[0].input).toEqual({
-      QueueUrl: QUEUE_URL,
-      ReceiptHandle: 'rh-1',
-      VisibilityTimeout: 5,
-    });
+describe('SqsTaskQueue.sendDelayed', () => {
+  it('sends the delayed copies of one batch as one request, each entry with its own delay and group', async () => {
+    const q = queue();
+    const copies = tasks(10).map((t, n) => ({ ...t, subscriptionId: `sub_${n % 2}`, attempt: 2 }));
+    await Promise.all(copies.map((t, n) => q.sendDelayed(t, n * 90)));
+    expect(batches()).toHaveLength(1);
+    expect(batches()[0]?.QueueUrl).toBe(QUEUE_URL);
+    expect(entries()[0]).toEqual(
+      copies.map((t, n) => ({
+        Id: String(n),
+        MessageBody: JSON.stringify(t),
+        MessageGroupId: `default#sub_${n % 2}`,
+        DelaySeconds: n * 90,
+      })),
+    );
   });
 
-  it("caps a retry delay below SQS's 12 hours, leaving room for the receive's wait and run", async () => {
-    await queue().retryLater('rh-1', 50_000);
-    expect(visibilityTimeouts()).toEqual([12 * 3600 - 12 * 60]);
+  it('gathers sends made in separate turns within the window, new tasks and delayed copies alike', async () => {
+    const q = queue();
+    const first = q.sendDelayed(task(0), 30);
+    await Promise.resolve();
+    const second = q.enqueue([task(1)]);
+    await Promise.resolve();
+    await Promise.all([first, second, q.sendDelayed(task(2), 0)]);
+    expect(entries().map(deliveryIds)).toEqual([['dlv_0', 'dlv_1', 'dlv_2']]);
+    expect(entries().map(delays)).toEqual([[30, undefined, 0]]);
   });
 
+  it('rounds a delay up to whole seconds, up to the 15-minute limit', async () => {
+    const q = queue();
+    await Promise.all([
+      q.sendDelayed(task(0), 4.2),
+      q.sendDelayed(task(1), 899.1),
+      q.sendDelayed(task(2), 900),
+    ]);
+    expect(entries().map(delays)).toEqual([[5, 900, 900]]);
+  });
+
+  it.each([-1, -0.5, 900.5, 901, 3600, Number.NaN, Number.POSITIVE_INFINITY])(
+    'refuses a delay of %s seconds instead of clamping it, sending nothing',
+    async (delay) => {
+      await expect(queue().sendDelayed(task(0), delay)).rejects.toThrow(
+        /waits 0 to 900 seconds, not .*delivery dlv_0/,
+      );
+      await new Promise((resolve) => setTimeout(resolve, 10));
+      expect(batches()).toHaveLength(0);
+    },
+  );
+
+  it('re-sends only the failed entries of a batch of copies, keeping their delays and groups', async () => {
+    sqs
+      .on(SendMessageBatchCommand)
+      .callsFakeOnce(failing(['1', '3'], throttled))
+      .callsFake(sendAll);
+    const q = queue();
+    await Promise.all(tasks(4).map((t, n) => q.sendDelayed(t, 10 + n)));
+    expect(entries().map(deliveryIds)).toEqual([
+      ['dlv_0', 'dlv_1', 'dlv_2', 'dlv_3'],
+      ['dlv_1', 'dlv_3'],
+    ]);
+    expect(entries()[1]).toEqual([
+      { Id: '1', MessageBody: JSON.stringify(task(1)), MessageGroupId: 'default#sub_1', DelaySeconds: 11 },
+      { Id: '3', MessageBody: JSON.stringify(task(3)), MessageGroupId: 'default#sub_1', DelaySeconds: 13 },
+    ]);
+  });
+
+  it('rejects only the copies still unsent after the re-sends, each with its own error', async () => {
+    sqs
+      .on(SendMessageBatchCommand)
+      .callsFakeOnce((input: BatchInput) => ({
+        Successful: sendAll(input).Successful.filter((s) => ['1', '3'].includes(s.Id ?? '')),
+        Failed: [
+          { Id: '0', Code: 'InvalidParameterValue', Message: 'bad delay', SenderFault: true },
+          { Id: '2', ...throttled },
+        ],
+      }))
+      .callsFake(failing(['2'], throttled));
+    const q = queue({ maxRetries: 2 });
+    const results = await Promise.allSettled(tasks(4).map((t) => q.sendDelayed(t, 60)));
+    expect(outcomes(results)).toEqual(['rejected', 'fulfilled', 'rejected', 'fulfilled']);
+    expect(entries().map(deliveryIds)).toEqual([['dlv_0', 'dlv_1', 'dlv_2', 'dlv_3'], ['dlv_2'], ['dlv_2']]);
+    const [refused, , throttledCopy] = results;
+    expect(refused?.status === 'rejected' && String(refused.reason)).toMatch(
+      /did not queue the copy of delivery dlv_0 delayed 60 s.*InvalidParameterValue \(sender fault\): bad delay/,
+    );
+    expect(throttledCopy?.status === 'rejected' && String(throttledCopy.reason)).toMatch(
+      /did not queue the copy of delivery dlv_2 delayed 60 s.*RequestThrottled: slow down/,
+    );
+  });
+
+  it("rejects the copies a failed request carried with the SDK's error, and resolves the others", async () => {
+    sqs.on(SendMessageBatchCommand).callsFakeOnce(sendAll).rejects(new Error('connection reset'));
+    const q = queue();
+    // Ten fill one request at once; the eleventh goes in the next.
+    const results = await Promise.allSettled(tasks(11).map((t) => q.sendDelayed(t, 5)));
+    expect(outcomes(results)).toEqual([...Array(10).fill('fulfilled'), 'rejected']);
+    expect(results[10]?.status === 'rejected' && String(results[10].reason)).toMatch('connection reset');
+  });
+});
+
+describe('SqsTaskQueue.releaseToDeadLetter', () => {
   it('releases a task toward the DLQ by making it visible at once', async () => {
     await queue().releaseToDeadLetter('rh-2');
     expect(sqs.commandCalls(ChangeMessageVisibilityCommand)[0]?.args[0].input).toEqual({

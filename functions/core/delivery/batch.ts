@@ -1,0 +1,103 @@
+import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { scopedKey } from '../ports.ts';
+import type { DeliverDeps, Prepared, ReadyTask, ReceivedTask, TaskResult } from './deps.ts';
+import { admit } from './limits.ts';
+import { prepareManual } from './manual.ts';
+import { prepareScheduled } from './scheduled.ts';
+import { isEarly, sendOn } from './scheduling.ts';
+
+/** Each record's outcome, by queue message id. */
+export type BatchOutcomes = Map<string, PromiseSettledResult<TaskResult>>;
+
+/**
+ * deliverBatch: a batch of received tasks -> legs of long waits sent on -> one read of the
+ * store -> each task checked (scheduled or manual path) -> the endpoints' limits -> attempts, in
+ * parallel across endpoints and up to each endpoint's limit -> outcomes.
+ *
+ * A rejected outcome is a record the queue must bring back (or, for {@link DeadLetterPending},
+ * move to the DLQ); every other outcome means the message is done with.
+ */
+export async function deliverBatch(
+  deps: DeliverDeps,
+  received: readonly ReceivedTask[],
+): Promise<BatchOutcomes> {
+  const outcomes: BatchOutcomes = new Map();
+  const settle = async (id: string, work: Promise<TaskResult>) => {
+    const [result] = await Promise.allSettled([work]);
+    if (result) outcomes.set(id, result);
+  };
+  const now = deps.clock.now().getTime();
+  const onTime: ReceivedTask[] = [];
+  const legs: Promise<void>[] = [];
+  for (const r of received) {
+    const { due } = r.task;
+    // A leg of a long wait: sent on without reading or writing anything.
+    if (due !== undefined && isEarly(due, now))
+      legs.push(
+        settle(
+          r.messageId,
+          sendOn(deps.tasks, { ...r.task, due }, now).then(() => 'waiting'),
+        ),
+      );
+    else onTime.push(r);
+  }
+  if (onTime.length === 0) {
+    await Promise.all(legs);
+    return outcomes;
+  }
+
+  let prepared: Array<PromiseSettledResult<Prepared>>;
+  try {
+    // One read for the whole batch: deliveries, events and subscriptions together.
+    const loaded = await deps.store.loadForTasks(onTime.map((r) => r.task));
+    prepared = await Promise.allSettled(
+      onTime.map((r) => (r.task.manual ? prepareManual : prepareScheduled)(deps, r, loaded)),
+    );
+  } catch (err) {
+    await Promise.all(legs);
+    for (const r of onTime) outcomes.set(r.messageId, { status: 'rejected', reason: err });
+    return outcomes;
+  }
+
+  const byEndpoint = new Map<string, ReadyTask[]>();
+  prepared.forEach((p, i) => {
+    const r = onTime[i] as ReceivedTask;
+    if (p.status === 'rejected') outcomes.set(r.messageId, p);
+    else if ('settled' in p.value) outcomes.set(r.messageId, { status: 'fulfilled', value: p.value.settled });
+    else {
+      const key = scopedKey(r.task.tenant, r.task.subscriptionId);
+      byEndpoint.set(key, [...(byEndpoint.get(key) ?? []), p.value.ready]);
+    }
+  });
+
+  const holder = randomUUID();
+  await Promise.all([
+    ...legs,
+    ...[...byEndpoint.values()].map(async (ready) => {
+      const sub = (ready[0] as ReadyTask).subscription;
+      let admission: Awaited<ReturnType<typeof admit>>;
+      try {
+        admission = await admit(deps, holder, sub, ready);
+      } catch (err) {
+        for (const t of ready) outcomes.set(t.received.messageId, { status: 'rejected', reason: err });
+        return;
+      }
+      try {
+        await Promise.all([
+          ...admission.waiting.map((w) => settle(w.task.received.messageId, w.result)),
+          ...admission.go.map((g) =>
+            settle(
+              g.task.received.messageId,
+              (g.startInMs > 0 ? sleep(g.startInMs) : Promise.resolve()).then(() => g.task.attempt()),
+            ),
+          ),
+        ]);
+      } finally {
+        // A lease left behind expires by itself; failing to give it back fails no delivery.
+        await admission.release().catch(() => undefined);
+      }
+    }),
+  ]);
+  return outcomes;
+}

@@ -1,0 +1,96 @@
+import { logger } from '../../commons/logger.ts';
+import { DEFAULT_MAX_IN_FLIGHT, type Subscription } from '../subscription.ts';
+import type { DeliverDeps, ReadyTask, TaskResult } from './deps.ts';
+
+/**
+ * A send time this close (ms) is kept in process: the attempt starts at its time instead of
+ * going back to the queue, whose delays come in whole seconds.
+ */
+const IN_PROCESS_WAIT_MS = 1_000;
+/** A task with no free in-flight slot comes back after this, plus up to as much again (spread). */
+const SLOT_WAIT_SECONDS = 1;
+/** In-flight slots are leased this much longer than one attempt can take (a crashed holder). */
+const LEASE_SLACK_MS = 15_000;
+
+/** What the endpoint's limits let through now, and how to give its in-flight slots back. */
+export interface Admission {
+  /** Ready tasks to attempt now, each with the delay (ms) before it starts (its rate slot). */
+  go: Array<{ task: ReadyTask; startInMs: number }>;
+  /** Tasks sent back to wait, no attempt spent. */
+  waiting: Array<{ task: ReadyTask; result: Promise<TaskResult> }>;
+  /** Gives back the in-flight slots taken (call once the attempts are over). */
+  release(): Promise<void>;
+}
+
+/**
+ * Applies one endpoint's limits, fleet-wide, to the tasks of a batch that are ready for it:
+ * 1. `rateLimitPerSecond`: each task books a send time (a shared virtual schedule); one due
+ *    within a second starts at its time, a later one waits as a delayed copy holding its
+ *    booking. Waiting tasks are never dropped and never count as failures.
+ * 2. `maxInFlight`: the tasks take in-flight slots shared by every invocation; those that get
+ *    none wait a second or two as delayed copies. Skipped when the fleet cannot exceed the
+ *    limit anyway (`config.deliverySlots`).
+ * Tasks that go run in parallel: up to the limit for one endpoint.
+ */
+export async function admit(
+  deps: DeliverDeps,
+  holder: string,
+  sub: Subscription,
+  ready: readonly ReadyTask[],
+): Promise<Admission> {
+  const now = deps.clock.now();
+  const random = deps.random ?? Math.random;
+  const waiting: Admission['waiting'] = [];
+  let go: Admission['go'] = ready.map((task) => ({ task, startInMs: 0 }));
+
+  if (sub.rateLimitPerSecond) {
+    const fresh = go.filter((g) => !g.task.received.task.booked);
+    const times = await deps.limiter.bookSendTimes(
+      sub.tenant,
+      sub.id,
+      fresh.length,
+      sub.rateLimitPerSecond,
+      now,
+    );
+    const kept: Admission['go'] = go.filter((g) => g.task.received.task.booked);
+    fresh.forEach((g, i) => {
+      const inMs = (times[i] ?? now.getTime()) - now.getTime();
+      if (inMs <= IN_PROCESS_WAIT_MS) kept.push({ task: g.task, startInMs: Math.max(0, inMs) });
+      else waiting.push({ task: g.task, result: g.task.wait(inMs / 1000, 'rate limit', true) });
+    });
+    go = kept;
+  }
+
+  const limit = sub.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT;
+  const counted =
+    go.length > 0 && !(deps.config.deliverySlots !== undefined && deps.config.deliverySlots <= limit);
+  let granted = go.length;
+  if (counted) {
+    const longest = Math.max(...go.map((g) => g.startInMs));
+    const until = new Date(now.getTime() + longest + deps.config.attemptTimeoutMs + LEASE_SLACK_MS);
+    granted = await deps.limiter.acquireSlots(sub.tenant, sub.id, holder, go.length, limit, now, until);
+    if (granted < go.length) {
+      logger.debug('in-flight limit reached; the rest wait', {
+        subscriptionId: sub.id,
+        limit,
+        granted,
+        waiting: go.length - granted,
+      });
+    }
+    for (const g of go.slice(granted)) {
+      const seconds = SLOT_WAIT_SECONDS * (1 + random());
+      waiting.push({
+        task: g.task,
+        result: g.task.wait(seconds, 'in-flight limit', Boolean(sub.rateLimitPerSecond)),
+      });
+    }
+    go = go.slice(0, granted);
+  }
+  return {
+    go,
+    waiting,
+    release: async () => {
+      if (counted && granted > 0) await deps.limiter.releaseSlots(sub.tenant, sub.id, holder);
+    },
+  };
+}
