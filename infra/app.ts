@@ -8,7 +8,7 @@ import { RelayStack } from './relay-stack.ts';
  * lookups, so it synthesizes offline without credentials. Settings come from context (checked in
  * ./context.ts): -c stage=relay  -c retrySchedule=5,300,1800  -c deliveryConcurrency=20
  * -c alarmEmail=ops@example.com  -c fanoutQueueAgeAlarmSeconds=300
- * -c deliveryQueueAgeAlarmSeconds=900  -c failureRateAlarmPercent=25
+ * -c deliveryQueueAgeAlarmSeconds=1200  -c failureRateAlarmPercent=25
  */
 const app = new App();
 const props = stackPropsFromContext((key) => app.node.tryGetContext(key));

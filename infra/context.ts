@@ -11,7 +11,7 @@ export type ContextReader = (key: string) => unknown;
  * name instead of deploying NaN:
  *   -c stage=relay  -c retrySchedule=5,300,1800  -c deliveryConcurrency=20
  *   -c alarmEmail=ops@example.com  -c fanoutQueueAgeAlarmSeconds=300
- *   -c deliveryQueueAgeAlarmSeconds=900  -c failureRateAlarmPercent=25
+ *   -c deliveryQueueAgeAlarmSeconds=1200  -c failureRateAlarmPercent=25
  *   -c allowedTargetCidrs=10.20.0.0/16,fd00:1::/32
  */
 export function stackPropsFromContext(ctx: ContextReader): RelayStackProps & { stageName: string } {

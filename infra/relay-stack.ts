@@ -21,14 +21,9 @@ import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import { TABLE_KEYS } from '../functions/adapters/dynamodb/table.ts';
+import { DEFAULT_RETRY_SCHEDULE, parseSchedule } from '../functions/core/delivery/retry.ts';
+import { MAX_RECEIVES } from '../functions/core/delivery/scheduling.ts';
 import { BUS_SOURCE } from '../functions/core/event.ts';
-import {
-  attemptsPerRound,
-  DEFAULT_JITTER,
-  DEFAULT_RETRY_SCHEDULE,
-  parseSchedule,
-} from '../functions/core/delivery/retry.ts';
-import { MAX_DELAY_SECONDS } from '../functions/core/delivery/scheduling.ts';
 import { ROUTES } from '../functions/handlers/routes.ts';
 import { ENTRIES } from './bundling.ts';
 import { QueueWithDlq } from './constructs/queue-with-dlq.ts';
@@ -38,7 +33,10 @@ import { RelayMonitoring } from './constructs/relay-monitoring.ts';
 export interface RelayStackProps extends StackProps {
   /** Prefix of resource names (queues), so several stages fit one account. @default 'relay' */
   readonly stageName?: string;
-  /** Seconds between delivery attempts, as RELAY_RETRY_SCHEDULE. @default 5,300,1800,7200,18000,36000,36000 */
+  /**
+   * Seconds between delivery attempts, as RELAY_RETRY_SCHEDULE; each at most MAX_DELAY_SECONDS
+   * (42,480 s), or the synth fails. @default 5,300,1800,7200,18000,36000,36000
+   */
   readonly retrySchedule?: string;
   /** Delivery invocations at once (event source maximum concurrency). @default 20 */
   readonly deliveryConcurrency?: number;
@@ -48,7 +46,7 @@ export interface RelayStackProps extends StackProps {
   readonly alarmEmail?: string;
   /** Age of the oldest fanout message that alarms. @default 5 minutes */
   readonly fanoutQueueAgeAlarm?: Duration;
-  /** Age of the oldest delivery task that alarms, raised to what the retry schedule needs. @default 15 minutes */
+  /** Age of the oldest delivery task that alarms, never below 20 minutes (one delayed hop). @default 20 minutes */
   readonly deliveryQueueAgeAlarm?: Duration;
   /** Share of failed delivery attempts (%) that alarms when sustained 15 minutes. @default 25 */
   readonly failureRateAlarmPercent?: number;
@@ -60,11 +58,15 @@ export interface RelayStackProps extends StackProps {
   readonly allowedTargetCidrs?: string;
 }
 
-/** Receives beyond the schedule before SQS dead-letters a task (throttled or crashed receives). */
-const RECEIVE_HEADROOM = 5;
-/** Each delivery invocation attempts up to 10 tasks in parallel, 15 s each at most. */
-// Ten tasks of one slow endpoint run two at a time (the per-endpoint lane): five waves of up to
-// 15 s each must fit, with room for the batch's reads and writes.
+/**
+ * Tasks per delivery invocation (the event source's batch size), attempted in parallel, 15 s each
+ * at most. With the maximum concurrency it bounds what the fleet holds in flight at once.
+ */
+const DELIVERY_BATCH_SIZE = 10;
+/** Delivery invocations at once unless configured (the event source's maximum concurrency). */
+const DEFAULT_DELIVERY_CONCURRENCY = 20;
+// A full batch of one slow endpoint's tasks runs two at a time (the per-endpoint lane): five
+// waves of up to 15 s each must fit, with room for the batch's reads and writes.
 const DELIVERY_TIMEOUT = Duration.seconds(90);
 const FANOUT_TIMEOUT = Duration.seconds(30);
 
@@ -82,8 +84,12 @@ export class RelayStack extends Stack {
     super(scope, id, props);
     const stage = props.stageName ?? 'relay';
     const schedule = props.retrySchedule ?? DEFAULT_RETRY_SCHEDULE.join(',');
-    const delays = parseSchedule(schedule);
-    const attempts = attemptsPerRound({ delays, jitter: 0 });
+    // Refuses, at synth, a schedule the functions would refuse at start: an entry that is not
+    // seconds from 0 to MAX_DELAY_SECONDS.
+    parseSchedule(schedule);
+    const deliveryConcurrency = props.deliveryConcurrency ?? DEFAULT_DELIVERY_CONCURRENCY;
+    // Tasks the delivery fleet can hold at once: every invocation with a full batch.
+    const deliverySlots = deliveryConcurrency * DELIVERY_BATCH_SIZE;
 
     // Storage: subscriptions, events and the delivery log.
     const key = (name: string) => ({ name, type: AttributeType.STRING });
@@ -119,12 +125,16 @@ export class RelayStack extends Stack {
     const delivery = new QueueWithDlq(this, 'Delivery', {
       queueName: `${stage}-delivery`,
       visibilityTimeout: Duration.seconds(DELIVERY_TIMEOUT.toSeconds() * 6),
-      // The task's receive count numbers its attempts; the redrive policy dead-letters it once the
-      // round is over (see deliver.ts), with headroom for receives that never reached the handler.
-      maxReceiveCount: attempts + RECEIVE_HEADROOM,
-      // SQS deletes expired messages even in flight, without dead-lettering them: a task must
-      // outlive its whole round of retries.
-      retentionPeriod: deliveryRetention(delays),
+      // No wait rides on a message's visibility: a retry, a park or any other wait is a new,
+      // delayed copy of the task, and the received message is deleted. So a message normally
+      // needs one receive; a second one means an invocation crashed, timed out or was throttled.
+      // The handler marks a task dead on its POISON_RECEIVES-th receive and SQS moves it to the
+      // DLQ on its MAX_RECEIVES-th (functions/core/delivery/scheduling.ts holds both).
+      maxReceiveCount: MAX_RECEIVES,
+      // Retention: SQS's default 4 days. A message lives one hop (at most 15 minutes of
+      // DelaySeconds) plus its few receives, whatever the length of the round, so the retention
+      // no longer has to hold a whole round of retries; the stack's deliveryRetention(), which
+      // sized it to the round and refused rounds over 13 days, is gone. The DLQ keeps 14 days.
     });
 
     // Where EventBridge puts events it could not send to the fanout queue (after retrying for up
@@ -252,21 +262,28 @@ export class RelayStack extends Stack {
       serviceName,
       description: 'Signs and POSTs webhooks; retries with backoff; dead-letters',
       timeout: DELIVERY_TIMEOUT,
-      environment: { ...common, RELAY_EVENT_BUS_NAME: bus.eventBusName },
+      environment: {
+        ...common,
+        RELAY_EVENT_BUS_NAME: bus.eventBusName,
+        // Tasks the fleet attempts at once at most: an endpoint allowed at least this many in
+        // flight cannot exceed its limit, so the core skips its fleet-wide concurrency check.
+        RELAY_DELIVERY_SLOTS: String(deliverySlots),
+      },
     });
-    // Parked tasks (circuit open) are re-sent delayed; a dead endpoint's disabling is announced
-    // on the bus (relay.subscription.disabled).
+    // Every wait (retry, park, Retry-After, rate-limit or concurrency wait) is a delayed copy of
+    // the task on its own queue; a dead endpoint's disabling is announced on the bus
+    // (relay.subscription.disabled); per-endpoint limit items live in the same table.
     delivery.queue.grantSendMessages(deliveryFn);
     bus.grantPutEventsTo(deliveryFn);
     this.table.grantReadWriteData(deliveryFn);
-    // Batches of 10 share one read of the store and one group-committed write; the maximum
-    // concurrency bounds the load on receivers and keeps invocations from being throttled
-    // (throttled receives would count toward maxReceiveCount).
+    // A batch shares one read of the store and one group-committed write; the maximum
+    // concurrency bounds the load on receivers, the queue's in-flight count (deliverySlots) and
+    // keeps invocations from being throttled (throttled receives count toward maxReceiveCount).
     deliveryFn.addEventSource(
       new SqsEventSource(delivery.queue, {
-        batchSize: 10,
+        batchSize: DELIVERY_BATCH_SIZE,
         reportBatchItemFailures: true,
-        maxConcurrency: props.deliveryConcurrency ?? 20,
+        maxConcurrency: deliveryConcurrency,
       }),
     );
 
@@ -311,7 +328,7 @@ export class RelayStack extends Stack {
       functions: { ingest: ingestFn, api: apiFn, fanout: fanoutFn, delivery: deliveryFn },
       httpApi: api,
       apiAccessLogs: accessLogs,
-      retryDelays: delays,
+      deliverySlots,
       alarmEmail: props.alarmEmail,
       fanoutQueueAgeAlarm: props.fanoutQueueAgeAlarm,
       deliveryQueueAgeAlarm: props.deliveryQueueAgeAlarm,
@@ -386,24 +403,4 @@ export class RelayStack extends Stack {
         '/health is public on purpose.',
     });
   }
-}
-
-/**
- * How long the delivery queue keeps a task: its whole round (every delay stretched by the jitter)
- * plus a day, and never under SQS's default 4 days. A schedule too long for SQS's 14-day maximum
- * is refused at synth, with the reason, instead of losing tasks at run time.
- */
-export function deliveryRetention(delays: readonly number[]): Duration {
-  const roundSeconds = delays.reduce((a, b) => a + b, 0) * (1 + DEFAULT_JITTER);
-  // 13 days: the DLQ keeps 14 and a moved message keeps its enqueue time, so it needs a day there.
-  const max = 13 * 86_400;
-  if (roundSeconds + 86_400 > max) {
-    throw new Error(
-      `retry schedule is too long: its round takes up to ${Math.ceil(roundSeconds / 3600)} h with jitter, ` +
-        'and the delivery queue keeps a message at most 13 days (a day of slack included); shorten the schedule',
-    );
-  }
-  // A receiver's Retry-After can stretch every delay to the longest the queue can hold.
-  const worst = Math.max(roundSeconds, delays.length * MAX_DELAY_SECONDS) + 86_400;
-  return Duration.seconds(Math.ceil(Math.min(max, Math.max(4 * 86_400, worst))));
 }

@@ -19,8 +19,12 @@ import { Topic } from 'aws-cdk-lib/aws-sns';
 import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import {
+  MAX_QUEUE_DELAY_SECONDS,
+  MAX_RECEIVES,
+  POISON_RECEIVES,
+} from '../../functions/core/delivery/scheduling.ts';
 import { METRICS, METRICS_NAMESPACE } from '../../functions/core/metrics.ts';
-import { DEFAULT_JITTER } from '../../functions/core/delivery/retry.ts';
 
 /**
  * The dimension Powertools Metrics puts on every metric: the function's POWERTOOLS_SERVICE_NAME,
@@ -54,43 +58,58 @@ export interface RelayMonitoringProps {
   readonly httpApi: IHttpApi;
   /** The HTTP API's access log group, named in the 5xx alarm. @default not named */
   readonly apiAccessLogs?: ILogGroup;
-  /** Seconds between delivery attempts (the parsed retry schedule): they floor the delivery queue's age alarm. */
-  readonly retryDelays: readonly number[];
-  /** The +/- fraction by which delivery spreads each delay. @default DEFAULT_JITTER (0.2) */
-  readonly retryJitter?: number;
+  /**
+   * Delivery tasks the fleet holds at once at most: the event source's maximum concurrency x its
+   * batch size. It sizes the delivery queue's in-flight alarm.
+   */
+  readonly deliverySlots: number;
   /** Subscribes this address to the alarm topic (SNS sends a confirmation mail first). @default no subscription */
   readonly alarmEmail?: string;
   /** Alarm when an event has waited this long for fan-out. @default 5 minutes */
   readonly fanoutQueueAgeAlarm?: Duration;
   /**
-   * Alarm when a delivery task has waited this long; raised to the floor the retry schedule
-   * imposes (see deliveryQueueAgeFloor).
-   * @default 15 minutes
+   * Alarm when a delivery task has waited this long; raised to DELIVERY_QUEUE_AGE_FLOOR (20
+   * minutes) when lower.
+   * @default DELIVERY_QUEUE_AGE_FLOOR (20 minutes)
    */
   readonly deliveryQueueAgeAlarm?: Duration;
   /** Alarm when more than this share of delivery attempts fail for 15 minutes. @default 25 */
   readonly failureRateAlarmPercent?: number;
 }
 
-/** In-flight delivery tasks worth a page: SQS's limit for a standard queue is about 120,000. */
-const IN_FLIGHT_ALARM = 100_000;
+/**
+ * The lowest age threshold of the delivery queue: 20 minutes, one delayed hop (900 s) plus five
+ * minutes for the poll, the function's run (at most 90 s) and the metric's one-minute granularity.
+ *
+ * No task waits in flight any more: every wait is a new copy sent with DelaySeconds (at most
+ * 900 s) and the received message is deleted. A message's age runs from when it was sent (its
+ * enqueue timestamp, which SQS also expires it by), so a copy is up to 900 s old when it becomes
+ * visible, and on a healthy queue the oldest message is one hop plus its processing old at most,
+ * whatever the retry schedule.
+ * What AWS documents (SQS Developer Guide, "Available CloudWatch metrics for Amazon SQS",
+ * docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-available-cloudwatch-metrics.html,
+ * checked for this change): ApproximateAgeOfOldestMessage is the age of the oldest unprocessed
+ * (older wording: non-deleted) message; a standard-queue message received three or more times
+ * without being deleted is moved to the back and left out until processed. The page does not say
+ * whether a message still within its DelaySeconds counts; the floor holds either way, since a
+ * copy is at most 900 s old while delayed. A task whose invocation crashes or times out comes back
+ * after the 9-minute visibility timeout, well past the floor, so that does alarm (before its third
+ * receive takes it out of the metric).
+ */
+export const DELIVERY_QUEUE_AGE_FLOOR = Duration.seconds(MAX_QUEUE_DELAY_SECONDS + 5 * 60);
 
-/** Slack above the first two retry delays: handler runs, receive latency, one-minute metric granularity. */
-const AGE_HEADROOM_SECONDS = 60;
+/** The in-flight alarm never goes below this many messages (small fleets have noisy counts). */
+const MIN_IN_FLIGHT_ALARM = 1_000;
 
 /**
- * The lowest age threshold the delivery queue can have without alarming on healthy retries.
- * A task waiting for its next attempt stays in the queue as an in-flight message whose visibility
- * timeout carries the delay, and SQS's ApproximateAgeOfOldestMessage counts in-flight messages
- * too, leaving a message out only once it has been received three times. So a task in its first
- * or second retry delay ages the queue by up to both delays, each stretched by the jitter (delay
- * x (1 + jitter) at most), plus the two handler runs. The threshold must therefore be at least the
- * first two delays (jittered) + 60 s; RelayMonitoring clamps a lower configured threshold up to
- * this and warns at synth. From the third receive on, later (longer) delays do not age the queue.
+ * In-flight delivery messages worth a page: 5x what the fleet can hold (deliverySlots), at least
+ * 1,000. Healthy consumers delete every message they receive within one run (each wait is a new
+ * delayed copy, which is not in flight), so in flight stays under deliverySlots. Past 5x, receives
+ * are not being deleted: invocations that all time out keep about 6x (each slot takes a new batch
+ * every 90 s while the last stays hidden for the 540 s visibility timeout), a crash loop far more.
  */
-export function deliveryQueueAgeFloor(delays: readonly number[], jitter: number = DEFAULT_JITTER): Duration {
-  const firstTwo = delays.slice(0, 2).reduce((sum, d) => sum + d, 0);
-  return Duration.seconds(Math.ceil(firstTwo * (1 + jitter)) + AGE_HEADROOM_SECONDS);
+export function deliveryInFlightAlarmThreshold(deliverySlots: number): number {
+  return Math.max(MIN_IN_FLIGHT_ALARM, 5 * deliverySlots);
 }
 
 const RUNBOOK = 'Runbook: README, section "Runbook".';
@@ -120,6 +139,10 @@ export class RelayMonitoring extends Construct {
     const fanoutAge = props.fanoutQueueAgeAlarm ?? Duration.minutes(5);
     if (fanoutAge.toSeconds() <= 0) throw new Error('fanoutQueueAgeAlarm must be longer than 0 seconds');
     const deliveryAge = this.deliveryAgeThreshold(props);
+    if (!(Number.isInteger(props.deliverySlots) && props.deliverySlots > 0)) {
+      throw new Error(`deliverySlots must be a whole number above 0, got ${props.deliverySlots}`);
+    }
+    const inFlightAlarm = deliveryInFlightAlarmThreshold(props.deliverySlots);
 
     this.topic = this.createTopic(stage, props.alarmEmail);
     this.action = new SnsAction(this.topic);
@@ -139,7 +162,8 @@ export class RelayMonitoring extends Construct {
       threshold: 0,
       description:
         `Deliveries were dead-lettered into ${delivery.deadLetterQueue.queueName}: their retry schedule ` +
-        'ran out, or the receiver refused them for good (410 Gone, unusable URL). They are kept 14 days. ' +
+        'ran out, the receiver refused them for good (410 Gone, unusable URL), or the delivery function ' +
+        `failed on the same task ${POISON_RECEIVES} times (crash, timeout). They are kept 14 days. ` +
         'Next: list dead deliveries: `npx relay dlq list` (each shows its lastError); fix or disable the ' +
         'receiver; when the endpoint is healthy again: `npx relay dlq redrive`.',
     });
@@ -202,29 +226,34 @@ export class RelayMonitoring extends Construct {
       threshold: deliveryAge.toSeconds(),
       evaluationPeriods: 3,
       description:
-        `A delivery task has waited over ${human(deliveryAge)} in ${delivery.queue.queueName} ` +
-        '(tasks count while in their first two retry delays, later ones not): the delivery function is ' +
-        'failing, throttled or saturated at its maximum concurrency, so webhooks go out late. ' +
+        `A delivery task has waited over ${human(deliveryAge)} in ${delivery.queue.queueName}. Waiting ` +
+        'tasks are delayed copies at most 15 min old, so this is not a retry backlog: the delivery ' +
+        'function is failing, timing out, throttled or saturated at its maximum concurrency, and ' +
+        'webhooks go out late. ' +
         `Next: on the dashboard ${stage}-webhook-relay, check the delivery function's errors, throttles ` +
         'and concurrency; read its logs; if it is merely busy, deploy with -c deliveryConcurrency=<higher>.',
     });
 
-    // Tasks waiting for a retry are in-flight messages, and SQS refuses receives (OverLimit) for
-    // every endpoint once a standard queue holds about 120,000 in flight.
+    // Waiting tasks are delayed copies, not in-flight messages: in flight is what the consumers
+    // hold right now, at most deliverySlots. Far above that, received messages are not deleted
+    // (see deliveryInFlightAlarmThreshold); at about 120,000 SQS would refuse receives (OverLimit).
     this.addAlarm('DeliveryInFlightHigh', {
       name: 'delivery-in-flight-high',
       metric: delivery.queue.metricApproximateNumberOfMessagesNotVisible({
         period: Duration.minutes(5),
         statistic: 'Maximum',
       }),
-      threshold: IN_FLIGHT_ALARM,
+      threshold: inFlightAlarm,
       evaluationPeriods: 1,
       description:
-        `Over ${IN_FLIGHT_ALARM.toLocaleString('en-US')} delivery tasks are in flight in ${delivery.queue.queueName}, ` +
-        'most of them waiting for a retry; at about 120,000 SQS stops handing out messages and every ' +
-        'endpoint stalls. Usually a few dead endpoints with a lot of traffic. Next: `npx relay dlq list` and ' +
-        '`npx relay subscriptions list` to find endpoints failing for hours; disable the ones that are gone ' +
-        '(`npx relay subscriptions update <id> --disable`), so their tasks go to the DLQ instead of waiting.',
+        `Over ${inFlightAlarm.toLocaleString('en-US')} delivery tasks are in flight (received, not deleted) ` +
+        `in ${delivery.queue.queueName}; healthy consumers hold at most ` +
+        `${props.deliverySlots.toLocaleString('en-US')} (concurrency x batch), as waits are delayed copies. ` +
+        'Consumers are not deleting what they receive: a crash loop, stuck invocations timing out, or ' +
+        'every task failing back (table or queue refusing writes). Each return spends a receive: on receive ' +
+        `${POISON_RECEIVES} a task is marked dead, on receive ${MAX_RECEIVES} it goes to the DLQ. Next: ` +
+        `check ${stage}-delivery-function-errors and the function's logs (ERROR, "Task timed out"); ` +
+        'roll back the last deploy if it started then; check the table for throttling.',
     });
 
     // c. Functions. Failed deliveries are not function errors (the queue handlers report them as
@@ -235,8 +264,9 @@ export class RelayMonitoring extends Construct {
       api: 'management calls (subscriptions, DLQ, replays) failed',
       fanout: 'the batch comes back later; an event that keeps failing lands in the fanout DLQ',
       delivery:
-        "the batch comes back later, each time spending one of its tasks' spare receives; when " +
-        'those run out, deliveries land in the DLQ before all their attempts were made',
+        "the batch comes back after the visibility timeout, each time spending one of its tasks' " +
+        `${MAX_RECEIVES} receives; a task failed this way ${POISON_RECEIVES} times is marked dead and ` +
+        'lands in the DLQ before all its attempts were made',
     };
     for (const key of Object.keys(impact) as Array<keyof MonitoredFunctions>) {
       const fn = functions[key];
@@ -315,18 +345,19 @@ export class RelayMonitoring extends Construct {
   }
 
   /**
-   * The configured threshold, clamped up to deliveryQueueAgeFloor (with a synth warning when it
-   * is): below the floor, every endpoint that fails twice would page on-call.
+   * The configured threshold, clamped up to DELIVERY_QUEUE_AGE_FLOOR (with a synth warning when
+   * it is): below the floor, healthy delayed copies would page on-call.
    */
   private deliveryAgeThreshold(props: RelayMonitoringProps): Duration {
-    const wanted = props.deliveryQueueAgeAlarm ?? Duration.minutes(15);
+    const wanted = props.deliveryQueueAgeAlarm ?? DELIVERY_QUEUE_AGE_FLOOR;
     if (wanted.toSeconds() <= 0) throw new Error('deliveryQueueAgeAlarm must be longer than 0 seconds');
-    const floor = deliveryQueueAgeFloor(props.retryDelays, props.retryJitter);
+    const floor = DELIVERY_QUEUE_AGE_FLOOR;
     if (wanted.toSeconds() >= floor.toSeconds()) return wanted;
     Annotations.of(this).addWarningV2(
       'relay:deliveryQueueAgeAlarmRaised',
-      `deliveryQueueAgeAlarm raised from ${wanted.toSeconds()} s to ${floor.toSeconds()} s: tasks ` +
-        'waiting in their first two retry delays age the delivery queue that long.',
+      `deliveryQueueAgeAlarm raised from ${wanted.toSeconds()} s to ${floor.toSeconds()} s: a delayed ` +
+        `copy of a waiting task is up to ${MAX_QUEUE_DELAY_SECONDS} s old when it becomes visible, ` +
+        'and then takes a poll and a run.',
     );
     return floor;
   }
@@ -456,12 +487,22 @@ export class RelayMonitoring extends Construct {
     );
     dashboard.addWidgets(
       new GraphWidget({
-        title: 'Work queue depth (visible + in flight)',
+        title: 'Work queue depth (visible + in flight + delayed)',
         width: 8,
-        left: queues.flatMap(([name, q]) => [
-          q.queue.metricApproximateNumberOfMessagesVisible({ period: minute, label: `${name} visible` }),
-          q.queue.metricApproximateNumberOfMessagesNotVisible({ period: minute, label: `${name} in flight` }),
-        ]),
+        left: [
+          ...queues.flatMap(([name, q]) => [
+            q.queue.metricApproximateNumberOfMessagesVisible({ period: minute, label: `${name} visible` }),
+            q.queue.metricApproximateNumberOfMessagesNotVisible({
+              period: minute,
+              label: `${name} in flight`,
+            }),
+          ]),
+          // Waiting delivery tasks (retries, parks, rate-limit waits) are delayed copies.
+          delivery.queue.metricApproximateNumberOfMessagesDelayed({
+            period: minute,
+            label: 'delivery delayed',
+          }),
+        ],
         stacked: true,
       }),
       new GraphWidget({

@@ -2,9 +2,13 @@ import { App, Duration } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { describe, expect, it } from 'vitest';
+import { MAX_QUEUE_DELAY_SECONDS } from '../../functions/core/delivery/scheduling.ts';
 import { METRICS, METRICS_NAMESPACE } from '../../functions/core/metrics.ts';
-import { DEFAULT_RETRY_SCHEDULE } from '../../functions/core/delivery/retry.ts';
-import { deliveryQueueAgeFloor } from '../../infra/constructs/relay-monitoring.ts';
+import {
+  DELIVERY_QUEUE_AGE_FLOOR,
+  deliveryInFlightAlarmThreshold,
+} from '../../infra/constructs/relay-monitoring.ts';
+import { stackPropsFromContext } from '../../infra/context.ts';
 import { RelayStack, type RelayStackProps } from '../../infra/relay-stack.ts';
 
 // Template tests skip esbuild (the bundle report builds the real bundles).
@@ -115,10 +119,10 @@ describe('RelayStack monitoring', () => {
     }
   });
 
-  it("alarms when a work queue's oldest message is older than 5 minutes (fanout) or 15 minutes (delivery)", () => {
+  it("alarms when a work queue's oldest message is older than 5 minutes (fanout) or 20 minutes (delivery, one delayed hop)", () => {
     for (const [name, seconds] of [
       ['fanout', 300],
-      ['delivery', 900],
+      ['delivery', 1200],
     ] as const) {
       expect(t.alarm(`relay-${name}-queue-age`)).toMatchObject({
         Namespace: 'AWS/SQS',
@@ -134,17 +138,30 @@ describe('RelayStack monitoring', () => {
     }
   });
 
-  it("alarms before the delivery queue reaches SQS's limit of in-flight messages (retries wait in flight)", () => {
-    expect(t.alarm('relay-delivery-in-flight-high')).toMatchObject({
+  it('alarms when the delivery queue holds over 5x what the consumers can (20 x 10 = 200 in flight): 1,000 by default', () => {
+    const a = t.alarm('relay-delivery-in-flight-high');
+    expect(a).toMatchObject({
       Namespace: 'AWS/SQS',
       MetricName: 'ApproximateNumberOfMessagesNotVisible',
       Dimensions: [
         { Name: 'QueueName', Value: { 'Fn::GetAtt': [t.queueId('relay-delivery'), 'QueueName'] } },
       ],
       Statistic: 'Maximum',
-      Threshold: 100_000,
+      Threshold: 1_000,
       ComparisonOperator: 'GreaterThanThreshold',
     });
+    const text = JSON.stringify(a.AlarmDescription);
+    expect(text).toContain('Over 1,000 delivery tasks are in flight');
+    expect(text).toContain('at most 200');
+    expect(text).toMatch(/not deleting what they receive: a crash loop, stuck invocations/);
+    expect(text).not.toMatch(/waiting for a retry/);
+  });
+
+  it('shows the delayed delivery copies (waiting tasks) on the dashboard', () => {
+    const [, dashboard] = t.ofType('AWS::CloudWatch::Dashboard')[0] as [string, Resource];
+    expect(JSON.stringify(dashboard.Properties.DashboardBody)).toContain(
+      'ApproximateNumberOfMessagesDelayed',
+    );
   });
 
   it('alarms on errors and on throttles of each of the four functions', () => {
@@ -327,15 +344,19 @@ describe('RelayStack monitoring settings', () => {
     });
   });
 
-  it('raises the delivery-queue age alarm above the first two retry delays, so healthy retries never trip it', () => {
-    const t = synth({ retrySchedule: '600,900' });
-    const threshold = t.alarm('relay-delivery-queue-age').Threshold as number;
-    expect(threshold).toBeGreaterThanOrEqual(600 + 900 + 60);
-    expect(threshold).toBe(deliveryQueueAgeFloor([600, 900]).toSeconds());
+  it('raises a delivery-queue age threshold below 20 minutes to the floor, with a synth warning', () => {
+    const t = synth({ deliveryQueueAgeAlarm: Duration.minutes(15) });
+    expect(t.alarm('relay-delivery-queue-age').Threshold).toBe(1200);
     Annotations.fromStack(t.stack).hasWarning(
       '/Test/Monitoring',
-      Match.stringLikeRegexp('deliveryQueueAgeAlarm raised from 900 s'),
+      Match.stringLikeRegexp('deliveryQueueAgeAlarm raised from 900 s to 1200 s'),
     );
+  });
+
+  it('no longer floors the delivery-queue age by the retry schedule: long first delays keep 20 minutes, without warning', () => {
+    const t = synth({ retrySchedule: '36000,36000' });
+    expect(t.alarm('relay-delivery-queue-age').Threshold).toBe(1200);
+    Annotations.fromStack(t.stack).hasNoWarning('*', Match.stringLikeRegexp('deliveryQueueAgeAlarm raised'));
   });
 
   it('keeps a configured delivery-queue age threshold that is above the floor', () => {
@@ -343,11 +364,27 @@ describe('RelayStack monitoring settings', () => {
     expect(t.alarm('relay-delivery-queue-age').Threshold).toBe(3600);
   });
 
-  it('computes the floor from the first two delays stretched by the jitter, plus a minute', () => {
-    expect(deliveryQueueAgeFloor(DEFAULT_RETRY_SCHEDULE).toSeconds()).toBe(Math.ceil((5 + 300) * 1.2) + 60);
-    expect(deliveryQueueAgeFloor([600, 900], 0).toSeconds()).toBe(1560);
-    expect(deliveryQueueAgeFloor([10]).toSeconds()).toBe(72);
-    expect(deliveryQueueAgeFloor([]).toSeconds()).toBe(60);
+  it('floors the delivery-queue age at one delayed hop (900 s) plus five minutes: 20 minutes', () => {
+    expect(DELIVERY_QUEUE_AGE_FLOOR.toSeconds()).toBe(MAX_QUEUE_DELAY_SECONDS + 300);
+    expect(DELIVERY_QUEUE_AGE_FLOOR.toSeconds()).toBe(20 * 60);
+  });
+
+  it('sizes the in-flight alarm at 5x the delivery slots, never under 1,000', () => {
+    expect(deliveryInFlightAlarmThreshold(20 * 10)).toBe(1_000);
+    expect(deliveryInFlightAlarmThreshold(2 * 10)).toBe(1_000);
+    expect(deliveryInFlightAlarmThreshold(50 * 10)).toBe(2_500);
+    expect(deliveryInFlightAlarmThreshold(1000 * 10)).toBe(50_000);
+  });
+
+  it('follows -c deliveryConcurrency in the in-flight alarm (50 x 10 slots: over 2,500)', () => {
+    const props = stackPropsFromContext((key) => ({ deliveryConcurrency: '50' })[key]);
+    const a = synth(props).alarm('relay-delivery-in-flight-high');
+    expect(a.Threshold).toBe(2_500);
+    const text = JSON.stringify(a.AlarmDescription);
+    expect(text).toContain('Over 2,500 delivery tasks are in flight');
+    expect(text).toContain('at most 500');
+    const small = synth(stackPropsFromContext((key) => ({ deliveryConcurrency: '2' })[key]));
+    expect(small.alarm('relay-delivery-in-flight-high').Threshold).toBe(1_000);
   });
 
   it('refuses a failure-rate threshold outside 0-100%', () => {

@@ -3,7 +3,9 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { describe, expect, it } from 'vitest';
 import { createTableInput } from '../../functions/adapters/dynamodb/table.ts';
+import { MAX_DELAY_SECONDS, MAX_RECEIVES } from '../../functions/core/delivery/scheduling.ts';
 import { ROUTES } from '../../functions/handlers/routes.ts';
+import { stackPropsFromContext } from '../../infra/context.ts';
 import { RelayStack } from '../../infra/relay-stack.ts';
 
 // Template tests skip esbuild (the bundle report builds the real bundles).
@@ -97,21 +99,21 @@ describe('RelayStack', () => {
     }
   });
 
-  it('dead-letters delivery tasks after the retry schedule plus headroom, and fanout messages after 5 receives', () => {
+  it('dead-letters a delivery task after MAX_RECEIVES receives (every wait is a new message), and fanout messages after 5', () => {
     const queue = (prefix: string) => resources[logicalIdOf(prefix)]?.Properties as Record<string, unknown>;
-    // Default schedule: 7 delays = 8 attempts; 5 receives of headroom.
+    expect(MAX_RECEIVES).toBe(5);
     expect(queue('DeliveryQueue').RedrivePolicy).toMatchObject({
-      maxReceiveCount: 13,
+      maxReceiveCount: MAX_RECEIVES,
       deadLetterTargetArn: { 'Fn::GetAtt': [logicalIdOf('DeliveryDlq'), 'Arn'] },
     });
     expect(queue('FanoutQueue').RedrivePolicy).toMatchObject({ maxReceiveCount: 5 });
   });
 
-  it("follows the configured retry schedule in maxReceiveCount and the functions' settings", () => {
+  it('keeps maxReceiveCount at MAX_RECEIVES whatever the retry schedule, and passes the schedule to the functions', () => {
     const custom = Template.fromStack(new RelayStack(newApp(), 'Custom', { retrySchedule: '10,60' }));
     custom.hasResourceProperties('AWS::SQS::Queue', {
       QueueName: 'relay-delivery',
-      RedrivePolicy: { maxReceiveCount: 8 },
+      RedrivePolicy: { maxReceiveCount: MAX_RECEIVES },
     });
     custom.hasResourceProperties('AWS::Lambda::Function', {
       Environment: { Variables: Match.objectLike({ RELAY_RETRY_SCHEDULE: '10,60' }) },
@@ -159,22 +161,49 @@ describe('RelayStack', () => {
     expect(ruleDlq?.Properties.MessageRetentionPeriod).toBe(14 * 24 * 3600);
   });
 
-  it('keeps delivery tasks longer than their whole round of retries, and refuses a schedule SQS cannot hold', () => {
+  it("keeps delivery tasks SQS's default 4 days whatever the schedule (each wait is a new message), and refuses an entry over MAX_DELAY_SECONDS", () => {
     const retention = (schedule: string) => {
-      const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
-      const stack = new RelayStack(app, 'S', { retrySchedule: schedule });
+      const stack = new RelayStack(newApp(), 'S', { retrySchedule: schedule });
       const queues = Template.fromStack(stack).findResources('AWS::SQS::Queue');
-      return Object.values(queues).find((q) => q.Properties.QueueName === 'relay-delivery')?.Properties
-        .MessageRetentionPeriod;
+      const byName = (name: string) =>
+        Object.values(queues).find((q) => q.Properties.QueueName === name)?.Properties.MessageRetentionPeriod;
+      return { queue: byName('relay-delivery'), dlq: byName('relay-delivery-dlq') };
     };
-    expect(retention('5,300')).toBe(4 * 86_400);
-    // The default schedule: 7 delays, each of which a Retry-After can stretch to 42,480 s.
-    expect(retention('5,300,1800,7200,18000,36000,36000')).toBe(7 * 42_480 + 86_400);
-    // Nine 10 h delays: 90 h, 108 h with jitter, plus a day.
-    expect(retention(Array(9).fill(36_000).join(','))).toBe(Math.ceil(9 * 36_000 * 1.2) + 86_400);
-    // Never more than 13 days: the DLQ (14) must outlast it.
-    expect(retention(Array(30).fill(600).join(','))).toBe(13 * 86_400);
-    expect(() => retention(Array(30).fill(36_000).join(','))).toThrow(/retry schedule is too long.*13 days/);
+    for (const schedule of [
+      '5,300',
+      '5,300,1800,7200,18000,36000,36000',
+      // 30 delays of 10 h: a round of 12.5 days, which the queue no longer has to hold.
+      Array(30).fill(36_000).join(','),
+      Array(7).fill(MAX_DELAY_SECONDS).join(','),
+    ]) {
+      expect(retention(schedule), schedule).toEqual({ queue: 4 * 86_400, dlq: 14 * 86_400 });
+    }
+    expect(() => retention(`5,${MAX_DELAY_SECONDS + 1}`)).toThrow(
+      `retry schedule entry 2 ("${MAX_DELAY_SECONDS + 1}") must be seconds between 0 and ${MAX_DELAY_SECONDS}`,
+    );
+    expect(() => retention('5,x')).toThrow(/retry schedule entry 2/);
+  });
+
+  it('tells the delivery function how many tasks the fleet attempts at once (RELAY_DELIVERY_SLOTS = concurrency x batch)', () => {
+    const slotsOf = (t: Template) =>
+      Object.values(t.findResources('AWS::Lambda::Function')).map((f) => ({
+        fn: f.Properties.Description as string,
+        slots: f.Properties.Environment.Variables.RELAY_DELIVERY_SLOTS as string | undefined,
+      }));
+    const deliveryOnly = (slots: string) => [
+      { fn: 'Signs and POSTs webhooks; retries with backoff; dead-letters', slots },
+    ];
+    // Default: 20 invocations x batches of 10.
+    expect(slotsOf(template).filter((f) => f.slots !== undefined)).toEqual(deliveryOnly('200'));
+    // -c deliveryConcurrency=50, through the context reader as `cdk synth` does.
+    const props = stackPropsFromContext((key) => ({ deliveryConcurrency: '50' })[key]);
+    const custom = Template.fromStack(new RelayStack(newApp(), 'Custom', props));
+    expect(slotsOf(custom).filter((f) => f.slots !== undefined)).toEqual(deliveryOnly('500'));
+    custom.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      BatchSize: 10,
+      ScalingConfig: { MaximumConcurrency: 50 },
+      FunctionName: { Ref: Match.stringLikeRegexp('^DeliveryFunction') },
+    });
   });
 
   it('passes the SSRF allow-list to the functions that check targets, and nothing when none is set', () => {

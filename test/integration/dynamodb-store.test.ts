@@ -195,32 +195,82 @@ describe('DynamoStore against dynalite', () => {
       updatedAt: '2026-11-23T10:00:00.000Z',
     });
 
-    it('keeps the first failingSince, opens and clears the circuit, and heals', async () => {
-      await store.putSubscription(subOf('sub_h1'));
-      await store.recordHealth('acme', 'sub_h1', { failingSince: '2026-11-23T10:00:00.000Z' });
-      await store.recordHealth('acme', 'sub_h1', {
-        failingSince: '2026-11-23T11:00:00.000Z',
-        circuit: { openUntil: '2026-11-23T11:00:30.000Z', timeouts: 1 },
+    it('opens and clears the circuit and heals, each write over the health version it read', async () => {
+      const v1 = subOf('sub_h1');
+      await store.putSubscription(v1);
+      const seen = (at: string, healthUpdatedAt?: string) => ({
+        updatedAt: v1.updatedAt,
+        ...(healthUpdatedAt ? { healthUpdatedAt } : {}),
+        at,
       });
+      const t1 = '2026-11-23T10:00:00.000Z';
+      const t2 = '2026-11-23T11:00:00.000Z';
+      expect(await store.recordHealth('acme', 'sub_h1', { failingSince: t1 }, seen(t1))).toBe(true);
+      expect(
+        await store.recordHealth(
+          'acme',
+          'sub_h1',
+          { circuit: { openUntil: '2026-11-23T11:00:30.000Z', timeouts: 1 } },
+          seen(t2, t1),
+        ),
+      ).toBe(true);
       expect(await store.getSubscription('acme', 'sub_h1')).toMatchObject({
-        failingSince: '2026-11-23T10:00:00.000Z',
+        failingSince: t1,
         circuit: { openUntil: '2026-11-23T11:00:30.000Z', timeouts: 1 },
+        healthUpdatedAt: t2,
       });
-      await store.recordHealth('acme', 'sub_h1', { circuit: null });
+      // A write from an attempt that read the health before the last change is dropped.
+      expect(await store.recordHealth('acme', 'sub_h1', { failingSince: t2 }, seen(t2, t1))).toBe(false);
+      expect(
+        await store.recordHealth('acme', 'sub_h1', { circuit: null }, seen('2026-11-23T11:01:00.000Z', t2)),
+      ).toBe(true);
       expect((await store.getSubscription('acme', 'sub_h1'))?.circuit).toBeUndefined();
-      await store.recordHealth('acme', 'sub_h1', 'healthy');
+      expect(
+        await store.recordHealth(
+          'acme',
+          'sub_h1',
+          'healthy',
+          seen('2026-11-23T11:02:00.000Z', '2026-11-23T11:01:00.000Z'),
+        ),
+      ).toBe(true);
       expect(await store.getSubscription('acme', 'sub_h1')).not.toHaveProperty('failingSince');
-      // Healthy again: nothing to clear, no error.
-      await store.recordHealth('acme', 'sub_h1', 'healthy');
+    });
+
+    it('never puts stale health back over an edit, and an edit read before a health change gets a conflict', async () => {
+      const v1 = subOf('sub_h4');
+      await store.putSubscription({ ...v1, failingSince: '2026-11-20T00:00:00.000Z' });
+      // The user re-enables (an edit: new updatedAt, health cleared) while an attempt that read
+      // v1 is still running; its health write must not bring failingSince back.
+      const edited = { ...v1, description: 'fresh start', updatedAt: '2026-11-23T10:05:00.000Z' };
+      expect(await store.putSubscription(edited, { updatedAt: v1.updatedAt })).toBe(true);
+      const stale = { updatedAt: v1.updatedAt, at: '2026-11-23T10:06:00.000Z' };
+      expect(
+        await store.recordHealth('acme', 'sub_h4', { failingSince: '2026-11-20T00:00:00.000Z' }, stale),
+      ).toBe(false);
+      expect(await store.getSubscription('acme', 'sub_h4')).not.toHaveProperty('failingSince');
+      // The other way round: health changes, then an edit based on the older read is refused.
+      const fresh = { updatedAt: edited.updatedAt, at: '2026-11-23T10:07:00.000Z' };
+      expect(await store.recordHealth('acme', 'sub_h4', { failingSince: fresh.at }, fresh)).toBe(true);
+      expect(
+        await store.putSubscription({ ...edited, description: 'stale' }, { updatedAt: edited.updatedAt }),
+      ).toBe(false);
+      expect(
+        await store.putSubscription(
+          { ...edited, description: 'based on the new health' },
+          { updatedAt: edited.updatedAt, healthUpdatedAt: fresh.at },
+        ),
+      ).toBe(true);
     });
 
     it('writes an edit only over the version it read: never undoing a delete, a disable or another edit', async () => {
       const v1 = subOf('sub_h3');
       await store.putSubscription(v1);
       const edit = { ...v1, description: 'edited', updatedAt: '2026-11-23T10:05:00.000Z' };
-      expect(await store.putSubscription(edit, v1.updatedAt)).toBe(true);
+      expect(await store.putSubscription(edit, { updatedAt: v1.updatedAt })).toBe(true);
       // A second edit from the same stale read loses, instead of overwriting the first.
-      expect(await store.putSubscription({ ...v1, description: 'stale' }, v1.updatedAt)).toBe(false);
+      expect(await store.putSubscription({ ...v1, description: 'stale' }, { updatedAt: v1.updatedAt })).toBe(
+        false,
+      );
       expect((await store.getSubscription('acme', 'sub_h3'))?.description).toBe('edited');
       // A disable bumps updatedAt, so an edit read before it cannot re-enable.
       await store.disableSubscription(
@@ -229,10 +279,12 @@ describe('DynamoStore against dynalite', () => {
         'the receiver answered 410 Gone',
         '2026-11-23T10:06:00.000Z',
       );
-      expect(await store.putSubscription({ ...edit, enabled: true }, edit.updatedAt)).toBe(false);
+      expect(await store.putSubscription({ ...edit, enabled: true }, { updatedAt: edit.updatedAt })).toBe(
+        false,
+      );
       // A delete is not undone by an edit read before it.
       await store.deleteSubscription('acme', 'sub_h3');
-      expect(await store.putSubscription(edit, '2026-11-23T10:06:00.000Z')).toBe(false);
+      expect(await store.putSubscription(edit, { updatedAt: '2026-11-23T10:06:00.000Z' })).toBe(false);
       expect(await store.getSubscription('acme', 'sub_h3')).toBeUndefined();
     });
 

@@ -84,12 +84,16 @@ export async function deliverBatch(
         return;
       }
       try {
+        const lane = limited(admission.width);
         await Promise.all([
           ...admission.waiting.map((w) => settle(w.task.received.messageId, w.result)),
           ...admission.go.map((g) =>
             settle(
               g.task.received.messageId,
-              (g.startInMs > 0 ? sleep(g.startInMs) : Promise.resolve()).then(() => g.task.attempt()),
+              lane(async () => {
+                if (g.startInMs > 0) await sleep(g.startInMs);
+                return g.task.attempt();
+              }),
             ),
           ),
         ]);
@@ -100,4 +104,20 @@ export async function deliverBatch(
     }),
   ]);
   return outcomes;
+}
+
+/** Runs functions at most `width` at a time, in call order. */
+function limited(width: number) {
+  let active = 0;
+  const waiting: Array<() => void> = [];
+  return async <T>(fn: () => Promise<T>): Promise<T> => {
+    if (active >= width) await new Promise<void>((resolve) => waiting.push(resolve));
+    active++;
+    try {
+      return await fn();
+    } finally {
+      active--;
+      waiting.shift()?.();
+    }
+  };
 }

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { logger } from '../../commons/logger.ts';
 import { DEFAULT_MAX_IN_FLIGHT, type Subscription } from '../subscription.ts';
 import type { DeliverDeps, ReadyTask, TaskResult } from './deps.ts';
@@ -7,7 +8,13 @@ import type { DeliverDeps, ReadyTask, TaskResult } from './deps.ts';
  * going back to the queue, whose delays come in whole seconds.
  */
 const IN_PROCESS_WAIT_MS = 1_000;
-/** A task with no free in-flight slot comes back after this, plus up to as much again (spread). */
+/**
+ * With no free in-flight slot, an invocation asks again after 25 ms, 50 ms, ... for up to this
+ * long (slots of a fast endpoint free up within milliseconds), then its tasks wait as delayed
+ * copies.
+ */
+const SLOT_POLL_MS = 2_000;
+/** A task that got no slot comes back after this, plus up to as much again (spread). */
 const SLOT_WAIT_SECONDS = 1;
 /** In-flight slots are leased this much longer than one attempt can take (a crashed holder). */
 const LEASE_SLACK_MS = 15_000;
@@ -16,6 +23,8 @@ const LEASE_SLACK_MS = 15_000;
 export interface Admission {
   /** Ready tasks to attempt now, each with the delay (ms) before it starts (its rate slot). */
   go: Array<{ task: ReadyTask; startInMs: number }>;
+  /** How many of them may run at once: the slots this invocation holds. */
+  width: number;
   /** Tasks sent back to wait, no attempt spent. */
   waiting: Array<{ task: ReadyTask; result: Promise<TaskResult> }>;
   /** Gives back the in-flight slots taken (call once the attempts are over). */
@@ -27,10 +36,10 @@ export interface Admission {
  * 1. `rateLimitPerSecond`: each task books a send time (a shared virtual schedule); one due
  *    within a second starts at its time, a later one waits as a delayed copy holding its
  *    booking. Waiting tasks are never dropped and never count as failures.
- * 2. `maxInFlight`: the tasks take in-flight slots shared by every invocation; those that get
- *    none wait a second or two as delayed copies. Skipped when the fleet cannot exceed the
- *    limit anyway (`config.deliverySlots`).
- * Tasks that go run in parallel: up to the limit for one endpoint.
+ * 2. `maxInFlight`: the invocation takes in-flight slots shared by every invocation, and runs
+ *    its tasks for the endpoint through them, as many at once as it holds. With none free it
+ *    asks again for a moment, then its tasks wait a second or two as delayed copies. Skipped
+ *    when the fleet cannot exceed the limit anyway (`config.deliverySlots`).
  */
 export async function admit(
   deps: DeliverDeps,
@@ -64,30 +73,48 @@ export async function admit(
   const limit = sub.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT;
   const counted =
     go.length > 0 && !(deps.config.deliverySlots !== undefined && deps.config.deliverySlots <= limit);
-  let granted = go.length;
+  let granted = Math.min(go.length, limit);
   if (counted) {
     const longest = Math.max(...go.map((g) => g.startInMs));
-    const until = new Date(now.getTime() + longest + deps.config.attemptTimeoutMs + LEASE_SLACK_MS);
-    granted = await deps.limiter.acquireSlots(sub.tenant, sub.id, holder, go.length, limit, now, until);
-    if (granted < go.length) {
-      logger.debug('in-flight limit reached; the rest wait', {
+    const acquire = () => {
+      const at = deps.clock.now();
+      const until = new Date(
+        at.getTime() + longest + SLOT_POLL_MS + deps.config.attemptTimeoutMs + LEASE_SLACK_MS,
+      );
+      return deps.limiter.acquireSlots(
+        sub.tenant,
+        sub.id,
+        holder,
+        Math.min(go.length, limit),
+        limit,
+        at,
+        until,
+      );
+    };
+    granted = await acquire();
+    for (let waited = 0, pause = 25; granted === 0 && waited < SLOT_POLL_MS; waited += pause, pause *= 2) {
+      await sleep(pause);
+      granted = await acquire();
+    }
+    if (granted === 0) {
+      logger.debug('in-flight limit reached; tasks wait', {
         subscriptionId: sub.id,
         limit,
-        granted,
-        waiting: go.length - granted,
+        waiting: go.length,
       });
+      for (const g of go) {
+        const seconds = SLOT_WAIT_SECONDS * (1 + random());
+        waiting.push({
+          task: g.task,
+          result: g.task.wait(seconds, 'in-flight limit', Boolean(sub.rateLimitPerSecond)),
+        });
+      }
+      go = [];
     }
-    for (const g of go.slice(granted)) {
-      const seconds = SLOT_WAIT_SECONDS * (1 + random());
-      waiting.push({
-        task: g.task,
-        result: g.task.wait(seconds, 'in-flight limit', Boolean(sub.rateLimitPerSecond)),
-      });
-    }
-    go = go.slice(0, granted);
   }
   return {
     go,
+    width: granted,
     waiting,
     release: async () => {
       if (counted && granted > 0) await deps.limiter.releaseSlots(sub.tenant, sub.id, holder);
