@@ -163,6 +163,8 @@ Object.assign(process.env, {
   RELAY_EVENT_BUS_NAME: 'relay-events',
   RELAY_DELIVERY_QUEUE_URL: 'https://sqs.us-east-1.amazonaws.com/123456789012/relay-delivery',
   RELAY_DELIVERY_DLQ_ARN: 'arn:aws:sqs:us-east-1:123456789012:relay-delivery-dlq',
+  // As the stack sets it (20 invocations x 10): endpoints below 200 in flight need no count.
+  RELAY_DELIVERY_SLOTS: '200',
   RELAY_ADMIN_KEY_SECRET_ARN: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:k',
   // The SSRF defence is always on in Lambda; the receiver here is on loopback.
   RELAY_ALLOWED_TARGET_CIDRS: '127.0.0.0/8',

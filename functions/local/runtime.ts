@@ -67,6 +67,8 @@ export interface LocalRelay {
   queues: { fanout: LocalQueue; fanoutDlq: LocalQueue; delivery: LocalQueue; deliveryDlq: LocalQueue };
   /** What the functions would publish to CloudWatch on AWS, counted in memory. */
   metrics: MemoryMetrics;
+  /** Delivery handler invocations and their summed wall time: what Lambda would bill (benchmarks). */
+  deliveryStats(): { invocations: number; busyMs: number };
   /** CPU time (µs) of the storage child process, when storage runs in one (benchmarks). */
   storageCpuMicros(): Promise<number | undefined>;
   /** True when no queue holds a visible or in-flight message and no handler is running. */
@@ -150,6 +152,11 @@ export async function startLocalRelay(opts: LocalRelayOptions): Promise<LocalRel
     config: { deliverySlots: deliveryConcurrency * deliveryBatch, ...config },
     limiter: new DynamoEndpointLimiter(doc, TABLE_NAME),
   };
+  const deliveryPoller = new QueuePoller(
+    delivery,
+    makeDeliveryHandler({ ...deliveryDeps, store, tasks, sender, clock, metrics, bus }),
+    { batchSize: deliveryBatch, concurrency: deliveryConcurrency, functionName: 'relay-delivery' },
+  );
   const pollers = [
     new QueuePoller(fanout, makeFanoutHandler({ store, tasks }), {
       batchSize: 10,
@@ -202,6 +209,7 @@ export async function startLocalRelay(opts: LocalRelayOptions): Promise<LocalRel
     queues,
     metrics,
     storageCpuMicros: () => db.cpuMicros(),
+    deliveryStats: () => deliveryPoller.stats(),
     idle: () =>
       pollers.every((p) => !p.busy) &&
       [fanout, delivery].every((q) => {
@@ -295,12 +303,15 @@ async function restoreQueues(path: string, queues: Queues): Promise<void> {
   } catch {
     return;
   }
-  const state = JSON.parse(text) as Record<string, Array<{ body: string; source?: string }>>;
+  const state = JSON.parse(text) as Record<
+    string,
+    Array<{ body: string; source?: string; groupId?: string }>
+  >;
   const byName = new Map(Object.values(queues).map((q) => [q.name, q]));
   for (const [key, messages] of Object.entries(state)) {
     const queue = queues[key as keyof Queues];
     if (!queue) continue;
-    for (const m of messages) queue.send(m.body, 0, m.source ? byName.get(m.source) : undefined);
+    for (const m of messages) queue.send(m.body, 0, m.source ? byName.get(m.source) : undefined, m.groupId);
   }
   logger.info('restored queue contents', { path });
 }

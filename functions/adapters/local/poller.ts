@@ -1,6 +1,6 @@
-import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { logger } from '../../commons/logger.ts';
-import type { LocalQueue } from './queue.ts';
+import { type LocalQueue, OverLimit } from './queue.ts';
 
 export type SqsHandler = (event: SQSEvent, context: Context) => Promise<SQSBatchResponse | undefined>;
 
@@ -13,16 +13,27 @@ export interface PollerOptions {
   functionName: string;
 }
 
+/** A receive refused with OverLimit is tried again after this, or sooner when a message leaves flight. */
+const OVER_LIMIT_WAIT_MS = 50;
+/** A queue stuck at its in-flight limit is reported at most this often. */
+const OVER_LIMIT_WARN_EVERY_MS = 1_000;
+
 /**
  * What Lambda's SQS event source mapping does, in process: receive a batch, invoke the handler
  * with an SQS event, delete the records that succeeded. Records listed in `batchItemFailures`
  * stay hidden for whatever visibility they have (the handler may have set a backoff delay); a
- * thrown error leaves the whole batch to come back after the visibility timeout.
+ * thrown error leaves the whole batch to come back after the visibility timeout. A receive
+ * refused because the queue is at its in-flight limit is retried, as the mapping does.
  */
 export class QueuePoller {
   private running = false;
   private loops: Promise<void>[] = [];
   private inFlight = 0;
+  private invocations = 0;
+  private busyMs = 0;
+  private overLimitWaits = 0;
+  private refusedSinceWarning = 0;
+  private lastOverLimitWarning = Number.NEGATIVE_INFINITY;
 
   constructor(
     private readonly queue: LocalQueue,
@@ -47,16 +58,32 @@ export class QueuePoller {
     return this.inFlight > 0;
   }
 
+  /**
+   * Handler invocations, their summed wall time (what Lambda would bill) and receives that waited
+   * because the queue was at its in-flight limit.
+   */
+  stats(): { invocations: number; busyMs: number; overLimitWaits: number } {
+    return { invocations: this.invocations, busyMs: this.busyMs, overLimitWaits: this.overLimitWaits };
+  }
+
   private async loop(): Promise<void> {
     while (this.running) {
-      const records = this.queue.receive(this.opts.batchSize);
+      let records: SQSRecord[];
+      try {
+        records = this.queue.receive(this.opts.batchSize);
+      } catch (err) {
+        if (!(err instanceof OverLimit)) throw err;
+        this.overLimited(err);
+        await this.queue.waitForRoom(OVER_LIMIT_WAIT_MS);
+        continue;
+      }
       if (records.length === 0) {
         await this.queue.waitForMessages();
         continue;
       }
       this.inFlight++;
       try {
-        const result = await this.handler({ Records: records }, this.context());
+        const result = await this.invoke(records);
         const failed = new Set((result?.batchItemFailures ?? []).map((f) => f.itemIdentifier));
         for (const r of records) {
           if (failed.has(r.messageId)) continue;
@@ -79,6 +106,31 @@ export class QueuePoller {
         this.inFlight--;
       }
     }
+  }
+
+  private async invoke(records: SQSRecord[]): Promise<SQSBatchResponse | undefined> {
+    this.invocations++;
+    const started = performance.now();
+    try {
+      return await this.handler({ Records: records }, this.context());
+    } finally {
+      this.busyMs += performance.now() - started;
+    }
+  }
+
+  /** Counts a refused receive; warns now and then, as a stuck queue refuses 20 times a second per loop. */
+  private overLimited(err: OverLimit): void {
+    this.overLimitWaits++;
+    this.refusedSinceWarning++;
+    const now = Date.now();
+    if (now - this.lastOverLimitWarning < OVER_LIMIT_WARN_EVERY_MS) return;
+    logger.warn('queue is at its in-flight limit; receives wait until messages are deleted', {
+      queue: this.queue.name,
+      error: err.message,
+      refusedReceives: this.refusedSinceWarning,
+    });
+    this.lastOverLimitWarning = now;
+    this.refusedSinceWarning = 0;
   }
 
   private context(): Context {

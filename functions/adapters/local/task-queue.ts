@@ -2,6 +2,9 @@ import type { DeliveryTask } from '../../core/delivery/model.ts';
 import type { RedriveStatus, TaskQueue } from '../../core/ports.ts';
 import type { LocalQueue } from './queue.ts';
 
+/** A task's message group: its endpoint, so fair queues balance endpoints against each other. */
+const groupOf = (task: DeliveryTask) => `${task.tenant}#${task.subscriptionId}`;
+
 /** The delivery queue and its DLQ, in process. Same contract as the SQS adapter. */
 export class LocalTaskQueue implements TaskQueue {
   constructor(
@@ -10,15 +13,15 @@ export class LocalTaskQueue implements TaskQueue {
   ) {}
 
   async enqueue(tasks: readonly DeliveryTask[]): Promise<void> {
-    for (const t of tasks) this.queue.send(JSON.stringify(t));
+    for (const t of tasks) this.queue.send(JSON.stringify(t), 0, undefined, groupOf(t));
   }
 
-  async park(task: DeliveryTask, delaySeconds: number): Promise<void> {
-    this.queue.send(JSON.stringify(task), Math.max(0, Math.min(900, delaySeconds)));
-  }
-
-  async retryLater(receiptHandle: string, delaySeconds: number): Promise<void> {
-    this.queue.changeVisibility(receiptHandle, delaySeconds);
+  /**
+   * A delayed copy in the task's group. Whole seconds, as SQS takes them; a delay over 900 s is
+   * refused by the queue, not shortened: the core splits longer waits into hops.
+   */
+  async sendDelayed(task: DeliveryTask, delaySeconds: number): Promise<void> {
+    this.queue.send(JSON.stringify(task), Math.ceil(delaySeconds), undefined, groupOf(task));
   }
 
   /** Visible again now; the queue's maxReceiveCount moves it to the DLQ, as SQS does. */
