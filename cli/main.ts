@@ -68,6 +68,40 @@ function str(ctx: Ctx, name: string): string | undefined {
   return typeof v === 'string' ? v : undefined;
 }
 
+/** A number option, passed on as given: the API checks its range and names the field if it is off. */
+function numberOption(ctx: Ctx, name: string): number | undefined {
+  const raw = str(ctx, name);
+  if (raw === undefined) return undefined;
+  const n = Number(raw);
+  if (raw.trim() === '' || !Number.isFinite(n))
+    throw new UsageError(`--${name} must be a number, got "${raw}"`);
+  return n;
+}
+
+/** The per-endpoint limits of `subscriptions create|update` as API fields. */
+function limitFields(
+  ctx: Ctx,
+  allowNone: boolean,
+): { maxInFlight?: number; rateLimitPerSecond?: number | null } {
+  const maxInFlight = numberOption(ctx, 'max-in-flight');
+  const rate = str(ctx, 'rate-limit');
+  if (rate === 'none' && !allowNone)
+    throw new UsageError('--rate-limit none only removes a limit (subscriptions update)');
+  return {
+    ...(maxInFlight !== undefined ? { maxInFlight } : {}),
+    ...(rate === 'none'
+      ? { rateLimitPerSecond: null }
+      : rate !== undefined
+        ? { rateLimitPerSecond: numberOption(ctx, 'rate-limit') }
+        : {}),
+  };
+}
+
+const LIMIT_OPTIONS = {
+  'max-in-flight': { type: 'string' },
+  'rate-limit': { type: 'string' },
+} as const;
+
 function positiveInt(ctx: Ctx, name: string, fallback: number): number {
   const raw = str(ctx, name);
   if (raw === undefined) return fallback;
@@ -229,7 +263,7 @@ const COMMANDS: Record<string, Command> = {
   },
   'subscriptions create': {
     usage:
-      'subscriptions create --endpoint <url> --types <a.b,c.*> [--description <text>] [--secret <whsec_...>] [--disabled]',
+      'subscriptions create --endpoint <url> --types <a.b,c.*> [--description <text>] [--secret <whsec_...>] [--disabled] [--max-in-flight <1-500>] [--rate-limit <per second>]',
     summary: 'subscribe an endpoint; prints its signing secret once',
     options: {
       endpoint: { type: 'string' },
@@ -237,6 +271,7 @@ const COMMANDS: Record<string, Command> = {
       description: { type: 'string' },
       secret: { type: 'string' },
       disabled: { type: 'boolean' },
+      ...LIMIT_OPTIONS,
     },
     async run(ctx) {
       const url = str(ctx, 'endpoint');
@@ -249,6 +284,7 @@ const COMMANDS: Record<string, Command> = {
         ...(str(ctx, 'description') ? { description: str(ctx, 'description') } : {}),
         ...(str(ctx, 'secret') ? { secret: str(ctx, 'secret') } : {}),
         ...(ctx.values.disabled ? { enabled: false } : {}),
+        ...limitFields(ctx, false),
       });
       print(ctx, res, () => details({ ...res, eventTypes: res.eventTypes.join(',') }));
       return EXIT.ok;
@@ -256,7 +292,7 @@ const COMMANDS: Record<string, Command> = {
   },
   'subscriptions update': {
     usage:
-      'subscriptions update <id> [--endpoint <url>] [--types <a,b>] [--description <text>] [--enable | --disable]',
+      'subscriptions update <id> [--endpoint <url>] [--types <a,b>] [--description <text>] [--enable | --disable] [--max-in-flight <1-500>] [--rate-limit <per second> | --rate-limit none]',
     summary: 'change a subscription',
     options: {
       endpoint: { type: 'string' },
@@ -264,6 +300,7 @@ const COMMANDS: Record<string, Command> = {
       description: { type: 'string' },
       enable: { type: 'boolean' },
       disable: { type: 'boolean' },
+      ...LIMIT_OPTIONS,
     },
     async run(ctx) {
       const id = need(ctx, 0, 'id');
@@ -275,6 +312,7 @@ const COMMANDS: Record<string, Command> = {
         ...(str(ctx, 'description') !== undefined ? { description: str(ctx, 'description') } : {}),
         ...(ctx.values.enable ? { enabled: true } : {}),
         ...(ctx.values.disable ? { enabled: false } : {}),
+        ...limitFields(ctx, true),
       };
       if (Object.keys(patch).length === 0)
         throw new UsageError('nothing to change: give at least one option');

@@ -196,6 +196,35 @@ describe('relay CLI against the local runtime', () => {
     expect(deleted.stdout).toBe(`deleted ${sub.id}\n`);
   });
 
+  it('sets and removes an endpoint’s in-flight and rate limits, and names a limit out of range', async () => {
+    const created = await cli(relay, [
+      'subscriptions',
+      'create',
+      '--endpoint',
+      'http://127.0.0.1:9/hook',
+      '--types',
+      'order.*',
+      '--max-in-flight',
+      '8',
+      '--rate-limit',
+      '25',
+      '--json',
+    ]).result;
+    expect(created.code).toBe(EXIT.ok);
+    const sub = JSON.parse(created.stdout);
+    expect(sub).toMatchObject({ maxInFlight: 8, rateLimitPerSecond: 25 });
+    const removed = await cli(relay, ['subscriptions', 'update', sub.id, '--rate-limit', 'none', '--json'])
+      .result;
+    expect(JSON.parse(removed.stdout)).not.toHaveProperty('rateLimitPerSecond');
+    expect(JSON.parse(removed.stdout).maxInFlight).toBe(8);
+    const tooMany = await cli(relay, ['subscriptions', 'update', sub.id, '--max-in-flight', '501']).result;
+    expect(tooMany.code).toBe(EXIT.failed);
+    expect(tooMany.stderr).toMatch(/maxInFlight: must be at most 500/);
+    const notANumber = await cli(relay, ['subscriptions', 'update', sub.id, '--rate-limit', 'fast']).result;
+    expect(notANumber.code).toBe(EXIT.usage);
+    expect(notANumber.stderr).toMatch(/--rate-limit must be a number/);
+  });
+
   it('deliveries recover re-sends the dead deliveries of a window once the endpoint is back', async () => {
     const rx = await receiver(() => 410);
     const sub = await api.subscribe(rx.url, ['*']);
