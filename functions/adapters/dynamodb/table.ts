@@ -9,6 +9,11 @@ import type { CreateTableCommandInput } from '@aws-sdk/client-dynamodb';
  * | subscription | SUB#{tenant}            | {id}    |                                 |                                  |                         |
  * | event        | EVT#{tenant}#{id}       | EVT     |                                 |                                  |                         |
  * | delivery     | DLV#{id}                | DLV     | SUBDLV#{subId} / {created}#{id} | EVTDLV#{tenant}#{eventId} / {subId} | DEAD#{tenant} / {updated}#{id} |
+ * | slots        | LIMIT#{tenant}#{subId}  | SLOTS   |                                 |                                  |                         |
+ * | rate         | LIMIT#{tenant}#{subId}  | RATE    |                                 |                                  |                         |
+ *
+ * The two LIMIT items are an endpoint's fleet-wide limits (limits.ts): in-flight leases and the
+ * rate limit's next free send time.
  *
  * Events and deliveries carry `ttl` (epoch seconds) for DynamoDB TTL.
  */
