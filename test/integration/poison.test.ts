@@ -78,7 +78,7 @@ describe('poison delivery tasks', () => {
       // The third receive reaches the handler: no attempt, the log says why, and it is dead.
       const third = queue.receive(1);
       expect(third[0]?.attributes.ApproximateReceiveCount).toBe('3');
-      const res = await handler({ Records: third }, {} as never);
+      const res = await handler({ Records: third });
       expect(res.batchItemFailures).toEqual([{ itemIdentifier: third[0]?.messageId }]);
       expect(rx.received).toHaveLength(0);
       const dead = await store.listDeadDeliveries('acme', { limit: 10 });
@@ -89,7 +89,7 @@ describe('poison delivery tasks', () => {
       for (let n = 4; n <= MAX_RECEIVES; n++) {
         const again = queue.receive(1);
         expect(again).toHaveLength(1);
-        expect((await handler({ Records: again }, {} as never)).batchItemFailures).toHaveLength(1);
+        expect((await handler({ Records: again })).batchItemFailures).toHaveLength(1);
       }
       expect(queue.receive(1)).toHaveLength(0);
       expect(dlq.depth().total).toBe(1);
@@ -98,7 +98,7 @@ describe('poison delivery tasks', () => {
       await tasks.startRedrive();
       const redriven = queue.receive(1);
       expect(redriven).toHaveLength(1);
-      expect((await handler({ Records: redriven }, {} as never)).batchItemFailures).toHaveLength(0);
+      expect((await handler({ Records: redriven })).batchItemFailures).toHaveLength(0);
       expect(rx.received).toHaveLength(1);
       expect(rx.received[0]?.headers['webhook-id']).toBe('evt_p');
       expect((await store.getDelivery(id))?.status).toBe('succeeded');
