@@ -81,7 +81,7 @@ export interface SubscriptionStore {
   ): Promise<boolean>;
   /**
    * Claims the half-open probe of a circuit that was `seen`: true for exactly one caller until
-   * `probeUntil` passes (or the circuit changes).
+   * `probeUntil` passes (or the circuit changes). A health write: sets `healthUpdatedAt` to `now`.
    */
   claimProbe(
     tenant: string,

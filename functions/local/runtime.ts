@@ -163,15 +163,7 @@ export async function startLocalRelay(opts: LocalRelayOptions): Promise<LocalRel
       concurrency: 2,
       functionName: 'relay-fanout',
     }),
-    new QueuePoller(
-      delivery,
-      makeDeliveryHandler({ ...deliveryDeps, store, tasks, sender, clock, metrics, bus }),
-      {
-        batchSize: deliveryBatch,
-        concurrency: deliveryConcurrency,
-        functionName: 'relay-delivery',
-      },
-    ),
+    deliveryPoller,
   ];
   for (const p of pollers) p.start();
 

@@ -148,20 +148,26 @@ describe('Lambda entry modules, wired to AWS adapters', () => {
     }
   });
 
-  it('schedules a retry through ChangeMessageVisibility with the backoff delay', async () => {
+  it('schedules a retry as a delayed copy of the task (DelaySeconds) and acknowledges the received one', async () => {
     const rx = await startReceiver(() => 503);
     try {
       await api(httpEvent('POST', '/v1/subscriptions', { url: rx.url, eventTypes: ['retry.*'] }));
       await ingest(httpEvent('POST', '/v1/events', { type: 'retry.me', data: {} }));
       await fanout({ Records: [sqsRecord(ruleDelivery(putEntries()[0] ?? {}))] });
-      const record = sqsRecord(sentTasks()[0]?.MessageBody ?? '');
+      const [first] = sentTasks();
+      const record = sqsRecord(first?.MessageBody ?? '');
       const result = await delivery({ Records: [record] });
-      expect(result.batchItemFailures).toEqual([{ itemIdentifier: record.messageId }]);
-      const change = sqs.commandCalls(ChangeMessageVisibilityCommand)[0]?.args[0].input;
-      expect(change).toMatchObject({ QueueUrl: DELIVERY_QUEUE_URL, ReceiptHandle: record.receiptHandle });
-      // 5 s +/- 20 % jitter, rounded up to whole seconds.
-      expect(change?.VisibilityTimeout).toBeGreaterThanOrEqual(4);
-      expect(change?.VisibilityTimeout).toBeLessThanOrEqual(6);
+      // Nothing waits in flight: the received message is done with.
+      expect(result.batchItemFailures).toEqual([]);
+      expect(sqs.commandCalls(ChangeMessageVisibilityCommand)).toHaveLength(0);
+      const [, copy] = sentTasks();
+      const entry = sqs.commandCalls(SendMessageBatchCommand)[1]?.args[0].input;
+      expect(entry?.QueueUrl).toBe(DELIVERY_QUEUE_URL);
+      // 5 s +/- 20 % jitter, rounded up to whole seconds; the copy counts the attempt made.
+      expect(copy?.DelaySeconds).toBeGreaterThanOrEqual(4);
+      expect(copy?.DelaySeconds).toBeLessThanOrEqual(6);
+      expect(copy?.MessageGroupId).toBe(first?.MessageGroupId);
+      expect(JSON.parse(copy?.MessageBody ?? '{}')).toMatchObject({ attempt: 1, due: expect.any(Number) });
     } finally {
       await rx.close();
     }

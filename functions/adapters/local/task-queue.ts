@@ -17,11 +17,12 @@ export class LocalTaskQueue implements TaskQueue {
   }
 
   /**
-   * A delayed copy in the task's group. Whole seconds, as SQS takes them; a delay over 900 s is
-   * refused by the queue, not shortened: the core splits longer waits into hops.
+   * A delayed copy in the task's group. Fractions of a second are kept (SQS rounds up to whole
+   * seconds), so local retry schedules in milliseconds work; a delay over 900 s is refused by the
+   * queue, not shortened: the core splits longer waits into legs.
    */
   async sendDelayed(task: DeliveryTask, delaySeconds: number): Promise<void> {
-    this.queue.send(JSON.stringify(task), Math.ceil(delaySeconds), undefined, groupOf(task));
+    this.queue.send(JSON.stringify(task), delaySeconds, undefined, groupOf(task));
   }
 
   /** Visible again now; the queue's maxReceiveCount moves it to the DLQ, as SQS does. */

@@ -143,8 +143,12 @@ export async function circuitWait(
   const probeWait = (circuit.probeUntil ? Date.parse(circuit.probeUntil) : 0) - now;
   if (probeWait > 0) return probeWait / 1000 + lastOpening;
   const probeUntil = new Date(now + deps.config.attemptTimeoutMs + PROBE_SLACK_MS).toISOString();
-  if (await deps.store.claimProbe(sub.tenant, sub.id, circuit, probeUntil, new Date(now).toISOString())) {
+  const at = new Date(now).toISOString();
+  if (await deps.store.claimProbe(sub.tenant, sub.id, circuit, probeUntil, at)) {
+    // The claim is a health write (it moves healthUpdatedAt): the probe's outcome is written
+    // over this version, or the success that closes the circuit would be dropped as stale.
     sub.circuit = { ...circuit, probeUntil };
+    sub.healthUpdatedAt = at;
     logger.info('circuit half-open; probing the endpoint', log);
     return 0;
   }

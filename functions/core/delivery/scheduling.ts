@@ -45,9 +45,12 @@ export const DUE_TOLERANCE_MS = 1_000;
 /** Clock difference allowed between the queue's SentTimestamp and ours. */
 export const STALE_COPY_SLACK_MS = 2_000;
 
-/** The next leg of a wait until `due` (epoch ms): seconds for one delayed copy, at most 15 min. */
+/**
+ * The next leg of a wait until `due` (epoch ms): seconds for one delayed copy, at most 15 min.
+ * Not rounded: SQS's adapter rounds up to whole seconds, the local queue keeps fractions.
+ */
 export function nextHopSeconds(due: number, now: number): number {
-  return Math.max(0, Math.min(MAX_QUEUE_DELAY_SECONDS, Math.ceil((due - now) / 1000)));
+  return Math.max(0, Math.min(MAX_QUEUE_DELAY_SECONDS, (due - now) / 1000));
 }
 
 /** Whether a copy due at `due` (epoch ms) is early enough to send on instead of acting now. */
