@@ -88,17 +88,6 @@ export const attemptTimedOut = (ms: number) => new DeliveryFailure(`timed out af
 export const targetRefused = (reason: string) => new DeliveryFailure(reason, false);
 
 /**
- * A record in a queue batch that should come back later (scheduled retry). Thrown so the batch
- * processor reports it in `batchItemFailures`; the message's visibility was already extended.
- */
-export class RetryScheduled extends Error {
-  constructor(readonly delaySeconds: number) {
-    super(`retry scheduled in ${delaySeconds}s`);
-    this.name = 'RetryScheduled';
-  }
-}
-
-/**
  * A record on its way to the DLQ: reported as a batch item failure so the queue counts another
  * receive, until its redrive policy moves it.
  */

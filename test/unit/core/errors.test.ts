@@ -8,7 +8,6 @@ import {
   networkFailure,
   notFound,
   payloadTooLarge,
-  RetryScheduled,
   routeNotFound,
   targetRefused,
   unauthorized,
@@ -82,17 +81,6 @@ describe('DeliveryFailure helpers', () => {
     const failure = targetRefused('unsupported URL scheme ftp:');
     expect(failure).toBeInstanceOf(DeliveryFailure);
     expect(failure.retryable).toBe(false);
-  });
-});
-
-describe('RetryScheduled', () => {
-  it('carries the delay', () => {
-    const err = new RetryScheduled(30);
-    expect(err).toMatchObject({
-      delaySeconds: 30,
-      name: 'RetryScheduled',
-      message: 'retry scheduled in 30s',
-    });
   });
 });
 
