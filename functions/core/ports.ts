@@ -206,7 +206,8 @@ export interface EndpointLimiter {
   /**
    * Books `count` send times for the endpoint at `ratePerSecond`, spaced 1/rate apart after the
    * ones booked before (a virtual schedule, GCRA), none earlier than `now`. Returns the times
-   * (epoch ms, ascending): a time in the future means "wait until then".
+   * (epoch ms, ascending): a time in the future means "wait until then". Fewer than `count` (none)
+   * when the schedule was too contended to book: those tasks book again later.
    */
   bookSendTimes(
     tenant: string,

@@ -20,7 +20,7 @@ export class DynamoEndpointLimiter implements EndpointLimiter {
     private readonly doc: DynamoDBDocumentClient,
     private readonly tableName: string,
     /** Attempts at a conditional write before giving up for this batch (contention). */
-    private readonly maxTries = 6,
+    private readonly maxTries = 20,
   ) {}
 
   async acquireSlots(
@@ -95,8 +95,8 @@ export class DynamoEndpointLimiter implements EndpointLimiter {
       if (await this.writeVersioned(key, seen, { tat: start + count * interval, ttl })) return times;
       await jitter(attempt);
     }
-    // Contention beyond reason: book nothing now; the tasks wait a little and book again.
-    return Array.from({ length: count }, () => now.getTime() + 1000 + Math.random() * 1000);
+    // Contention beyond reason: book nothing; the caller's tasks wait a little and book again.
+    return [];
   }
 
   /** Writes the item's attributes over the version read (none: only if absent); false on a race. */

@@ -9,11 +9,13 @@ import type { DeliverDeps, ReadyTask, TaskResult } from './deps.ts';
  */
 const IN_PROCESS_WAIT_MS = 1_000;
 /**
- * With no free in-flight slot, an invocation asks again after 25 ms, 50 ms, ... for up to this
+ * With no free in-flight slot, an invocation asks again after 25 ms, 50 ms, 100 ms, ... for up to this
  * long (slots of a fast endpoint free up within milliseconds), then its tasks wait as delayed
  * copies.
  */
 const SLOT_POLL_MS = 2_000;
+/** ...asking at least this often: a busy endpoint's slots free up every few hundred ms. */
+const SLOT_POLL_MAX_PAUSE_MS = 100;
 /** A task that got no slot comes back after this, plus up to as much again (spread). */
 const SLOT_WAIT_SECONDS = 1;
 /** In-flight slots are leased this much longer than one attempt can take (a crashed holder). */
@@ -63,7 +65,13 @@ export async function admit(
     );
     const kept: Admission['go'] = go.filter((g) => g.task.received.task.booked);
     fresh.forEach((g, i) => {
-      const inMs = (times[i] ?? now.getTime()) - now.getTime();
+      const time = times[i];
+      if (time === undefined) {
+        // Not booked (the schedule was too contended): wait a moment and book again.
+        waiting.push({ task: g.task, result: g.task.wait(1 + random(), 'rate limit (busy)') });
+        return;
+      }
+      const inMs = time - now.getTime();
       if (inMs <= IN_PROCESS_WAIT_MS) kept.push({ task: g.task, startInMs: Math.max(0, inMs) });
       else waiting.push({ task: g.task, result: g.task.wait(inMs / 1000, 'rate limit', true) });
     });
@@ -78,8 +86,10 @@ export async function admit(
     const longest = Math.max(...go.map((g) => g.startInMs));
     const acquire = () => {
       const at = deps.clock.now();
+      // The tasks may run one after another through a single slot: the lease covers them all, or
+      // it would lapse while this invocation still sends and another could take the slot.
       const until = new Date(
-        at.getTime() + longest + SLOT_POLL_MS + deps.config.attemptTimeoutMs + LEASE_SLACK_MS,
+        at.getTime() + longest + SLOT_POLL_MS + go.length * deps.config.attemptTimeoutMs + LEASE_SLACK_MS,
       );
       return deps.limiter.acquireSlots(
         sub.tenant,
@@ -92,7 +102,11 @@ export async function admit(
       );
     };
     granted = await acquire();
-    for (let waited = 0, pause = 25; granted === 0 && waited < SLOT_POLL_MS; waited += pause, pause *= 2) {
+    for (
+      let waited = 0, pause = 25;
+      granted === 0 && waited < SLOT_POLL_MS;
+      waited += pause, pause = Math.min(pause * 2, SLOT_POLL_MAX_PAUSE_MS)
+    ) {
       await sleep(pause);
       granted = await acquire();
     }

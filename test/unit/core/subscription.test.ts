@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
+  MAX_IN_FLIGHT_RANGE,
+  RATE_LIMIT_RANGE,
   SubscriptionCreateSchema,
   SubscriptionPatchSchema,
   toPublic,
@@ -16,7 +18,14 @@ describe('SubscriptionCreateSchema', () => {
   });
 
   it('accepts every optional field', () => {
-    const input = { ...valid, description: 'orders', enabled: false, secret: secretOf(32) };
+    const input = {
+      ...valid,
+      description: 'orders',
+      enabled: false,
+      secret: secretOf(32),
+      maxInFlight: 10,
+      rateLimitPerSecond: 2.5,
+    };
     expect(SubscriptionCreateSchema.parse(input)).toEqual(input);
   });
 
@@ -100,6 +109,30 @@ describe('SubscriptionCreateSchema', () => {
       false,
     );
   });
+
+  it('accepts the endpoint limits at their bounds', () => {
+    for (const limits of [
+      { maxInFlight: MAX_IN_FLIGHT_RANGE.min, rateLimitPerSecond: RATE_LIMIT_RANGE.min },
+      { maxInFlight: MAX_IN_FLIGHT_RANGE.max, rateLimitPerSecond: RATE_LIMIT_RANGE.max },
+    ]) {
+      expect(SubscriptionCreateSchema.parse({ ...valid, ...limits })).toEqual({ ...valid, ...limits });
+    }
+  });
+
+  it.each([
+    [{ maxInFlight: 0 }, 'maxInFlight', 'must be at least 1'],
+    [{ maxInFlight: 501 }, 'maxInFlight', 'must be at most 500'],
+    [{ maxInFlight: 2.5 }, 'maxInFlight', 'must be a whole number'],
+    [{ rateLimitPerSecond: 0.5 }, 'rateLimitPerSecond', 'must be at least 1 per second'],
+    [{ rateLimitPerSecond: 10_001 }, 'rateLimitPerSecond', 'must be at most 10000 per second'],
+  ])('rejects the limit %j', (limit, path, message) => {
+    const [issue] = issuesOf(SubscriptionCreateSchema, { ...valid, ...limit });
+    expect(issue).toMatchObject({ path: [path], message });
+  });
+
+  it('does not take null for a rate limit it would create', () => {
+    expect(SubscriptionCreateSchema.safeParse({ ...valid, rateLimitPerSecond: null }).success).toBe(false);
+  });
 });
 
 describe('SubscriptionPatchSchema', () => {
@@ -109,6 +142,8 @@ describe('SubscriptionPatchSchema', () => {
       { eventTypes: ['*'] },
       { description: '' },
       { enabled: false },
+      { maxInFlight: 5 },
+      { rateLimitPerSecond: 100 },
     ]) {
       expect(SubscriptionPatchSchema.parse(patch)).toEqual(patch);
     }
@@ -116,8 +151,12 @@ describe('SubscriptionPatchSchema', () => {
 
   it('rejects a patch with no fields', () => {
     expect(issuesOf(SubscriptionPatchSchema, {})[0]?.message).toBe(
-      'must change at least one of url, eventTypes, description, enabled',
+      'must change at least one of url, eventTypes, description, enabled, maxInFlight, rateLimitPerSecond',
     );
+  });
+
+  it('takes null for the rate limit: the limit is removed', () => {
+    expect(SubscriptionPatchSchema.parse({ rateLimitPerSecond: null })).toEqual({ rateLimitPerSecond: null });
   });
 
   it('rejects changing the secret or any unknown field', () => {
@@ -128,6 +167,10 @@ describe('SubscriptionPatchSchema', () => {
   it('validates the fields it is given', () => {
     expect(issuesOf(SubscriptionPatchSchema, { url: 'ftp://x' })[0]?.path).toEqual(['url']);
     expect(issuesOf(SubscriptionPatchSchema, { eventTypes: [] })[0]?.path).toEqual(['eventTypes']);
+    expect(issuesOf(SubscriptionPatchSchema, { maxInFlight: 0 })[0]?.path).toEqual(['maxInFlight']);
+    expect(issuesOf(SubscriptionPatchSchema, { rateLimitPerSecond: 0 })[0]?.path).toEqual([
+      'rateLimitPerSecond',
+    ]);
   });
 });
 
@@ -138,5 +181,21 @@ describe('toPublic', () => {
     expect(pub).toEqual(rest);
     expect(pub).not.toHaveProperty('secret');
     expect(pub).not.toHaveProperty('tenant');
+  });
+
+  it('drops the health version but shows the health and the limits', () => {
+    const sub = aSubscription({
+      failingSince: '2026-11-23T09:00:00.000Z',
+      healthUpdatedAt: '2026-11-23T09:00:00.000Z',
+      maxInFlight: 4,
+      rateLimitPerSecond: 2,
+    });
+    const pub = toPublic(sub);
+    expect(pub).not.toHaveProperty('healthUpdatedAt');
+    expect(pub).toMatchObject({
+      failingSince: '2026-11-23T09:00:00.000Z',
+      maxInFlight: 4,
+      rateLimitPerSecond: 2,
+    });
   });
 });

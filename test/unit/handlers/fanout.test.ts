@@ -89,6 +89,21 @@ describe('fanout handler', () => {
     expect(first?.deliveryId).toBe(deliveryId('acme', first?.eventId ?? '', first?.subscriptionId ?? ''));
   });
 
+  it('starts every task at attempt 0 of its round, due now', async () => {
+    const tasks = new FakeTaskQueue();
+    await makeFanoutHandler({ store: fakeStore(), tasks })({
+      Records: [busRecord('m1', anEvent({ id: 'evt_a', type: 'order.created' }))],
+    });
+    const made = tasks.of('enqueue').flatMap((c) => c.tasks);
+    expect(made).toHaveLength(2);
+    for (const t of made) {
+      expect(t.attempt).toBe(0);
+      expect(t).not.toHaveProperty('due');
+      expect(t).not.toHaveProperty('manual');
+    }
+    expect(tasks.copies).toEqual([]);
+  });
+
   it('turns an event replayed from the archive (replay-name) into new deliveries that name the replay', async () => {
     const tasks = new FakeTaskQueue();
     const event = anEvent({ id: 'evt_a', type: 'order.created' });

@@ -4,6 +4,7 @@ import {
   type Clock,
   type DeliveryContextReader,
   type DeliveryStore,
+  type EndpointLimiter,
   type HttpResponse,
   type HttpSender,
   type RedriveStatus,
@@ -55,20 +56,65 @@ export interface SentRequest {
   timeoutMs: number;
 }
 
-/** An HttpSender that answers from a script: a response, or an error to throw. */
+type Answer = Partial<HttpResponse> | Error;
+
+/**
+ * An HttpSender that answers from a script: a response, or an error to throw; per URL when
+ * `answerAt` says so. After `hold()`, requests stay unanswered until `release()`, so a test can
+ * count how many are in flight at once.
+ */
 export class FakeSender implements HttpSender {
   readonly requests: SentRequest[] = [];
-  constructor(private answer: Partial<HttpResponse> | Error = { status: 200 }) {}
+  /** Requests sent and not yet answered. */
+  inFlight = 0;
+  /** The most requests that were in flight at the same time. */
+  maxInFlight = 0;
+  private readonly byUrl = new Map<string, Answer>();
+  private held: Array<() => void> | undefined;
 
-  answerWith(answer: Partial<HttpResponse> | Error): this {
+  constructor(private answer: Answer = { status: 200 }) {}
+
+  answerWith(answer: Answer): this {
     this.answer = answer;
     return this;
   }
 
+  answerAt(url: string, answer: Answer): this {
+    this.byUrl.set(url, answer);
+    return this;
+  }
+
+  /** From now on, requests wait for `release()`. */
+  hold(): this {
+    this.held ??= [];
+    return this;
+  }
+
+  /** Requests waiting for an answer. */
+  get waiting(): number {
+    return this.held?.length ?? 0;
+  }
+
+  /** Answers the first `n` waiting requests (all by default); returns how many. */
+  release(n = Number.POSITIVE_INFINITY): number {
+    const answered = this.held?.splice(0, n) ?? [];
+    for (const answer of answered) answer();
+    return answered.length;
+  }
+
   async post(url: string, headers: Record<string, string>, body: string, timeoutMs: number) {
     this.requests.push({ url, headers, body, timeoutMs });
-    if (this.answer instanceof Error) throw this.answer;
-    return { status: 200, body: '', headers: {}, ...this.answer };
+    this.inFlight++;
+    this.maxInFlight = Math.max(this.maxInFlight, this.inFlight);
+    try {
+      const held = this.held;
+      if (held) await new Promise<void>((resolve) => held.push(resolve));
+      const answer = this.byUrl.get(url) ?? this.answer;
+      if (answer instanceof Error) throw answer;
+      return { status: 200, body: '', headers: {}, ...answer };
+    } finally {
+      this.inFlight--;
+    }
   }
 }
 
@@ -76,29 +122,48 @@ export class FakeSender implements HttpSender {
 export type Call =
   | { op: 'putDeliveries'; deliveries: Delivery[] }
   | { op: 'enqueue'; tasks: DeliveryTask[] }
-  | { op: 'retryLater'; receiptHandle: string; delaySeconds: number }
+  | { op: 'sendDelayed'; task: DeliveryTask; delaySeconds: number }
   | { op: 'releaseToDeadLetter'; receiptHandle: string }
   | { op: 'startRedrive' }
   | { op: 'disableSubscription'; tenant: string; id: string; reason: string; at: string }
-  | { op: 'park'; task: DeliveryTask; delaySeconds: number }
-  | { op: 'recordHealth'; id: string; change: unknown }
+  | { op: 'recordHealth'; id: string; change: HealthChange; seen: HealthSeen; applied: boolean }
   | { op: 'claimProbe'; id: string; probeUntil: string }
   | {
       op: 'recordManualAttempt';
       deliveryId: string;
       update: { attempt?: Attempt; succeeded: boolean; lastError?: string; at: string };
-    };
+    }
+  | {
+      op: 'acquireSlots';
+      subscriptionId: string;
+      holder: string;
+      wanted: number;
+      limit: number;
+      until: string;
+      granted: number;
+    }
+  | { op: 'releaseSlots'; subscriptionId: string; holder: string }
+  | { op: 'bookSendTimes'; subscriptionId: string; count: number; ratePerSecond: number; times: number[] };
+
+type HealthChange = Parameters<SubscriptionStore['recordHealth']>[2];
+type HealthSeen = Parameters<SubscriptionStore['recordHealth']>[3];
+
+/** Narrows a call log to one kind of call. */
+export function callsOf<K extends Call['op']>(calls: readonly Call[], op: K): Extract<Call, { op: K }>[] {
+  return calls.filter((c): c is Extract<Call, { op: K }> => c.op === op);
+}
 
 export class FakeTaskQueue implements TaskQueue {
+  /** Make every `sendDelayed` reject with this, to see what a failed send leaves behind. */
+  failSends: Error | undefined;
+
   constructor(readonly calls: Call[] = []) {}
   async enqueue(tasks: readonly DeliveryTask[]) {
     this.calls.push({ op: 'enqueue', tasks: [...tasks] });
   }
-  async park(task: DeliveryTask, delaySeconds: number) {
-    this.calls.push({ op: 'park', task, delaySeconds });
-  }
-  async retryLater(receiptHandle: string, delaySeconds: number) {
-    this.calls.push({ op: 'retryLater', receiptHandle, delaySeconds });
+  async sendDelayed(task: DeliveryTask, delaySeconds: number) {
+    if (this.failSends) throw this.failSends;
+    this.calls.push({ op: 'sendDelayed', task: structuredClone(task), delaySeconds });
   }
   async releaseToDeadLetter(receiptHandle: string) {
     this.calls.push({ op: 'releaseToDeadLetter', receiptHandle });
@@ -110,8 +175,128 @@ export class FakeTaskQueue implements TaskQueue {
   async redriveStatus(): Promise<RedriveStatus | undefined> {
     return undefined;
   }
+  /** The delayed copies sent, in order. */
+  get copies(): Array<{ task: DeliveryTask; delaySeconds: number }> {
+    return this.of('sendDelayed').map(({ task, delaySeconds }) => ({ task, delaySeconds }));
+  }
   of<K extends Call['op']>(op: K): Extract<Call, { op: K }>[] {
-    return this.calls.filter((c): c is Extract<Call, { op: K }> => c.op === op);
+    return callsOf(this.calls, op);
+  }
+}
+
+interface Lease {
+  n: number;
+  until: number;
+}
+
+/**
+ * Fleet-wide endpoint limits in memory, with the semantics of the DynamoDB limiter: slots are
+ * leases per holder that end by themselves at `until`; send times follow a virtual schedule
+ * (GCRA), 1/rate apart after those booked before and never before `now`.
+ */
+export class FakeLimiter implements EndpointLimiter {
+  private readonly slots = new Map<string, Map<string, Lease>>();
+  private readonly tat = new Map<string, number>();
+  private readonly failures = new Map<string, Error>();
+
+  constructor(readonly calls: Call[] = []) {}
+
+  /** Make every call for this subscription reject. */
+  failFor(subscriptionId: string, err: Error): this {
+    this.failures.set(subscriptionId, err);
+    return this;
+  }
+
+  /** Another holder (another invocation) takes `n` slots until `until`. */
+  occupy(tenant: string, subscriptionId: string, holder: string, n: number, until: Date): this {
+    const leases = this.leases(tenant, subscriptionId);
+    leases.set(holder, { n, until: until.getTime() });
+    return this;
+  }
+
+  /** Slots held for the endpoint at `now` (unexpired leases). */
+  held(tenant: string, subscriptionId: string, now: Date): number {
+    let n = 0;
+    for (const lease of this.leases(tenant, subscriptionId).values())
+      if (lease.until > now.getTime()) n += lease.n;
+    return n;
+  }
+
+  /** The endpoint's next free send time (epoch ms), if anything was booked. */
+  nextFree(tenant: string, subscriptionId: string): number | undefined {
+    return this.tat.get(scopedKey(tenant, subscriptionId));
+  }
+
+  async acquireSlots(
+    tenant: string,
+    subscriptionId: string,
+    holder: string,
+    wanted: number,
+    limit: number,
+    now: Date,
+    until: Date,
+  ): Promise<number> {
+    this.check(subscriptionId);
+    const leases = this.leases(tenant, subscriptionId);
+    let active = 0;
+    for (const [h, lease] of [...leases]) {
+      if (lease.until <= now.getTime()) leases.delete(h);
+      else if (h !== holder) active += lease.n;
+    }
+    const granted = wanted <= 0 ? 0 : Math.max(0, Math.min(wanted, limit - active));
+    if (granted > 0) leases.set(holder, { n: granted, until: until.getTime() });
+    this.calls.push({
+      op: 'acquireSlots',
+      subscriptionId,
+      holder,
+      wanted,
+      limit,
+      until: until.toISOString(),
+      granted,
+    });
+    return granted;
+  }
+
+  async releaseSlots(tenant: string, subscriptionId: string, holder: string): Promise<void> {
+    this.check(subscriptionId);
+    this.calls.push({ op: 'releaseSlots', subscriptionId, holder });
+    this.leases(tenant, subscriptionId).delete(holder);
+  }
+
+  async bookSendTimes(
+    tenant: string,
+    subscriptionId: string,
+    count: number,
+    ratePerSecond: number,
+    now: Date,
+  ): Promise<number[]> {
+    this.check(subscriptionId);
+    const key = scopedKey(tenant, subscriptionId);
+    const interval = 1000 / ratePerSecond;
+    const start = Math.max(this.tat.get(key) ?? 0, now.getTime());
+    const times = Array.from({ length: Math.max(0, count) }, (_, i) => start + i * interval);
+    if (count > 0) this.tat.set(key, start + count * interval);
+    this.calls.push({ op: 'bookSendTimes', subscriptionId, count, ratePerSecond, times: [...times] });
+    return times;
+  }
+
+  of<K extends Call['op']>(op: K): Extract<Call, { op: K }>[] {
+    return callsOf(this.calls, op);
+  }
+
+  private leases(tenant: string, subscriptionId: string): Map<string, Lease> {
+    const key = scopedKey(tenant, subscriptionId);
+    let leases = this.slots.get(key);
+    if (!leases) {
+      leases = new Map();
+      this.slots.set(key, leases);
+    }
+    return leases;
+  }
+
+  private check(subscriptionId: string): void {
+    const err = this.failures.get(subscriptionId);
+    if (err) throw err;
   }
 }
 
@@ -129,27 +314,44 @@ export class FakeDeliveryStore implements DeliveryStore, DeliveryContextReader {
     return this.calls.flatMap((c) => (c.op === 'putDeliveries' ? c.deliveries : []));
   }
 
+  /** Like the real store, disabling is an edit: it moves `updatedAt`. */
   async disableSubscription(tenant: string, id: string, reason: string, at: string) {
     this.calls.push({ op: 'disableSubscription', tenant, id, reason, at });
     const sub = this.subscriptions.get(id);
-    if (sub) this.subscriptions.set(id, { ...sub, enabled: false, disabledReason: reason, disabledAt: at });
+    if (sub)
+      this.subscriptions.set(id, {
+        ...sub,
+        enabled: false,
+        disabledReason: reason,
+        disabledAt: at,
+        updatedAt: at,
+      });
   }
-  async recordHealth(_tenant: string, id: string, change: Parameters<SubscriptionStore['recordHealth']>[2]) {
-    this.calls.push({ op: 'recordHealth', id, change });
+  /**
+   * Conditional, like the real store: applied only over the version `seen` (its `updatedAt` and
+   * its `healthUpdatedAt` or none), which then becomes `seen.at`; false otherwise.
+   */
+  async recordHealth(_tenant: string, id: string, change: HealthChange, seen: HealthSeen) {
     const sub = this.subscriptions.get(id);
-    if (!sub) return;
+    const applied =
+      sub !== undefined && sub.updatedAt === seen.updatedAt && sub.healthUpdatedAt === seen.healthUpdatedAt;
+    this.calls.push({ op: 'recordHealth', id, change: structuredClone(change), seen: { ...seen }, applied });
+    if (!sub || !applied) return false;
     if (change === 'healthy') {
       const { failingSince: _f, circuit: _c, ...rest } = sub;
-      this.subscriptions.set(id, rest);
+      this.subscriptions.set(id, { ...rest, healthUpdatedAt: seen.at });
     } else {
       const { circuit: _c, ...rest } = sub;
       this.subscriptions.set(id, {
         ...(change.circuit === null ? rest : sub),
         failingSince: sub.failingSince ?? change.failingSince,
         ...(change.circuit ? { circuit: change.circuit } : {}),
-      });
+        healthUpdatedAt: seen.at,
+      } as Subscription);
     }
+    return true;
   }
+  /** Like the real store, a claim is a health change: it moves `healthUpdatedAt` to `now`. */
   async claimProbe(
     _tenant: string,
     id: string,
@@ -161,7 +363,7 @@ export class FakeDeliveryStore implements DeliveryStore, DeliveryContextReader {
     const sub = this.subscriptions.get(id);
     const c = sub?.circuit;
     if (!sub || !c || c.openUntil !== seen.openUntil || (c.probeUntil && c.probeUntil >= now)) return false;
-    this.subscriptions.set(id, { ...sub, circuit: { ...c, probeUntil } });
+    this.subscriptions.set(id, { ...sub, circuit: { ...c, probeUntil }, healthUpdatedAt: now });
     return true;
   }
   async putDeliveries(deliveries: readonly Delivery[]) {
@@ -172,7 +374,15 @@ export class FakeDeliveryStore implements DeliveryStore, DeliveryContextReader {
   async getDelivery(id: string) {
     return this.deliveries.get(id);
   }
+  /** Every `loadForTasks` call's tasks (not in `calls`: a read changes nothing). */
+  readonly loads: DeliveryTask[][] = [];
+  /** Make `loadForTasks` reject with this. */
+  failLoad: Error | undefined;
+
   async loadForTasks(tasks: readonly DeliveryTask[]) {
+    this.loads.push(structuredClone([...tasks]));
+    const failure = this.failLoad;
+    if (failure) throw failure;
     // Like the real store: events and subscriptions keyed within their tenant.
     const scoped = <T extends { tenant: string }>(
       from: Map<string, T>,

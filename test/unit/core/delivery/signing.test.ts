@@ -1,6 +1,11 @@
 import { Webhook } from 'standardwebhooks';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { generateSecret, secretKey, sign, webhookHeaders } from '../../../../functions/core/delivery/signing.ts';
+import {
+  generateSecret,
+  secretKey,
+  sign,
+  webhookHeaders,
+} from '../../../../functions/core/delivery/signing.ts';
 import { SubscriptionCreateSchema } from '../../../../functions/core/subscription.ts';
 import { NOW, NOW_SECONDS } from '../../support/fakes.ts';
 
