@@ -357,14 +357,12 @@ export class DynamoStore implements Store, EventLedger {
     };
   }
 
-  async putDeliveries(deliveries: readonly Delivery[]): Promise<void> {
-    if (deliveries.length === 1 && deliveries[0]) {
-      await this.doc.send(
-        new PutCommand({ TableName: this.tableName, Item: this.deliveryItem(deliveries[0]) }),
-      );
-      return;
-    }
-    await this.writeAll(deliveries.map((d) => this.deliveryItem(d)));
+  /**
+   * Delivery records written within a few milliseconds of each other (the attempts of one batch
+   * end together) share BatchWriteItem requests with each other and with event writes.
+   */
+  putDeliveries(deliveries: readonly Delivery[]): Promise<void> {
+    return this.writes.add(deliveries.map((d) => this.deliveryItem(d)));
   }
 
   async recordManualAttempt(

@@ -9,13 +9,14 @@ import type { DeliverDeps, ReadyTask, TaskResult } from './deps.ts';
  */
 const IN_PROCESS_WAIT_MS = 1_000;
 /**
- * With no free in-flight slot, an invocation asks again after 25 ms, 50 ms, 100 ms, ... for up to this
+ * With no free in-flight slot, an invocation asks again every 25 ms (one consistent read; nothing is
+ * written while no slot is free) for up to this
  * long (slots of a fast endpoint free up within milliseconds), then its tasks wait as delayed
  * copies.
  */
 const SLOT_POLL_MS = 2_000;
-/** ...asking at least this often: a busy endpoint's slots free up every few hundred ms. */
-const SLOT_POLL_MAX_PAUSE_MS = 100;
+/** ...this often: a busy endpoint's slots free up every few hundred ms, and each lap of waiting costs throughput. */
+const SLOT_POLL_MAX_PAUSE_MS = 25;
 /** A task that got no slot comes back after this, plus up to as much again (spread). */
 const SLOT_WAIT_SECONDS = 1;
 /** In-flight slots are leased this much longer than one attempt can take (a crashed holder). */
