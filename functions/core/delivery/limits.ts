@@ -17,6 +17,11 @@ const IN_PROCESS_WAIT_MS = 1_000;
 const SLOT_POLL_MS = 2_000;
 /** ...this often: a busy endpoint's slots free up every few hundred ms, and each lap of waiting costs throughput. */
 const SLOT_POLL_MAX_PAUSE_MS = 25;
+/**
+ * Attempts one slot may run one after another in an invocation: four attempt timeouts (60 s by
+ * default) fit the delivery function's 90 s with room for the batch's reads and writes.
+ */
+const MAX_WAVES = 4;
 /** A task that got no slot comes back after this, plus up to as much again (spread). */
 const SLOT_WAIT_SECONDS = 1;
 /** In-flight slots are leased this much longer than one attempt can take (a crashed holder). */
@@ -64,7 +69,14 @@ export async function admit(
       sub.rateLimitPerSecond,
       now,
     );
-    const kept: Admission['go'] = go.filter((g) => g.task.received.task.booked);
+    // A booked copy starts at its booked time, not when the queue hands it over (delays come in
+    // whole seconds), so copies booked a second apart never fire together.
+    const kept: Admission['go'] = go
+      .filter((g) => g.task.received.task.booked)
+      .map((g) => ({
+        task: g.task,
+        startInMs: Math.min(IN_PROCESS_WAIT_MS, Math.max(0, (g.task.received.task.due ?? 0) - now.getTime())),
+      }));
     fresh.forEach((g, i) => {
       const time = times[i];
       if (time === undefined) {
@@ -90,7 +102,11 @@ export async function admit(
       // The tasks may run one after another through a single slot: the lease covers them all, or
       // it would lapse while this invocation still sends and another could take the slot.
       const until = new Date(
-        at.getTime() + longest + SLOT_POLL_MS + go.length * deps.config.attemptTimeoutMs + LEASE_SLACK_MS,
+        at.getTime() +
+          longest +
+          SLOT_POLL_MS +
+          Math.min(go.length, MAX_WAVES) * deps.config.attemptTimeoutMs +
+          LEASE_SLACK_MS,
       );
       return deps.limiter.acquireSlots(
         sub.tenant,
@@ -121,12 +137,22 @@ export async function admit(
         const seconds = SLOT_WAIT_SECONDS * (1 + random());
         waiting.push({
           task: g.task,
-          result: g.task.wait(seconds, 'in-flight limit', Boolean(sub.rateLimitPerSecond)),
+          // Its booked send time is past by then: it books again, so the rate holds.
+          result: g.task.wait(seconds, 'in-flight limit'),
         });
       }
       go = [];
     }
   }
+  // Tasks run one after another through the slots held: no more than fit the invocation's time.
+  const fits = Math.max(1, granted) * MAX_WAVES;
+  for (const g of go.slice(fits)) {
+    waiting.push({
+      task: g.task,
+      result: g.task.wait(SLOT_WAIT_SECONDS * (1 + random()), 'in-flight limit'),
+    });
+  }
+  go = go.slice(0, fits);
   return {
     go,
     width: granted,

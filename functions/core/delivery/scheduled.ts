@@ -77,7 +77,7 @@ export async function prepareScheduled(
     // gives it a fresh round.
     return record.deadLetter(
       `${existing?.lastError ? `${existing.lastError}; ` : ''}the delivery handler did not finish ` +
-        `${received.receiveCount - 1} receives of this task`,
+        `${received.receiveCount - 1} receives of this task (a crash or timeout, or the store or queue failing)`,
     );
   }
   const subscription = loaded.subscriptions.get(scopedKey(task.tenant, task.subscriptionId));

@@ -360,7 +360,8 @@ describe('prepareScheduled and the scheduled attempt', () => {
         deadMessageId: 'msg-1',
         deadAt: NOW.toISOString(),
         roundAttempts: 1,
-        lastError: 'HTTP 503; the delivery handler did not finish 2 receives of this task',
+        lastError:
+          'HTTP 503; the delivery handler did not finish 2 receives of this task (a crash or timeout, or the store or queue failing)',
       });
     });
 
@@ -370,7 +371,8 @@ describe('prepareScheduled and the scheduled attempt', () => {
       expect(last()).toMatchObject({
         status: 'dead',
         attempts: [],
-        lastError: 'the delivery handler did not finish 2 receives of this task',
+        lastError:
+          'the delivery handler did not finish 2 receives of this task (a crash or timeout, or the store or queue failing)',
       });
     });
 
@@ -380,7 +382,8 @@ describe('prepareScheduled and the scheduled attempt', () => {
         attempts: pastAttempts(1),
         roundAttempts: 1,
         deadMessageId: 'msg-poison',
-        lastError: 'the delivery handler did not finish 2 receives of this task',
+        lastError:
+          'the delivery handler did not finish 2 receives of this task (a crash or timeout, or the store or queue failing)',
       });
       const { run, sender, last } = setup({ delivery });
       await expect(run(copyOf(1))).resolves.toBe('succeeded');
