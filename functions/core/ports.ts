@@ -64,8 +64,19 @@ export interface SubscriptionStore {
   getSubscription(tenant: string, id: string): Promise<Subscription | undefined>;
   listSubscriptions(tenant: string): Promise<Subscription[]>;
   deleteSubscription(tenant: string, id: string): Promise<boolean>;
-  /** Disables a subscription with the reason, leaving everything else as it is. */
-  disableSubscription(tenant: string, id: string, reason: string, at: string): Promise<void>;
+  /**
+   * Disables a subscription with the reason, leaving everything else as it is. With `seen`, only
+   * the version that was read (its `updatedAt` and `healthUpdatedAt`): an attempt that read it
+   * before an edit (a new URL, re-enabled) must not disable what the user just changed. False when
+   * it was not disabled (changed meanwhile, or deleted).
+   */
+  disableSubscription(
+    tenant: string,
+    id: string,
+    reason: string,
+    at: string,
+    seen?: { updatedAt: string; healthUpdatedAt?: string | undefined },
+  ): Promise<boolean>;
   /**
    * Records an endpoint's health: `failingSince` set on the first failure after a success (kept
    * if already set), `circuit` opened or extended after a timeout, both cleared by a success.

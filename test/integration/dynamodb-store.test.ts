@@ -262,6 +262,25 @@ describe('DynamoStore against dynalite', () => {
       ).toBe(true);
     });
 
+    it('disables only the version an attempt read, so an edit made meanwhile stands', async () => {
+      const v1 = subOf('sub_h5');
+      await store.putSubscription(v1);
+      const edited = { ...v1, url: 'https://acme.example/new', updatedAt: '2026-11-23T10:05:00.000Z' };
+      expect(await store.putSubscription(edited, { updatedAt: v1.updatedAt })).toBe(true);
+      const at = '2026-11-23T10:06:00.000Z';
+      expect(
+        await store.disableSubscription('acme', 'sub_h5', '410 Gone', at, { updatedAt: v1.updatedAt }),
+      ).toBe(false);
+      expect((await store.getSubscription('acme', 'sub_h5'))?.enabled).toBe(true);
+      expect(
+        await store.disableSubscription('acme', 'sub_h5', '410 Gone', at, { updatedAt: edited.updatedAt }),
+      ).toBe(true);
+      expect(await store.getSubscription('acme', 'sub_h5')).toMatchObject({
+        enabled: false,
+        disabledReason: '410 Gone',
+      });
+    });
+
     it('writes an edit only over the version it read: never undoing a delete, a disable or another edit', async () => {
       const v1 = subOf('sub_h3');
       await store.putSubscription(v1);

@@ -306,20 +306,36 @@ export class DynamoStore implements Store, EventLedger {
     }
   }
 
-  async disableSubscription(tenant: string, id: string, reason: string, at: string): Promise<void> {
+  async disableSubscription(
+    tenant: string,
+    id: string,
+    reason: string,
+    at: string,
+    seen?: { updatedAt: string; healthUpdatedAt?: string | undefined },
+  ): Promise<boolean> {
+    const version = seen && versionCondition(seen);
     try {
       await this.doc.send(
         new UpdateCommand({
           TableName: this.tableName,
           Key: subKey(tenant, id),
           UpdateExpression: 'SET enabled = :off, disabledReason = :reason, disabledAt = :at, updatedAt = :at',
-          ConditionExpression: 'attribute_exists(pk)',
-          ExpressionAttributeValues: { ':off': false, ':reason': reason, ':at': at },
+          ConditionExpression: version
+            ? `attribute_exists(pk) AND ${version.ConditionExpression}`
+            : 'attribute_exists(pk)',
+          ExpressionAttributeValues: {
+            ':off': false,
+            ':reason': reason,
+            ':at': at,
+            ...(version ? version.ExpressionAttributeValues : {}),
+          },
         }),
       );
+      return true;
     } catch (err) {
-      // Deleted meanwhile: nothing left to disable.
+      // Deleted, or changed since it was read: nothing to disable.
       if ((err as Error).name !== 'ConditionalCheckFailedException') throw err;
+      return false;
     }
   }
 

@@ -94,7 +94,12 @@ export async function recordHealth(
       data: { subscriptionId: sub.id, url: sub.url, reason, failingSince: sub.failingSince },
     },
   ]);
-  await deps.store.disableSubscription(sub.tenant, sub.id, reason, now.toISOString());
+  const disabled = await deps.store.disableSubscription(sub.tenant, sub.id, reason, now.toISOString(), {
+    updatedAt: sub.updatedAt,
+    healthUpdatedAt: sub.healthUpdatedAt,
+  });
+  // Edited meanwhile (a new URL, re-enabled): the edit stands, and its health starts afresh.
+  if (!disabled) return undefined;
   sub.enabled = false;
   logger.warn('subscription disabled: endpoint dead', { ...log, failingSince: sub.failingSince });
   return `subscription disabled: ${reason}`;

@@ -2,6 +2,7 @@ import { logger } from '../../commons/logger.ts';
 import { DeadLetterPending } from '../errors.ts';
 import { METRICS } from '../metrics.ts';
 import { scopedKey } from '../ports.ts';
+import type { Subscription } from '../subscription.ts';
 import { type AttemptResult, attemptDelivery } from './attempt.ts';
 import {
   type DeliverDeps,
@@ -196,16 +197,21 @@ export function limitWait(deps: Pick<DeliverDeps, 'tasks' | 'clock'>, task: Deli
  */
 export async function disableOnGone(
   deps: Pick<DeliverDeps, 'store' | 'clock'>,
-  subscription: { tenant: string; id: string; enabled: boolean },
+  subscription: Subscription,
   deliveryId: string,
   log: Record<string, string>,
 ): Promise<void> {
-  await deps.store.disableSubscription(
+  const disabled = await deps.store.disableSubscription(
     subscription.tenant,
     subscription.id,
     `the receiver answered 410 Gone (delivery ${deliveryId})`,
     deps.clock.now().toISOString(),
+    { updatedAt: subscription.updatedAt, healthUpdatedAt: subscription.healthUpdatedAt },
   );
+  if (!disabled) {
+    logger.info('410 Gone, but the subscription changed meanwhile; left as edited', log);
+    return;
+  }
   subscription.enabled = false;
   logger.warn('subscription disabled: receiver answered 410 Gone', log);
 }

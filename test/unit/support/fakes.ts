@@ -315,17 +315,26 @@ export class FakeDeliveryStore implements DeliveryStore, DeliveryContextReader {
   }
 
   /** Like the real store, disabling is an edit: it moves `updatedAt`. */
-  async disableSubscription(tenant: string, id: string, reason: string, at: string) {
+  async disableSubscription(
+    tenant: string,
+    id: string,
+    reason: string,
+    at: string,
+    seen?: { updatedAt: string; healthUpdatedAt?: string | undefined },
+  ) {
     this.calls.push({ op: 'disableSubscription', tenant, id, reason, at });
     const sub = this.subscriptions.get(id);
-    if (sub)
-      this.subscriptions.set(id, {
-        ...sub,
-        enabled: false,
-        disabledReason: reason,
-        disabledAt: at,
-        updatedAt: at,
-      });
+    if (!sub) return false;
+    if (seen && (sub.updatedAt !== seen.updatedAt || sub.healthUpdatedAt !== seen.healthUpdatedAt))
+      return false;
+    this.subscriptions.set(id, {
+      ...sub,
+      enabled: false,
+      disabledReason: reason,
+      disabledAt: at,
+      updatedAt: at,
+    });
+    return true;
   }
   /**
    * Conditional, like the real store: applied only over the version `seen` (its `updatedAt` and

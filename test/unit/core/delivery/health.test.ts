@@ -49,7 +49,7 @@ function setup(sub: Subscription) {
   const disable = store.disableSubscription.bind(store);
   store.disableSubscription = async (...args) => {
     order.push('disableSubscription');
-    await disable(...args);
+    return disable(...args);
   };
   const loaded = structuredClone(sub);
   const healthCalls = () => calls.filter((c) => c.op === 'recordHealth');

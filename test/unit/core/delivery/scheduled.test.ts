@@ -3,6 +3,7 @@ import type { Attempt, DeliveryTask } from '../../../../functions/core/delivery/
 import { MAX_LOGGED_ATTEMPTS, prepareScheduled } from '../../../../functions/core/delivery/scheduled.ts';
 import { MAX_QUEUE_DELAY_SECONDS, POISON_RECEIVES } from '../../../../functions/core/delivery/scheduling.ts';
 import { attemptTimedOut, DeadLetterPending } from '../../../../functions/core/errors.ts';
+import type { Subscription } from '../../../../functions/core/subscription.ts';
 import { aSubscription, NOW } from '../../support/fakes.ts';
 import { aDelivery, at, config, copyOf, iso, pastAttempts, receive, setup, task } from './harness.ts';
 
@@ -181,6 +182,27 @@ describe('prepareScheduled and the scheduled attempt', () => {
         disabledReason: 'the receiver answered 410 Gone (delivery dlv_1)',
         disabledAt: NOW.toISOString(),
       });
+    });
+    it('leaves a subscription edited during the attempt as edited: a 410 from its old URL disables nothing', async () => {
+      const { run, store } = setup({ answer: { status: 410 } });
+      const load = store.loadForTasks.bind(store);
+      store.loadForTasks = async (tasks) => {
+        const loaded = await load(tasks);
+        // The user points the subscription elsewhere while the attempt to the old URL runs.
+        const sub = store.subscriptions.get('sub_1') as Subscription;
+        store.subscriptions.set('sub_1', {
+          ...sub,
+          url: 'https://new.example/hooks',
+          updatedAt: NOW.toISOString(),
+        });
+        return loaded;
+      };
+      await expect(run()).rejects.toBeInstanceOf(DeadLetterPending);
+      expect(store.subscriptions.get('sub_1')).toMatchObject({
+        enabled: true,
+        url: 'https://new.example/hooks',
+      });
+      expect(store.subscriptions.get('sub_1')).not.toHaveProperty('disabledReason');
     });
   });
 
