@@ -4,16 +4,16 @@ import type { EndpointLimiter } from '../../core/ports.ts';
 /**
  * Per-endpoint limits that every delivery invocation shares, as two small items per
  * subscription in the relay's table (see table.ts):
- * - `LIMIT#{tenant}#{subscriptionId}` / `SLOTS`: in-flight slots, a map of leases
- *   `{holder: {n, until}}` and a version `ver`. Taking slots reads the item and writes the whole
- *   map back on the version it read (optimistic concurrency, so two invocations never both take
- *   the last slot); expired leases (a crashed invocation) are dropped on the way. Giving slots
- *   back removes the holder's lease and bumps the version, so a writer that read before cannot
- *   put the lease back.
+ * - `LIMIT#{tenant}#{subscriptionId}` / `SLOTS`: in-flight slots: the count held `n` and a map of
+ *   leases `{holder: {n, until}}`. Taking slots is one atomic UpdateItem, `n + k` only while it
+ *   stays within the limit, so two invocations never both take the last slot and racers do not
+ *   conflict; giving them back subtracts the holder's lease (a read and a write). Only when the
+ *   endpoint is full does a taker read the item: leases past their end (a crashed invocation)
+ *   are then given back, each exactly once (conditional on the lease still being there).
  * - `LIMIT#{tenant}#{subscriptionId}` / `RATE`: the rate limit's virtual schedule (GCRA): `tat`,
  *   the next free send time (epoch ms). Booking n sends takes the n slots from max(tat, now) on,
  *   1/rate apart, and moves `tat` past them, again conditional on the value read.
- * Each costs one consistent read and one write per (invocation, endpoint), not per attempt.
+ * Slots cost two writes and a read per (invocation, endpoint); a booking a read and a write.
  */
 export class DynamoEndpointLimiter implements EndpointLimiter {
   constructor(
@@ -34,41 +34,118 @@ export class DynamoEndpointLimiter implements EndpointLimiter {
   ): Promise<number> {
     if (wanted <= 0) return 0;
     const key = limitKey(tenant, subscriptionId, 'SLOTS');
-    for (let attempt = 0; attempt < this.maxTries; attempt++) {
+    let ask = Math.min(wanted, limit);
+    for (let attempt = 0; attempt < this.maxTries && ask > 0; attempt++) {
+      // The common case is one write: add to the count if it stays within the limit.
+      if (await this.take(key, holder, ask, limit, until)) return ask;
+      // Full, or the item is new: read it, drop leases of crashed holders, and ask for what is free.
       const res = await this.doc.send(
         new GetCommand({ TableName: this.tableName, Key: key, ConsistentRead: true }),
       );
-      const seen = res.Item?.ver as number | undefined;
-      const leases: Record<string, Lease> = {};
-      let active = 0;
-      for (const [h, lease] of Object.entries((res.Item?.leases ?? {}) as Record<string, Lease>)) {
-        if (h === holder || lease.until <= now.getTime()) continue;
-        leases[h] = lease;
-        active += lease.n;
+      if (!res.Item) {
+        await this.create(key);
+        continue;
       }
-      const granted = Math.min(wanted, limit - active);
-      if (granted <= 0) return 0;
-      leases[holder] = { n: granted, until: until.getTime() };
-      if (await this.writeVersioned(key, seen, { leases })) return granted;
-      await jitter(attempt);
+      const leases = (res.Item.leases ?? {}) as Record<string, Lease>;
+      const expired = Object.entries(leases).filter(([, l]) => l.until <= now.getTime());
+      if (expired.length > 0) {
+        await this.dropExpired(key, expired);
+        continue;
+      }
+      const free = limit - Number(res.Item.n ?? 0);
+      if (free <= 0) return 0;
+      ask = Math.min(wanted, free);
     }
     return 0;
   }
 
   async releaseSlots(tenant: string, subscriptionId: string, holder: string): Promise<void> {
+    const key = limitKey(tenant, subscriptionId, 'SLOTS');
+    const res = await this.doc.send(
+      new GetCommand({ TableName: this.tableName, Key: key, ConsistentRead: true }),
+    );
+    const lease = (res.Item?.leases as Record<string, Lease> | undefined)?.[holder];
+    if (!lease) return;
     try {
       await this.doc.send(
         new UpdateCommand({
           TableName: this.tableName,
-          Key: limitKey(tenant, subscriptionId, 'SLOTS'),
-          UpdateExpression: 'REMOVE leases.#holder SET ver = ver + :one',
-          ConditionExpression: 'attribute_exists(leases)',
-          ExpressionAttributeNames: { '#holder': holder },
-          ExpressionAttributeValues: { ':one': 1 },
+          Key: key,
+          UpdateExpression: 'SET n = n - :n REMOVE leases.#holder',
+          // Only the lease read: another release, or the expiry sweep, may have taken it already.
+          ConditionExpression: 'leases.#holder.#until = :until',
+          ExpressionAttributeNames: { '#holder': holder, '#until': 'until' },
+          ExpressionAttributeValues: { ':n': lease.n, ':until': lease.until },
         }),
       );
     } catch (err) {
-      // Nothing held: nothing to give back.
+      if ((err as Error).name !== 'ConditionalCheckFailedException') throw err;
+    }
+  }
+
+  /** One atomic write: `n` slots more for `holder`, if the count stays within `limit`. */
+  private async take(
+    key: { pk: string; sk: string },
+    holder: string,
+    n: number,
+    limit: number,
+    until: Date,
+  ): Promise<boolean> {
+    try {
+      await this.doc.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: key,
+          UpdateExpression: 'SET n = n + :n, leases.#holder = :lease',
+          ConditionExpression: 'attribute_exists(n) AND n <= :most AND attribute_not_exists(leases.#holder)',
+          ExpressionAttributeNames: { '#holder': holder },
+          ExpressionAttributeValues: { ':n': n, ':most': limit - n, ':lease': { n, until: until.getTime() } },
+        }),
+      );
+      return true;
+    } catch (err) {
+      if ((err as Error).name === 'ConditionalCheckFailedException') return false;
+      throw err;
+    }
+  }
+
+  private async create(key: { pk: string; sk: string }): Promise<void> {
+    try {
+      await this.doc.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: { ...key, n: 0, leases: {} },
+          ConditionExpression: 'attribute_not_exists(pk)',
+        }),
+      );
+    } catch (err) {
+      if ((err as Error).name !== 'ConditionalCheckFailedException') throw err;
+    }
+  }
+
+  /** Gives back the slots of holders whose lease ran out (they crashed), each exactly once. */
+  private async dropExpired(key: { pk: string; sk: string }, expired: Array<[string, Lease]>): Promise<void> {
+    const names: Record<string, string> = { '#until': 'until' };
+    const values: Record<string, unknown> = { ':n': expired.reduce((sum, [, l]) => sum + l.n, 0) };
+    const conditions: string[] = [];
+    expired.forEach(([holder, lease], i) => {
+      names[`#h${i}`] = holder;
+      values[`:u${i}`] = lease.until;
+      conditions.push(`leases.#h${i}.#until = :u${i}`);
+    });
+    try {
+      await this.doc.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: key,
+          UpdateExpression: `SET n = n - :n REMOVE ${expired.map((_, i) => `leases.#h${i}`).join(', ')}`,
+          ConditionExpression: conditions.join(' AND '),
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: values,
+        }),
+      );
+    } catch (err) {
+      // Someone else swept or released them first.
       if ((err as Error).name !== 'ConditionalCheckFailedException') throw err;
     }
   }
