@@ -1,6 +1,22 @@
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { logger } from '../../commons/logger.ts';
-import { type LocalQueue, OverLimit } from './queue.ts';
+import { OverLimit } from './queue.ts';
+
+/**
+ * What the poller needs of a queue: both the standard LocalQueue and LocalFifoQueue have it. A
+ * receive may throw {@link OverLimit} (only a queue with an in-flight limit does).
+ */
+export interface PolledQueue {
+  readonly name: string;
+  receive(max: number): SQSRecord[];
+  delete(receiptHandle: string): void;
+  /** Resolves when a receive may return something, or on `wake()`. */
+  waitForMessages(): Promise<void>;
+  /** Resolves when a receive may be below the in-flight limit, after `maxWaitMs` at the latest. */
+  waitForRoom(maxWaitMs: number): Promise<void>;
+  /** Releases every waiter (used on shutdown). */
+  wake(): void;
+}
 
 export type SqsHandler = (event: SQSEvent, context: Context) => Promise<SQSBatchResponse | undefined>;
 
@@ -36,7 +52,7 @@ export class QueuePoller {
   private lastOverLimitWarning = Number.NEGATIVE_INFINITY;
 
   constructor(
-    private readonly queue: LocalQueue,
+    private readonly queue: PolledQueue,
     private readonly handler: SqsHandler,
     private readonly opts: PollerOptions,
   ) {}

@@ -508,7 +508,7 @@ export class LocalQueue {
 }
 
 /** SQS refuses a seconds parameter outside 0..max. */
-function checkRange(parameter: string, seconds: number, max: number): void {
+export function checkRange(parameter: string, seconds: number, max: number): void {
   if (seconds >= 0 && seconds <= max) return;
   throw new InvalidParameterValue(
     `Value ${seconds} for parameter ${parameter} is invalid. Reason: must be between 0 and ${max}.`,
