@@ -20,4 +20,5 @@ export const ENTRIES = {
   api: 'functions/lambda/api.ts',
   fanout: 'functions/lambda/fanout.ts',
   delivery: 'functions/lambda/delivery.ts',
+  ordered: 'functions/lambda/ordered.ts',
 } as const;

@@ -21,6 +21,7 @@ import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import { TABLE_KEYS } from '../functions/adapters/dynamodb/table.ts';
+import { ORDERED_MAX_RECEIVES } from '../functions/core/delivery/ordering.ts';
 import { DEFAULT_RETRY_SCHEDULE, parseSchedule } from '../functions/core/delivery/retry.ts';
 import { MAX_RECEIVES } from '../functions/core/delivery/scheduling.ts';
 import { BUS_SOURCE } from '../functions/core/event.ts';
@@ -42,6 +43,8 @@ export interface RelayStackProps extends StackProps {
   readonly deliveryConcurrency?: number;
   /** Fanout invocations at once. @default 5 */
   readonly fanoutConcurrency?: number;
+  /** Ordered-delivery invocations at once (event source maximum concurrency). @default 10 */
+  readonly orderedConcurrency?: number;
   /** Subscribes this address to the alarm topic (confirm the mail SNS sends). @default none */
   readonly alarmEmail?: string;
   /** Age of the oldest fanout message that alarms. @default 5 minutes */
@@ -69,12 +72,29 @@ const DEFAULT_DELIVERY_CONCURRENCY = 20;
 // waves of up to 15 s each must fit, with room for the batch's reads and writes.
 const DELIVERY_TIMEOUT = Duration.seconds(90);
 const FANOUT_TIMEOUT = Duration.seconds(30);
+/**
+ * The ordered function's timeout, the delivery function's: a drain starts no new delivery after
+ * ORDERED_DRAIN_MS (45 s), so the last one's attempt (15 s at most), its reads and writes and the
+ * hand-on to a fresh wake-up end well within it.
+ */
+const ORDERED_TIMEOUT = DELIVERY_TIMEOUT;
+/** Wake-ups per ordered invocation; their subscriptions are drained in parallel. */
+const ORDERED_BATCH_SIZE = 10;
+/**
+ * Ordered invocations at once unless configured. Each drains up to ORDERED_BATCH_SIZE
+ * subscriptions, one POST at a time each, for at most ORDERED_DRAIN_MS: 10 of them keep up to
+ * 100 ordered subscriptions moving at once. A held subscription (waiting for its retry) holds no
+ * invocation, so this bounds only those actually sending.
+ */
+const DEFAULT_ORDERED_CONCURRENCY = 10;
 
 /**
  * The relay on AWS:
  * HTTP API -> ingest λ -> EventBridge bus (+ archive) -> rule -> fanout queue (+DLQ) -> fanout λ
- * -> delivery queue (+DLQ) -> delivery λ -> receivers; management λ behind the same API; one
- * DynamoDB table. The functions are the handlers local mode runs, wired to AWS adapters.
+ * -> delivery queue (+DLQ) -> delivery λ -> receivers; ordered subscriptions: fanout λ -> pending
+ * list (table) + wake-up -> ordered FIFO queue (+FIFO DLQ) -> ordered λ -> receivers, one at a
+ * time; management λ behind the same API; one DynamoDB table. The functions are the handlers
+ * local mode runs, wired to AWS adapters.
  */
 export class RelayStack extends Stack {
   readonly table: TableV2;
@@ -136,6 +156,22 @@ export class RelayStack extends Stack {
       // no longer has to hold a whole round of retries; the stack's deliveryRetention(), which
       // sized it to the round and refused rounds over 13 days, is gone. The DLQ keeps 14 days.
     });
+    // Wake-ups of ordered subscriptions (functions/core/delivery/ordering.ts): one message group
+    // per subscription, so one consumer drains it at a time; a head that must wait holds its
+    // wake-up (ChangeMessageVisibility, up to 12 h) and with it the whole subscription.
+    const ordered = new QueueWithDlq(this, 'Ordered', {
+      queueName: `${stage}-ordered`,
+      fifo: true,
+      visibilityTimeout: Duration.seconds(ORDERED_TIMEOUT.toSeconds() * 6),
+      // Every hold is a receive: a held wake-up is replaced by a fresh one after
+      // ORDERED_RENEW_RECEIVES holds, so only failed receives (a crash, the table down) run up to
+      // this many in a row.
+      maxReceiveCount: ORDERED_MAX_RECEIVES,
+      // SQS's maximum: a wake-up is held up to ten times (each at most 12 h, 5 days in all) before
+      // it is renewed, and one that expired while held would leave its subscription asleep until
+      // its next event. Longer than the delivery queue's 4 days for that reason only.
+      retentionPeriod: Duration.days(14),
+    });
 
     // Where EventBridge puts events it could not send to the fanout queue (after retrying for up
     // to 24 h). The fanout function reads it too, so such an event is still fanned out; one that
@@ -171,6 +207,9 @@ export class RelayStack extends Stack {
       // The SSRF defence is always on in Lambda; this only opens exceptions.
       ...(props.allowedTargetCidrs ? { RELAY_ALLOWED_TARGET_CIDRS: props.allowedTargetCidrs } : {}),
     };
+    // Where fanout (new ordered deliveries) and the delivery function (redriven ones) wake an
+    // ordered subscription, and where the ordered function holds and renews its wake-ups.
+    const orderedQueue = { RELAY_ORDERED_QUEUE_URL: ordered.queue.queueUrl };
     // Every function reports its metrics under the stage, which the alarms and dashboard read.
     const serviceName = stage;
 
@@ -242,10 +281,11 @@ export class RelayStack extends Stack {
       serviceName,
       description: 'One delivery task per (event, matching subscription)',
       timeout: FANOUT_TIMEOUT,
-      environment: common,
+      environment: { ...common, ...orderedQueue },
     });
     this.table.grantReadWriteData(fanoutFn);
     delivery.queue.grantSendMessages(fanoutFn);
+    ordered.queue.grantSendMessages(fanoutFn);
     fanoutFn.addEventSource(
       new SqsEventSource(fanout.queue, {
         batchSize: 10,
@@ -264,6 +304,7 @@ export class RelayStack extends Stack {
       timeout: DELIVERY_TIMEOUT,
       environment: {
         ...common,
+        ...orderedQueue,
         RELAY_EVENT_BUS_NAME: bus.eventBusName,
         // Tasks the fleet attempts at once at most: an endpoint allowed at least this many in
         // flight cannot exceed its limit, so the core skips its fleet-wide concurrency check.
@@ -276,6 +317,8 @@ export class RelayStack extends Stack {
     delivery.queue.grantSendMessages(deliveryFn);
     bus.grantPutEventsTo(deliveryFn);
     this.table.grantReadWriteData(deliveryFn);
+    // A redriven ordered delivery goes back to its pending list and wakes its subscription.
+    ordered.queue.grantSendMessages(deliveryFn);
     // A batch shares one read of the store and one group-committed write; the maximum
     // concurrency bounds the load on receivers, the queue's in-flight count (deliverySlots) and
     // keeps invocations from being throttled (throttled receives count toward maxReceiveCount).
@@ -284,6 +327,33 @@ export class RelayStack extends Stack {
         batchSize: DELIVERY_BATCH_SIZE,
         reportBatchItemFailures: true,
         maxConcurrency: deliveryConcurrency,
+      }),
+    );
+
+    const orderedFn = new RelayFunction(this, 'OrderedFunction', {
+      entry: ENTRIES.ordered,
+      serviceName,
+      description: 'POSTs the webhooks of ordered subscriptions one at a time, in ingest order',
+      timeout: ORDERED_TIMEOUT,
+      // The delivery function's settings but RELAY_DELIVERY_SLOTS, which sizes that fleet's
+      // concurrency checks: an ordered subscription has one delivery in flight at most.
+      environment: { ...common, ...orderedQueue, RELAY_EVENT_BUS_NAME: bus.eventBusName },
+    });
+    // The delivery function's grants: the table (pending lists, delivery log, limits), the bus
+    // (a dead endpoint's disabling) and the delivery queue, where a dead head goes on its way to
+    // the DLQ. On its own queue, besides consuming (the event source's grant, which includes
+    // ChangeMessageVisibility: a hold), it sends the fresh wake-ups that replace held ones.
+    this.table.grantReadWriteData(orderedFn);
+    bus.grantPutEventsTo(orderedFn);
+    delivery.queue.grantSendMessages(orderedFn);
+    ordered.queue.grantSendMessages(orderedFn);
+    // A FIFO event source has no batching window. A failed item (a held wake-up) stays in flight
+    // until its hold ends, and keeps its message group back meanwhile.
+    orderedFn.addEventSource(
+      new SqsEventSource(ordered.queue, {
+        batchSize: ORDERED_BATCH_SIZE,
+        reportBatchItemFailures: true,
+        maxConcurrency: props.orderedConcurrency ?? DEFAULT_ORDERED_CONCURRENCY,
       }),
     );
 
@@ -324,8 +394,15 @@ export class RelayStack extends Stack {
       stageName: stage,
       fanout,
       delivery,
+      ordered,
       busDeadLetterQueue: busDlq,
-      functions: { ingest: ingestFn, api: apiFn, fanout: fanoutFn, delivery: deliveryFn },
+      functions: {
+        ingest: ingestFn,
+        api: apiFn,
+        fanout: fanoutFn,
+        delivery: deliveryFn,
+        ordered: orderedFn,
+      },
       httpApi: api,
       apiAccessLogs: accessLogs,
       deliverySlots,
@@ -348,6 +425,8 @@ export class RelayStack extends Stack {
     new CfnOutput(this, 'BusDlqName', { value: busDlq.queueName });
     new CfnOutput(this, 'DeliveryQueueName', { value: delivery.queue.queueName });
     new CfnOutput(this, 'DeliveryDlqName', { value: delivery.deadLetterQueue.queueName });
+    new CfnOutput(this, 'OrderedQueueName', { value: ordered.queue.queueName });
+    new CfnOutput(this, 'OrderedDlqName', { value: ordered.deadLetterQueue.queueName });
     new CfnOutput(this, 'EventBusName', { value: bus.eventBusName });
     new CfnOutput(this, 'TableName', { value: this.table.tableName });
     new CfnOutput(this, 'AlarmTopicArn', {

@@ -19,7 +19,9 @@ import { Topic } from 'aws-cdk-lib/aws-sns';
 import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { ORDERED_MAX_RECEIVES } from '../../functions/core/delivery/ordering.ts';
 import {
+  MAX_DELAY_SECONDS,
   MAX_QUEUE_DELAY_SECONDS,
   MAX_RECEIVES,
   POISON_RECEIVES,
@@ -39,12 +41,13 @@ export interface MonitoredQueue {
   readonly deadLetterQueue: IQueue;
 }
 
-/** The relay's four functions; the keys name their alarms (`<stage>-<key>-function-errors`). */
+/** The relay's five functions; the keys name their alarms (`<stage>-<key>-function-errors`). */
 export interface MonitoredFunctions {
   readonly ingest: IFunction;
   readonly api: IFunction;
   readonly fanout: IFunction;
   readonly delivery: IFunction;
+  readonly ordered: IFunction;
 }
 
 export interface RelayMonitoringProps {
@@ -52,6 +55,8 @@ export interface RelayMonitoringProps {
   readonly stageName?: string;
   readonly fanout: MonitoredQueue;
   readonly delivery: MonitoredQueue;
+  /** The FIFO queue of ordered subscriptions' wake-ups and its FIFO DLQ. */
+  readonly ordered: MonitoredQueue;
   /** EventBridge's dead-letter queue for the fanout rule's target. @default no alarm */
   readonly busDeadLetterQueue?: IQueue;
   readonly functions: MonitoredFunctions;
@@ -97,6 +102,21 @@ export interface RelayMonitoringProps {
  * receive takes it out of the metric).
  */
 export const DELIVERY_QUEUE_AGE_FLOOR = Duration.seconds(MAX_QUEUE_DELAY_SECONDS + 5 * 60);
+
+/**
+ * The age of the ordered queue's oldest wake-up that alarms: the longest hold, MAX_DELAY_SECONDS
+ * (a retry or a Retry-After; an open circuit holds at most 30 minutes), plus five minutes for the
+ * poll, the drain (at most 90 s) and the metric's granularity: 11 h 53 min.
+ *
+ * A held wake-up is in flight. A subscription normally has one wake-up at a time (its awake flag:
+ * fanout sends none while it is set), but a fanout that arrives just as a drain empties the list
+ * may send a second one, which then waits visible behind the held one until the hold ends. So on
+ * a healthy queue a wake-up waits one hold at most, and anything lower could page for one
+ * ordered endpoint's trouble (which the failure-rate and DLQ alarms cover). The price: a stalled consumer (event
+ * source disabled, concurrency exhausted) shows here only after hours; crashes, timeouts and
+ * throttles alarm within 5 minutes through the ordered function's alarms.
+ */
+export const ORDERED_QUEUE_AGE_THRESHOLD = Duration.seconds(MAX_DELAY_SECONDS + 5 * 60);
 
 /** The in-flight alarm never goes below this many messages (small fleets have noisy counts). */
 const MIN_IN_FLIGHT_ALARM = 1_000;
@@ -147,7 +167,7 @@ export class RelayMonitoring extends Construct {
     this.topic = this.createTopic(stage, props.alarmEmail);
     this.action = new SnsAction(this.topic);
 
-    const { fanout, delivery, functions, httpApi } = props;
+    const { fanout, delivery, ordered, functions, httpApi } = props;
     const accessLogs = props.apiAccessLogs ? ` (log group ${props.apiAccessLogs.logGroupName})` : '';
     const human = (d: Duration) => d.toHumanString();
 
@@ -181,6 +201,23 @@ export class RelayMonitoring extends Construct {
         `(${functions.fanout.functionName}); after the fix, redrive: SQS console, queue ` +
         `${fanout.deadLetterQueue.queueName}, "Start DLQ redrive" (or aws sqs start-message-move-task ` +
         `--source-arn ${fanout.deadLetterQueue.queueArn}). Fan-out is idempotent.`,
+    });
+    this.addAlarm('OrderedDlqNotEmpty', {
+      name: 'ordered-dlq-not-empty',
+      metric: ordered.deadLetterQueue.metricApproximateNumberOfMessagesVisible({
+        period: Duration.minutes(1),
+        statistic: 'Maximum',
+      }),
+      threshold: 0,
+      description:
+        `Wake-ups of ordered subscriptions failed ${ORDERED_MAX_RECEIVES} receives in a row and were ` +
+        `parked in ${ordered.deadLetterQueue.queueName}: the ordered function crashed, timed out or could ` +
+        'not read the table. Their pending deliveries stay in the table, but those subscriptions send ' +
+        'nothing until another event wakes them. (Dead deliveries go to the delivery DLQ, not here.) ' +
+        'Next: read ERROR lines ("ordered drain failed") in the ordered function\'s logs ' +
+        `(${functions.ordered.functionName}); after the fix, redrive: SQS console, queue ` +
+        `${ordered.deadLetterQueue.queueName}, "Start DLQ redrive" (or aws sqs start-message-move-task ` +
+        `--source-arn ${ordered.deadLetterQueue.queueArn}). Wake-ups are idempotent.`,
     });
 
     if (props.busDeadLetterQueue) {
@@ -234,6 +271,25 @@ export class RelayMonitoring extends Construct {
         'and concurrency; read its logs; if it is merely busy, deploy with -c deliveryConcurrency=<higher>.',
     });
 
+    this.addAlarm('OrderedQueueAge', {
+      name: 'ordered-queue-age',
+      metric: ordered.queue.metricApproximateAgeOfOldestMessage({
+        period: Duration.minutes(1),
+        statistic: 'Maximum',
+      }),
+      threshold: ORDERED_QUEUE_AGE_THRESHOLD.toSeconds(),
+      evaluationPeriods: 3,
+      description:
+        `An ordered wake-up has waited over ${human(ORDERED_QUEUE_AGE_THRESHOLD)} in ` +
+        `${ordered.queue.queueName}, longer than any hold (a held subscription's retry is at most ` +
+        `${MAX_DELAY_SECONDS} s away): the ordered function is failing, throttled, saturated at its ` +
+        'maximum concurrency or its event source is disabled, and ordered webhooks go out late. ' +
+        'Next: on the dashboard ' +
+        `${stage}-webhook-relay, check the ordered function's errors, throttles and concurrency and the ` +
+        "queue's depth; read its logs; check its event source mapping is enabled; if it is merely " +
+        'busy, deploy with a higher orderedConcurrency.',
+    });
+
     // Waiting tasks are delayed copies, not in-flight messages: in flight is what the consumers
     // hold right now, at most deliverySlots. Far above that, received messages are not deleted
     // (see deliveryInFlightAlarmThreshold); at about 120,000 SQS would refuse receives (OverLimit).
@@ -267,6 +323,10 @@ export class RelayMonitoring extends Construct {
         "the batch comes back after the visibility timeout, each time spending one of its tasks' " +
         `${MAX_RECEIVES} receives; a task failed this way ${POISON_RECEIVES} times is marked dead and ` +
         'lands in the DLQ before all its attempts were made',
+      ordered:
+        "the batch's wake-ups come back after the visibility timeout and those subscriptions' ordered " +
+        `deliveries wait meanwhile; a wake-up failed this way ${ORDERED_MAX_RECEIVES} times lands in the ` +
+        'ordered DLQ',
     };
     for (const key of Object.keys(impact) as Array<keyof MonitoredFunctions>) {
       const fn = functions[key];
@@ -288,7 +348,8 @@ export class RelayMonitoring extends Construct {
           `Lambda throttled the ${key} function (${fn.functionName}): ${impact[key]}. The account's ` +
           'concurrency in this region ran out (the queue consumers are capped, so look at other workloads ' +
           'too). Next: CloudWatch, AWS/Lambda ConcurrentExecutions of the account against the quota in ' +
-          'Service Quotas; request a higher quota, or deploy with lower deliveryConcurrency/fanoutConcurrency.',
+          'Service Quotas; request a higher quota, or deploy with lower ' +
+          'deliveryConcurrency/fanoutConcurrency/orderedConcurrency.',
       });
     }
 
@@ -431,11 +492,13 @@ export class RelayMonitoring extends Construct {
     failureRate: MathExpression,
   ): Dashboard {
     const minute = Duration.minutes(1);
-    const { fanout, delivery, functions, httpApi } = props;
+    const { fanout, delivery, ordered, functions, httpApi } = props;
     const fns = Object.entries(functions) as Array<[string, IFunction]>;
+    // Ordered: in flight are the subscriptions being drained or held (waiting for a retry).
     const queues = [
       ['fanout', fanout],
       ['delivery', delivery],
+      ['ordered', ordered],
     ] as const;
     const percentiles = (name: string) => [
       custom(name, 'p50', minute, 'p50'),

@@ -2,11 +2,13 @@ import { App, Duration } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { describe, expect, it } from 'vitest';
-import { MAX_QUEUE_DELAY_SECONDS } from '../../functions/core/delivery/scheduling.ts';
+import { ORDERED_MAX_RECEIVES } from '../../functions/core/delivery/ordering.ts';
+import { MAX_DELAY_SECONDS, MAX_QUEUE_DELAY_SECONDS } from '../../functions/core/delivery/scheduling.ts';
 import { METRICS, METRICS_NAMESPACE } from '../../functions/core/metrics.ts';
 import {
   DELIVERY_QUEUE_AGE_FLOOR,
   deliveryInFlightAlarmThreshold,
+  ORDERED_QUEUE_AGE_THRESHOLD,
 } from '../../infra/constructs/relay-monitoring.ts';
 import { stackPropsFromContext } from '../../infra/context.ts';
 import { RelayStack, type RelayStackProps } from '../../infra/relay-stack.ts';
@@ -47,7 +49,7 @@ function synth(props: RelayStackProps = {}) {
   return { app, stack, template, resources, ofType, alarms, alarm, queueId, idOf };
 }
 
-const FUNCTIONS = ['ingest', 'api', 'fanout', 'delivery'] as const;
+const FUNCTIONS = ['ingest', 'api', 'fanout', 'delivery', 'ordered'] as const;
 const titled = (key: string) => key.charAt(0).toUpperCase() + key.slice(1);
 
 describe('RelayStack monitoring', () => {
@@ -59,10 +61,12 @@ describe('RelayStack monitoring', () => {
       [
         'relay-delivery-dlq-not-empty',
         'relay-fanout-dlq-not-empty',
+        'relay-ordered-dlq-not-empty',
         'relay-bus-dlq-receiving',
         'relay-delivery-in-flight-high',
         'relay-delivery-queue-age',
         'relay-fanout-queue-age',
+        'relay-ordered-queue-age',
         ...FUNCTIONS.flatMap((f) => [`relay-${f}-function-errors`, `relay-${f}-function-throttles`]),
         'relay-http-api-5xx',
         'relay-delivery-failure-rate',
@@ -102,9 +106,12 @@ describe('RelayStack monitoring', () => {
 
   it('alarms on every DLQ as soon as one message is visible', () => {
     const dlqs = t.ofType('AWS::SQS::Queue').filter(([, q]) => q.Properties.RedriveAllowPolicy);
-    expect(dlqs).toHaveLength(2);
+    expect(dlqs).toHaveLength(3);
     for (const [dlqId, dlq] of dlqs) {
-      const name = (dlq.Properties.QueueName as string).replace(/-dlq$/, '').replace(/^relay-/, '');
+      const name = (dlq.Properties.QueueName as string)
+        .replace(/\.fifo$/, '')
+        .replace(/-dlq$/, '')
+        .replace(/^relay-/, '');
       expect(t.alarm(`relay-${name}-dlq-not-empty`)).toMatchObject({
         Namespace: 'AWS/SQS',
         MetricName: 'ApproximateNumberOfMessagesVisible',
@@ -157,6 +164,46 @@ describe('RelayStack monitoring', () => {
     expect(text).not.toMatch(/waiting for a retry/);
   });
 
+  it('alarms when an ordered wake-up has waited longer than the longest hold (MAX_DELAY_SECONDS) plus five minutes', () => {
+    expect(ORDERED_QUEUE_AGE_THRESHOLD.toSeconds()).toBe(MAX_DELAY_SECONDS + 300);
+    const a = t.alarm('relay-ordered-queue-age');
+    expect(a).toMatchObject({
+      Namespace: 'AWS/SQS',
+      MetricName: 'ApproximateAgeOfOldestMessage',
+      Dimensions: [
+        { Name: 'QueueName', Value: { 'Fn::GetAtt': [t.queueId('relay-ordered.fifo'), 'QueueName'] } },
+      ],
+      Statistic: 'Maximum',
+      Period: 60,
+      EvaluationPeriods: 3,
+      DatapointsToAlarm: 3,
+      Threshold: 42_780,
+      ComparisonOperator: 'GreaterThanThreshold',
+      TreatMissingData: 'notBreaching',
+    });
+    const text = JSON.stringify(a.AlarmDescription);
+    expect(text).toContain('over 11 hours 53 minutes');
+    expect(text).toContain('orderedConcurrency');
+  });
+
+  it('says in the ordered DLQ alarm that wake-ups, not deliveries, are parked there, and how to redrive them', () => {
+    const text = JSON.stringify(t.alarm('relay-ordered-dlq-not-empty').AlarmDescription);
+    expect(text).toContain(`failed ${ORDERED_MAX_RECEIVES} receives in a row`);
+    expect(text).toContain('Dead deliveries go to the delivery DLQ');
+    expect(text).toContain('start-message-move-task');
+    expect(text).toContain(t.idOf('AWS::Lambda::Function', 'OrderedFunction'));
+  });
+
+  it('shows the ordered queue, its DLQ and the ordered function on the dashboard', () => {
+    const [, dashboard] = t.ofType('AWS::CloudWatch::Dashboard')[0] as [string, Resource];
+    const body = JSON.stringify(dashboard.Properties.DashboardBody);
+    expect(body).toContain(`"${t.queueId('relay-ordered.fifo')}"`);
+    expect(body).toContain(`"${t.queueId('relay-ordered-dlq.fifo')}"`);
+    expect(body).toContain(`"${t.idOf('AWS::Lambda::Function', 'OrderedFunction')}"`);
+    for (const label of ['ordered visible', 'ordered in flight', 'ordered DLQ'])
+      expect(body).toContain(label);
+  });
+
   it('shows the delayed delivery copies (waiting tasks) on the dashboard', () => {
     const [, dashboard] = t.ofType('AWS::CloudWatch::Dashboard')[0] as [string, Resource];
     expect(JSON.stringify(dashboard.Properties.DashboardBody)).toContain(
@@ -164,7 +211,7 @@ describe('RelayStack monitoring', () => {
     );
   });
 
-  it('alarms on errors and on throttles of each of the four functions', () => {
+  it('alarms on errors and on throttles of each of the five functions', () => {
     expect(t.ofType('AWS::Lambda::Function')).toHaveLength(FUNCTIONS.length);
     for (const key of FUNCTIONS) {
       const fnId = t.idOf('AWS::Lambda::Function', `${titled(key)}Function`);

@@ -3,6 +3,8 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { describe, expect, it } from 'vitest';
 import { createTableInput } from '../../functions/adapters/dynamodb/table.ts';
+import { configFromEnv } from '../../functions/core/config.ts';
+import { ORDERED_DRAIN_MS, ORDERED_MAX_RECEIVES } from '../../functions/core/delivery/ordering.ts';
 import { MAX_DELAY_SECONDS, MAX_RECEIVES } from '../../functions/core/delivery/scheduling.ts';
 import { ROUTES } from '../../functions/handlers/routes.ts';
 import { stackPropsFromContext } from '../../infra/context.ts';
@@ -12,6 +14,7 @@ import { RelayStack } from '../../infra/relay-stack.ts';
 const newApp = () => new App({ context: { 'aws:cdk:bundling-stacks': [] } });
 
 type Resource = { Type: string; Properties: Record<string, unknown> };
+type Statement = { Action: string | string[]; Resource: unknown; Effect: string };
 
 describe('RelayStack', () => {
   const app = newApp();
@@ -20,16 +23,45 @@ describe('RelayStack', () => {
   const resources = template.toJSON().Resources as Record<string, Resource>;
   const ofType = (type: string) => Object.entries(resources).filter(([, r]) => r.Type === type);
   const logicalIdOf = (prefix: string) => Object.keys(resources).find((k) => k.startsWith(prefix)) as string;
+  const queueIdNamed = (name: string) => {
+    const id = ofType('AWS::SQS::Queue').find(([, q]) => q.Properties.QueueName === name)?.[0];
+    if (!id) throw new Error(`no queue ${name}`);
+    return id;
+  };
+  /** The statements of the inline policy on the role of the function whose id starts with `fn`. */
+  const statementsOf = (fn: string): Statement[] => {
+    const role = logicalIdOf(`${fn}ServiceRole`);
+    return ofType('AWS::IAM::Policy')
+      .filter(([, p]) => JSON.stringify(p.Properties.Roles).includes(role))
+      .flatMap(([, p]) => (p.Properties.PolicyDocument as { Statement: Statement[] }).Statement);
+  };
+  /** What the function may do `action` on, as the template's JSON. */
+  const resourcesAllowing = (fn: string, action: string) =>
+    JSON.stringify(
+      statementsOf(fn)
+        .filter((s) => s.Effect === 'Allow' && [s.Action].flat().includes(action))
+        .map((s) => s.Resource),
+    );
+  /** The function itself, not its log group or role (`<id><8 hex digits>`). */
+  const functionNamed = (id: string) => {
+    const found = ofType('AWS::Lambda::Function').find(([k]) => new RegExp(`^${id}[0-9A-F]{8}$`).test(k));
+    if (!found) throw new Error(`no function ${id}`);
+    return found[1].Properties;
+  };
+  const envOf = (id: string) =>
+    (functionNamed(id).Environment as { Variables: Record<string, unknown> }).Variables;
+  const orderedQueueId = queueIdNamed('relay-ordered.fifo');
+  const orderedDlqId = queueIdNamed('relay-ordered-dlq.fifo');
 
-  it('has exactly the deployed shape: API, four functions, bus with rule and archive, two queue pairs and the rule DLQ, one table', () => {
+  it('has exactly the deployed shape: API, five functions, bus with rule and archive, three queue pairs (one FIFO) and the rule DLQ, one table', () => {
     template.resourceCountIs('AWS::ApiGatewayV2::Api', 1);
-    template.resourceCountIs('AWS::Lambda::Function', 4);
+    template.resourceCountIs('AWS::Lambda::Function', 5);
     template.resourceCountIs('AWS::Events::EventBus', 1);
     template.resourceCountIs('AWS::Events::Rule', 1);
     template.resourceCountIs('AWS::Events::Archive', 1);
-    template.resourceCountIs('AWS::SQS::Queue', 5);
+    template.resourceCountIs('AWS::SQS::Queue', 7);
     template.resourceCountIs('AWS::DynamoDB::GlobalTable', 1);
-    template.resourceCountIs('AWS::Lambda::EventSourceMapping', 3);
+    template.resourceCountIs('AWS::Lambda::EventSourceMapping', 4);
     template.resourceCountIs('AWS::SecretsManager::Secret', 1);
   });
 
@@ -79,7 +111,7 @@ describe('RelayStack', () => {
     });
   });
 
-  it('consumes both queues with partial batch responses, batches of 10 and a concurrency cap', () => {
+  it('consumes every queue with partial batch responses, batches of 10 and a concurrency cap', () => {
     for (const [, esm] of ofType('AWS::Lambda::EventSourceMapping')) {
       expect(esm.Properties).toMatchObject({
         BatchSize: 10,
@@ -215,6 +247,7 @@ describe('RelayStack', () => {
     );
     expect(withList.map((f) => f.Properties.Description).sort()).toEqual([
       'One delivery task per (event, matching subscription)',
+      'POSTs the webhooks of ordered subscriptions one at a time, in ingest order',
       'Signs and POSTs webhooks; retries with backoff; dead-letters',
       'Subscriptions, deliveries, the DLQ and replays',
     ]);
@@ -299,8 +332,140 @@ describe('RelayStack', () => {
         'FanoutDlqName',
         'DeliveryQueueName',
         'DeliveryDlqName',
+        'OrderedQueueName',
+        'OrderedDlqName',
       ]),
     );
+  });
+
+  describe('ordered delivery', () => {
+    it('queues wake-ups on a FIFO queue without content-based deduplication, encrypted, kept 14 days', () => {
+      expect(resources[orderedQueueId]?.Properties).toMatchObject({
+        QueueName: 'relay-ordered.fifo',
+        FifoQueue: true,
+        ContentBasedDeduplication: false,
+        SqsManagedSseEnabled: true,
+        // Held up to ten times, 12 h at most each, before a fresh wake-up replaces it.
+        MessageRetentionPeriod: 14 * 24 * 3600,
+      });
+    });
+
+    it('dead-letters a wake-up into a FIFO DLQ after ORDERED_MAX_RECEIVES receives, and the DLQ redrives only back to it', () => {
+      expect(ORDERED_MAX_RECEIVES).toBe(30);
+      expect(resources[orderedQueueId]?.Properties.RedrivePolicy).toEqual({
+        deadLetterTargetArn: { 'Fn::GetAtt': [orderedDlqId, 'Arn'] },
+        maxReceiveCount: ORDERED_MAX_RECEIVES,
+      });
+      const dlq = resources[orderedDlqId]?.Properties;
+      expect(dlq).toMatchObject({
+        QueueName: 'relay-ordered-dlq.fifo',
+        FifoQueue: true,
+        SqsManagedSseEnabled: true,
+        MessageRetentionPeriod: 14 * 24 * 3600,
+        RedriveAllowPolicy: { redrivePermission: 'byQueue' },
+      });
+      const allowed = (dlq?.RedriveAllowPolicy as { sourceQueueArns?: unknown[] } | undefined)
+        ?.sourceQueueArns;
+      expect(allowed).toHaveLength(1);
+      expect(JSON.stringify(allowed)).toContain(':relay-ordered.fifo"');
+    });
+
+    it('refuses plain-HTTP access to the ordered queue and its DLQ, like every queue', () => {
+      const policies = ofType('AWS::SQS::QueuePolicy').map(([, p]) => p.Properties);
+      for (const id of [orderedQueueId, orderedDlqId]) {
+        const policy = policies.find((p) => JSON.stringify(p.Queues) === JSON.stringify([{ Ref: id }]));
+        expect(policy?.PolicyDocument, id).toMatchObject({
+          Statement: expect.arrayContaining([
+            expect.objectContaining({
+              Effect: 'Deny',
+              Action: 'sqs:*',
+              Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+            }),
+          ]),
+        });
+      }
+    });
+
+    it('runs the ordered function from the FIFO queue: batches of 10, partial batch responses, no batching window, at most 10 at once', () => {
+      const fromOrdered = ofType('AWS::Lambda::EventSourceMapping')
+        .map(([, m]) => m.Properties)
+        .filter((m) => JSON.stringify(m.EventSourceArn).includes(orderedQueueId));
+      expect(fromOrdered).toHaveLength(1);
+      expect(fromOrdered[0]).toMatchObject({
+        FunctionName: { Ref: expect.stringMatching(/^OrderedFunction[0-9A-F]{8}$/) },
+        BatchSize: 10,
+        FunctionResponseTypes: ['ReportBatchItemFailures'],
+        ScalingConfig: { MaximumConcurrency: 10 },
+      });
+      expect(fromOrdered[0]?.MaximumBatchingWindowInSeconds).toBeUndefined();
+      const custom = Template.fromStack(new RelayStack(newApp(), 'Custom', { orderedConcurrency: 25 }));
+      custom.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+        ScalingConfig: { MaximumConcurrency: 25 },
+        FunctionName: { Ref: Match.stringLikeRegexp('^OrderedFunction') },
+      });
+    });
+
+    it("runs the ordered function like the delivery function, with a timeout that outlasts a drain and one attempt, and 6x that as the queue's visibility", () => {
+      const fn = functionNamed('OrderedFunction');
+      const deliveryFn = functionNamed('DeliveryFunction');
+      for (const key of ['Runtime', 'Architectures', 'MemorySize', 'Timeout', 'TracingConfig', 'Handler']) {
+        expect(fn[key], key).toEqual(deliveryFn[key]);
+      }
+      expect(fn.LoggingConfig).toMatchObject({ LogFormat: 'JSON', LogGroup: expect.anything() });
+      const timeout = fn.Timeout as number;
+      expect(timeout * 1000).toBeGreaterThan(ORDERED_DRAIN_MS + configFromEnv({}).attemptTimeoutMs);
+      expect(resources[orderedQueueId]?.Properties.VisibilityTimeout).toBe(6 * timeout);
+    });
+
+    it("gives the ordered function the delivery function's settings (but its fleet's slots) and the ordered queue's URL", () => {
+      const { RELAY_DELIVERY_SLOTS: _slots, ...delivery } = envOf('DeliveryFunction');
+      expect(envOf('OrderedFunction')).toEqual(delivery);
+      expect(envOf('OrderedFunction')).toMatchObject({
+        RELAY_ORDERED_QUEUE_URL: { Ref: orderedQueueId },
+        RELAY_DELIVERY_QUEUE_URL: { Ref: queueIdNamed('relay-delivery') },
+        RELAY_EVENT_BUS_NAME: { Ref: logicalIdOf('Bus') },
+        RELAY_TABLE_NAME: { Ref: logicalIdOf('Table') },
+      });
+    });
+
+    it('lets the ordered function consume, hold and renew wake-ups on its FIFO queue and send dead heads to the delivery queue', () => {
+      const on = (action: string) => resourcesAllowing('OrderedFunction', action);
+      for (const action of [
+        'sqs:ReceiveMessage',
+        'sqs:DeleteMessage',
+        'sqs:ChangeMessageVisibility',
+        'sqs:SendMessage',
+      ]) {
+        expect(on(action), action).toContain(`"${orderedQueueId}"`);
+      }
+      expect(on('sqs:SendMessage')).toContain(`"${queueIdNamed('relay-delivery')}"`);
+      // Only the delivery function consumes the delivery queue.
+      expect(on('sqs:ReceiveMessage')).not.toContain(`"${queueIdNamed('relay-delivery')}"`);
+    });
+
+    it('lets the ordered function read and write the table and announce disabled subscriptions on the bus, like the delivery function', () => {
+      const table = logicalIdOf('Table');
+      for (const action of [
+        'dynamodb:GetItem',
+        'dynamodb:Query',
+        'dynamodb:PutItem',
+        'dynamodb:BatchWriteItem',
+      ]) {
+        expect(resourcesAllowing('OrderedFunction', action), action).toContain(`"${table}"`);
+      }
+      expect(resourcesAllowing('OrderedFunction', 'events:PutEvents')).toContain(`"${logicalIdOf('Bus')}"`);
+    });
+
+    it('lets fanout and delivery functions wake ordered subscriptions (the URL and SendMessage on the FIFO queue), and no other function', () => {
+      for (const fn of ['FanoutFunction', 'DeliveryFunction', 'OrderedFunction']) {
+        expect(envOf(fn).RELAY_ORDERED_QUEUE_URL, fn).toEqual({ Ref: orderedQueueId });
+        expect(resourcesAllowing(fn, 'sqs:SendMessage'), fn).toContain(`"${orderedQueueId}"`);
+      }
+      for (const fn of ['IngestFunction', 'ApiFunction']) {
+        expect(envOf(fn).RELAY_ORDERED_QUEUE_URL, fn).toBeUndefined();
+        expect(JSON.stringify(statementsOf(fn)), fn).not.toContain(orderedQueueId);
+      }
+    });
   });
 
   it('declares the table with the keys and indexes local mode creates in dynalite', () => {
