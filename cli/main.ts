@@ -82,13 +82,17 @@ function numberOption(ctx: Ctx, name: string): number | undefined {
 function limitFields(
   ctx: Ctx,
   allowNone: boolean,
-): { maxInFlight?: number; rateLimitPerSecond?: number | null } {
+): { maxInFlight?: number; rateLimitPerSecond?: number | null; ordering?: 'none' | 'fifo' } {
   const maxInFlight = numberOption(ctx, 'max-in-flight');
+  const ordering = str(ctx, 'ordering');
+  if (ordering !== undefined && ordering !== 'none' && ordering !== 'fifo')
+    throw new UsageError(`--ordering must be "none" or "fifo", got "${ordering}"`);
   const rate = str(ctx, 'rate-limit');
   if (rate === 'none' && !allowNone)
     throw new UsageError('--rate-limit none only removes a limit (subscriptions update)');
   return {
     ...(maxInFlight !== undefined ? { maxInFlight } : {}),
+    ...(ordering !== undefined ? { ordering } : {}),
     ...(rate === 'none'
       ? { rateLimitPerSecond: null }
       : rate !== undefined
@@ -100,6 +104,7 @@ function limitFields(
 const LIMIT_OPTIONS = {
   'max-in-flight': { type: 'string' },
   'rate-limit': { type: 'string' },
+  ordering: { type: 'string' },
 } as const;
 
 function positiveInt(ctx: Ctx, name: string, fallback: number): number {
@@ -263,7 +268,7 @@ const COMMANDS: Record<string, Command> = {
   },
   'subscriptions create': {
     usage:
-      'subscriptions create --endpoint <url> --types <a.b,c.*> [--description <text>] [--secret <whsec_...>] [--disabled] [--max-in-flight <1-500>] [--rate-limit <per second>]',
+      'subscriptions create --endpoint <url> --types <a.b,c.*> [--description <text>] [--secret <whsec_...>] [--disabled] [--max-in-flight <1-500>] [--rate-limit <per second>] [--ordering fifo]',
     summary: 'subscribe an endpoint; prints its signing secret once',
     options: {
       endpoint: { type: 'string' },
@@ -292,7 +297,7 @@ const COMMANDS: Record<string, Command> = {
   },
   'subscriptions update': {
     usage:
-      'subscriptions update <id> [--endpoint <url>] [--types <a,b>] [--description <text>] [--enable | --disable] [--max-in-flight <1-500>] [--rate-limit <per second> | --rate-limit none]',
+      'subscriptions update <id> [--endpoint <url>] [--types <a,b>] [--description <text>] [--enable | --disable] [--max-in-flight <1-500>] [--rate-limit <per second> | --rate-limit none] [--ordering fifo|none]',
     summary: 'change a subscription',
     options: {
       endpoint: { type: 'string' },

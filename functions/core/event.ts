@@ -73,6 +73,11 @@ export const RelayEventSchema = z.object({
   timestamp: z.string(),
   data: z.record(z.string(), z.unknown()),
   receivedAt: z.string(),
+  /**
+   * Its place (0-based) in the batch it was ingested with, when the batch held more than one:
+   * events of one request share `receivedAt`, and ordered subscriptions get them in this order.
+   */
+  position: z.optional(z.number()),
   /** Set for events aimed at one subscription only (the "send test event" button). */
   subscriptionId: z.optional(z.string()),
 });

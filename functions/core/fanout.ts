@@ -1,9 +1,17 @@
 import { logger } from '../commons/logger.ts';
 import type { DeliveryTask } from './delivery/model.ts';
+import { addAndWake, pendingOf } from './delivery/ordering.ts';
 import type { RelayEvent } from './event.ts';
 import { deliveryId } from './ids.ts';
 import { matchesAny } from './matching.ts';
-import type { EventStore, SubscriptionStore, TaskQueue } from './ports.ts';
+import type {
+  EventStore,
+  OrderedQueue,
+  OrderedStore,
+  PendingDelivery,
+  SubscriptionStore,
+  TaskQueue,
+} from './ports.ts';
 import type { Subscription } from './subscription.ts';
 
 /** What fanout needs of the store. */
@@ -15,14 +23,23 @@ export function targetsOf(event: RelayEvent, subscriptions: readonly Subscriptio
   return subscriptions.filter((s) => s.enabled && matchesAny(s.eventTypes, event.type));
 }
 
+/** What fanout works with; `ordered` is needed once a subscription is ordered. */
+export interface FanoutDeps {
+  store: FanoutStore;
+  tasks: TaskQueue;
+  ordered?: { store: OrderedStore; queue: OrderedQueue };
+}
+
 /**
  * fanout: events -> event store -> one delivery task per (event, matching subscription).
  * One task per pair means a failing endpoint is retried alone and never causes a duplicate at
  * another. Running it twice for the same events yields the same delivery ids; the delivery step
  * skips deliveries that already succeeded. A replayed event (`opts.replay`) makes new deliveries.
+ * A task for an ordered subscription goes to its pending list and wakes it instead of going to
+ * the delivery queue (see delivery/ordering.ts).
  */
 export async function fanout(
-  deps: { store: FanoutStore; tasks: TaskQueue },
+  deps: FanoutDeps,
   events: readonly RelayEvent[],
   opts: { replay?: string } = {},
 ): Promise<DeliveryTask[]> {
@@ -36,10 +53,11 @@ export async function fanout(
   ]);
   const byTenant = new Map(tenants.map((t, i) => [t, lists[i] ?? []]));
   const tasks: DeliveryTask[] = [];
+  const pending: PendingDelivery[] = [];
   for (const event of events) {
     const targets = targetsOf(event, byTenant.get(event.tenant) ?? []);
     for (const sub of targets) {
-      tasks.push({
+      const task: DeliveryTask = {
         deliveryId: deliveryId(event.tenant, event.id, sub.id, opts.replay),
         tenant: event.tenant,
         eventId: event.id,
@@ -47,10 +65,17 @@ export async function fanout(
         // The round's count starts here; every later copy carries the log's (see scheduled.ts).
         attempt: 0,
         ...(opts.replay ? { replay: opts.replay } : {}),
-      });
+      };
+      if (sub.ordering === 'fifo') pending.push(pendingOf(event, task));
+      else tasks.push(task);
     }
     logger.debug('fanned out', { eventId: event.id, eventType: event.type, subscriptions: targets.length });
   }
+  if (pending.length > 0) {
+    if (!deps.ordered) throw new Error('a subscription is ordered, but no ordered queue is configured');
+    // A repeated fanout of the same events claims and wakes with the same id: nothing new.
+    await addAndWake(deps.ordered, pending, (p) => p.task.deliveryId, new Date());
+  }
   await deps.tasks.enqueue(tasks);
-  return tasks;
+  return [...tasks, ...pending.map((p) => p.task)];
 }

@@ -12,13 +12,14 @@ const IN_FLIGHT_POLL_MS = 50;
 export function acceptEvents(inputs: readonly EventInput[], tenant: string, clock: Clock): RelayEvent[] {
   const now = clock.now();
   const receivedAt = now.toISOString();
-  return inputs.map((input) => ({
+  return inputs.map((input, i) => ({
     id: input.id ?? newEventId(now.getTime()),
     tenant,
     type: input.type,
     timestamp: input.timestamp ? new Date(input.timestamp).toISOString() : receivedAt,
     data: input.data as Record<string, unknown>,
     receivedAt,
+    ...(inputs.length > 1 ? { position: i } : {}),
   }));
 }
 

@@ -71,6 +71,7 @@ export class Management {
       enabled: input.enabled ?? true,
       ...(input.maxInFlight !== undefined ? { maxInFlight: input.maxInFlight } : {}),
       ...(input.rateLimitPerSecond !== undefined ? { rateLimitPerSecond: input.rateLimitPerSecond } : {}),
+      ...(input.ordering === 'fifo' ? { ordering: 'fifo' as const } : {}),
       secret: input.secret ?? generateSecret(),
       createdAt: now.toISOString(),
       updatedAt: now.toISOString(),
@@ -106,14 +107,18 @@ export class Management {
       ...healthy
     } = sub;
     const { disabledReason: _r2, disabledAt: _a2, ...enabledCopy } = sub;
-    const { rateLimitPerSecond, ...rest } = patch;
-    const base = fresh ? healthy : patch.enabled === true ? enabledCopy : sub;
-    // `rateLimitPerSecond: null` removes the limit.
-    const { rateLimitPerSecond: _old, ...unlimited } = base;
+    const { rateLimitPerSecond, ordering, ...rest } = patch;
+    const picked = fresh ? healthy : patch.enabled === true ? enabledCopy : sub;
+    // `rateLimitPerSecond: null` removes the limit; `ordering: "none"` the ordering.
+    const { rateLimitPerSecond: _old, ...unlimited } = picked;
+    const limited = rateLimitPerSecond === null ? unlimited : picked;
+    const { ordering: _o, ...unordered } = limited;
+    const base = ordering === 'none' ? unordered : limited;
     const updated: Subscription = {
-      ...(rateLimitPerSecond === null ? unlimited : base),
+      ...base,
       ...rest,
       ...(typeof rateLimitPerSecond === 'number' ? { rateLimitPerSecond } : {}),
+      ...(ordering === 'fifo' ? { ordering } : {}),
       ...(patch.eventTypes ? { eventTypes: [...new Set(patch.eventTypes)] } : {}),
       updatedAt: this.deps.clock.now().toISOString(),
     };

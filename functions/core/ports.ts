@@ -194,6 +194,53 @@ export interface TaskQueue {
 }
 
 /**
+ * A delivery waiting its turn at an ordered (`ordering: "fifo"`) subscription. `key` sorts the
+ * subscription's pending deliveries in ingest order (see delivery/ordering.ts).
+ */
+export interface PendingDelivery {
+  key: string;
+  task: DeliveryTask;
+}
+
+/** The ordered subscriptions' pending deliveries, oldest (by ingest) first. */
+export interface OrderedStore {
+  /** Adds (or overwrites, the same key) deliveries to their subscriptions' pending lists. */
+  addPending(items: readonly PendingDelivery[]): Promise<void>;
+  /** The oldest pending deliveries of one subscription, at most `limit`, strongly consistent. */
+  headPending(tenant: string, subscriptionId: string, limit: number): Promise<PendingDelivery[]>;
+  removePending(item: PendingDelivery): Promise<void>;
+  /**
+   * The subscription's "awake" flag: true when this caller set it (it was unset, or its lease had
+   * passed), so the caller sends the wake-up; false while another holds it, whose drain will
+   * find what was added before this call. At most one wake-up per subscription is then waiting,
+   * however many events arrive while it is blocked. The flag lapses by itself at `until`. A
+   * claim `by` the same id (the wake-up's deduplication id: a retried fanout) succeeds again, so
+   * a crash between claiming and sending never leaves a flag without its wake-up.
+   */
+  claimWake(
+    tenant: string,
+    subscriptionId: string,
+    claim: { by: string; now: Date; until: Date },
+  ): Promise<boolean>;
+  /** Moves the flag's lease on (a held subscription keeps it until the hold ends). */
+  extendWake(tenant: string, subscriptionId: string, until: Date): Promise<void>;
+  /** Clears the flag: the drain found the list empty; the next fanout wakes the subscription. */
+  releaseWake(tenant: string, subscriptionId: string): Promise<void>;
+}
+
+/**
+ * The FIFO queue of wake-ups: a message says "this ordered subscription has pending deliveries".
+ * One group per subscription (tenant#subscription), so at most one consumer works on a
+ * subscription at a time, and a message held back (its visibility changed) holds the group.
+ */
+export interface OrderedQueue {
+  /** Sends wake-ups; `dedupId` (a delivery id) makes a repeated fanout send nothing new. */
+  wake(wakes: ReadonlyArray<{ tenant: string; subscriptionId: string; dedupId: string }>): Promise<void>;
+  /** Holds a received wake-up (and so its subscription) back for `seconds` (0 to 12 h). */
+  hold(receiptHandle: string, seconds: number): Promise<void>;
+}
+
+/**
  * Per-endpoint limits shared by every delivery invocation (fleet-wide), kept where all of them
  * can see it (DynamoDB; an item per subscription and limit).
  */

@@ -56,6 +56,12 @@ const RateLimitSchema = z
     z.lte(RATE_LIMIT_RANGE.max, `must be at most ${RATE_LIMIT_RANGE.max} per second`),
   );
 
+/**
+ * `fifo`: webhooks reach the endpoint one at a time in ingest order, a failing one blocking those
+ * behind it (see delivery/ordering.ts); `none` (the default): in parallel, each retried alone.
+ */
+export const OrderingSchema = z.enum(['none', 'fifo'], { error: 'must be "none" or "fifo"' });
+
 /** `POST /v1/subscriptions` body. */
 export const SubscriptionCreateSchema = z.strictObject({
   url: UrlSchema,
@@ -65,6 +71,7 @@ export const SubscriptionCreateSchema = z.strictObject({
   secret: z.optional(SecretSchema),
   maxInFlight: z.optional(MaxInFlightSchema),
   rateLimitPerSecond: z.optional(RateLimitSchema),
+  ordering: z.optional(OrderingSchema),
 });
 export type SubscriptionCreate = z.infer<typeof SubscriptionCreateSchema>;
 
@@ -78,11 +85,12 @@ export const SubscriptionPatchSchema = z
     maxInFlight: z.optional(MaxInFlightSchema),
     /** `null` removes the limit. */
     rateLimitPerSecond: z.optional(z.nullable(RateLimitSchema)),
+    ordering: z.optional(OrderingSchema),
   })
   .check(
     z.refine(
       (p) => Object.keys(p).length > 0,
-      'must change at least one of url, eventTypes, description, enabled, maxInFlight, rateLimitPerSecond',
+      'must change at least one of url, eventTypes, description, enabled, maxInFlight, rateLimitPerSecond, ordering',
     ),
   );
 export type SubscriptionPatch = z.infer<typeof SubscriptionPatchSchema>;
@@ -99,6 +107,8 @@ export interface Subscription {
   maxInFlight?: number;
   /** Attempts per second at most, fleet-wide; absent: no limit. */
   rateLimitPerSecond?: number;
+  /** `fifo`: delivered one at a time in ingest order; absent: unordered. */
+  ordering?: 'fifo';
   /** Why the relay disabled it (the receiver answered 410 Gone, ...); cleared on re-enabling. */
   disabledReason?: string;
   disabledAt?: string;

@@ -2,16 +2,12 @@ import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-p
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import * as z from 'zod/mini';
 import { RelayEventSchema } from '../core/event.ts';
-import { type FanoutStore, fanout } from '../core/fanout.ts';
-import type { TaskQueue } from '../core/ports.ts';
+import { type FanoutDeps, type FanoutStore, fanout } from '../core/fanout.ts';
 import type { Subscription } from '../core/subscription.ts';
 import '../core/zod.ts';
 import { loggingFailures } from './sqs.ts';
 
-export interface FanoutDeps {
-  store: FanoutStore;
-  tasks: TaskQueue;
-}
+export type { FanoutDeps };
 
 /**
  * An EventBridge event as a rule delivers it to SQS, with our event as `detail`. (The same shape
@@ -60,7 +56,7 @@ export function makeFanoutHandler(deps: FanoutDeps) {
       loggingFailures('fanout', async (record: SQSRecord) => {
         const message = BusMessageSchema.parse(JSON.parse(record.body));
         const replay = message['replay-name'];
-        await fanout({ store, tasks: deps.tasks }, [message.detail], replay ? { replay } : {});
+        await fanout({ ...deps, store }, [message.detail], replay ? { replay } : {});
       }),
       processor,
       { throwOnFullBatchFailure: false },

@@ -2,9 +2,11 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { SqsOrderedQueue } from '../adapters/aws/ordered-queue.ts';
 import { SecretKeyAuthenticator } from '../adapters/aws/secret-auth.ts';
 import { SqsTaskQueue } from '../adapters/aws/task-queue.ts';
 import { DynamoEndpointLimiter } from '../adapters/dynamodb/limits.ts';
+import { DynamoOrderedStore } from '../adapters/dynamodb/ordering.ts';
 import { DynamoStore } from '../adapters/dynamodb/store.ts';
 import { configFromEnv, type RelayConfig, targetPolicy } from '../core/config.ts';
 import { type Authenticator, ChainAuthenticator, StoreKeyAuthenticator } from '../handlers/http.ts';
@@ -32,6 +34,14 @@ export function dynamoStoreAndLimiter(): { store: DynamoStore; limiter: DynamoEn
   return {
     store: new DynamoStore(doc, table, config.retentionDays),
     limiter: new DynamoEndpointLimiter(doc, table),
+  };
+}
+
+/** Ordered subscriptions' pending lists (the table) and wake-ups (the FIFO queue). */
+export function ordered(): { store: DynamoOrderedStore; queue: SqsOrderedQueue } {
+  return {
+    store: new DynamoOrderedStore(documentClient(), requireEnv('RELAY_TABLE_NAME')),
+    queue: new SqsOrderedQueue(new SQSClient({}), requireEnv('RELAY_ORDERED_QUEUE_URL')),
   };
 }
 

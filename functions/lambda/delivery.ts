@@ -3,7 +3,7 @@ import { EventBridgeBus } from '../adapters/aws/event-bus.ts';
 import { NodeHttpSender } from '../adapters/http/sender.ts';
 import { systemClock } from '../core/ports.ts';
 import { makeDeliveryHandler } from '../handlers/delivery.ts';
-import { config, dynamoStoreAndLimiter, targets, taskQueue } from './clients.ts';
+import { config, dynamoStoreAndLimiter, ordered, targets, taskQueue } from './clients.ts';
 import { requireEnv } from './env.ts';
 import { metrics } from './metrics.ts';
 
@@ -11,6 +11,8 @@ import { metrics } from './metrics.ts';
 export const handler = makeDeliveryHandler({
   ...dynamoStoreAndLimiter(),
   tasks: taskQueue(),
+  // A redriven ordered delivery goes back to its subscription's pending list.
+  ordered: ordered(),
   sender: new NodeHttpSender(targets),
   clock: systemClock,
   config,

@@ -1,5 +1,5 @@
 import { makeFanoutHandler } from '../handlers/fanout.ts';
-import { dynamoStore, taskQueue } from './clients.ts';
+import { dynamoStore, ordered, taskQueue } from './clients.ts';
 
 /** Lambda entry: fanout queue (SQS event source) -> delivery tasks. Wiring only. */
-export const handler = makeFanoutHandler({ store: dynamoStore(), tasks: taskQueue() });
+export const handler = makeFanoutHandler({ store: dynamoStore(), tasks: taskQueue(), ordered: ordered() });

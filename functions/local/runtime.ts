@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import {
   createServer,
@@ -11,16 +11,20 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { DynamoEndpointLimiter } from '../adapters/dynamodb/limits.ts';
+import { DynamoOrderedStore } from '../adapters/dynamodb/ordering.ts';
 import { DynamoStore } from '../adapters/dynamodb/store.ts';
 import { NodeHttpSender } from '../adapters/http/sender.ts';
 import { LocalEventBus } from '../adapters/local/event-bus.ts';
+import { LocalFifoQueue } from '../adapters/local/fifo-queue.ts';
 import { MemoryMetrics } from '../adapters/local/memory-metrics.ts';
+import { LocalOrderedQueue } from '../adapters/local/ordered-queue.ts';
 import { QueuePoller } from '../adapters/local/poller.ts';
 import { LocalQueue } from '../adapters/local/queue.ts';
 import { LocalReplayer } from '../adapters/local/replayer.ts';
 import { LocalTaskQueue } from '../adapters/local/task-queue.ts';
 import { logger } from '../commons/logger.ts';
 import { type RelayConfig, targetPolicy } from '../core/config.ts';
+import { ORDERED_DRAIN_MS, ORDERED_MAX_RECEIVES } from '../core/delivery/ordering.ts';
 import { MAX_RECEIVES } from '../core/delivery/scheduling.ts';
 import { BUS_SOURCE } from '../core/event.ts';
 import { type Clock, systemClock } from '../core/ports.ts';
@@ -36,6 +40,7 @@ import {
   StoreKeyAuthenticator,
 } from '../handlers/http.ts';
 import { makeIngestHandler } from '../handlers/ingest.ts';
+import { makeOrderedHandler } from '../handlers/ordered.ts';
 import { findRoute } from '../handlers/routes.ts';
 import { GATEWAY_MAX_BODY_BYTES, toApiGatewayEvent, writeResult } from './apigw.ts';
 import { ensureTable, localDynamoClient, startDynalite } from './dynalite.ts';
@@ -65,6 +70,8 @@ export interface LocalRelay {
   apiKey: string;
   adminKey: string;
   queues: { fanout: LocalQueue; fanoutDlq: LocalQueue; delivery: LocalQueue; deliveryDlq: LocalQueue };
+  /** The ordered subscriptions' wake-ups (FIFO) and their DLQ. */
+  fifoQueues: { ordered: LocalFifoQueue; orderedDlq: LocalFifoQueue };
   /** What the functions would publish to CloudWatch on AWS, counted in memory. */
   metrics: MemoryMetrics;
   /** Delivery handler invocations and their summed wall time: what Lambda would bill (benchmarks). */
@@ -118,11 +125,23 @@ export async function startLocalRelay(opts: LocalRelayOptions): Promise<LocalRel
     ...(opts.queueInFlightLimit !== undefined ? { maxInFlight: opts.queueInFlightLimit } : {}),
   });
   const queues = { fanout, fanoutDlq, delivery, deliveryDlq };
+  // Ordered subscriptions' wake-ups: a FIFO queue, one group per subscription (see ordering.ts).
+  const orderedDlq = new LocalFifoQueue('relay-ordered-dlq.fifo', { visibilityTimeoutSeconds: 30 });
+  const orderedQueue = new LocalFifoQueue('relay-ordered.fifo', {
+    visibilityTimeoutSeconds: Math.ceil(ORDERED_DRAIN_MS / 1000 + (config.attemptTimeoutMs / 1000) * 2 + 30),
+    maxReceiveCount: ORDERED_MAX_RECEIVES,
+    deadLetterQueue: orderedDlq,
+  });
+  const fifoQueues = { ordered: orderedQueue, orderedDlq };
   const statePath = opts.dataDir ? join(opts.dataDir, 'queues.json') : undefined;
-  if (statePath) await restoreQueues(statePath, queues);
+  if (statePath) await restoreQueues(statePath, queues, fifoQueues);
 
   const bus = new LocalEventBus([{ name: 'events-to-fanout', sources: [BUS_SOURCE], target: fanout }]);
   const tasks = new LocalTaskQueue(delivery, deliveryDlq);
+  const ordered = {
+    store: new DynamoOrderedStore(doc, TABLE_NAME),
+    queue: new LocalOrderedQueue(orderedQueue),
+  };
   const targets = targetPolicy(config);
   const sender = new NodeHttpSender(targets);
   // RELAY_API_KEY is tenant `default`'s; RELAY_ADMIN_KEY the operator's; keys created through
@@ -154,16 +173,22 @@ export async function startLocalRelay(opts: LocalRelayOptions): Promise<LocalRel
   };
   const deliveryPoller = new QueuePoller(
     delivery,
-    makeDeliveryHandler({ ...deliveryDeps, store, tasks, sender, clock, metrics, bus }),
+    makeDeliveryHandler({ ...deliveryDeps, store, tasks, ordered, sender, clock, metrics, bus }),
     { batchSize: deliveryBatch, concurrency: deliveryConcurrency, functionName: 'relay-delivery' },
   );
+  const orderedPoller = new QueuePoller(
+    orderedQueue,
+    makeOrderedHandler({ ...deliveryDeps, store, tasks, ordered, sender, clock, metrics, bus }),
+    { batchSize: 10, concurrency: 4, functionName: 'relay-ordered' },
+  );
   const pollers = [
-    new QueuePoller(fanout, makeFanoutHandler({ store, tasks }), {
+    new QueuePoller(fanout, makeFanoutHandler({ store, tasks, ordered }), {
       batchSize: 10,
       concurrency: 2,
       functionName: 'relay-fanout',
     }),
     deliveryPoller,
+    orderedPoller,
   ];
   for (const p of pollers) p.start();
 
@@ -199,6 +224,7 @@ export async function startLocalRelay(opts: LocalRelayOptions): Promise<LocalRel
     apiKey,
     adminKey,
     queues,
+    fifoQueues,
     metrics,
     storageCpuMicros: () => db.cpuMicros(),
     deliveryStats: () => deliveryPoller.stats(),
@@ -207,7 +233,9 @@ export async function startLocalRelay(opts: LocalRelayOptions): Promise<LocalRel
       [fanout, delivery].every((q) => {
         const d = q.depth();
         return d.visible === 0 && d.inFlight === 0;
-      }),
+      }) &&
+      // A held wake-up (an ordered retry waiting) is in flight but idle, like a delayed copy.
+      orderedQueue.depth().visible === 0,
     async close() {
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
@@ -215,8 +243,8 @@ export async function startLocalRelay(opts: LocalRelayOptions): Promise<LocalRel
       });
       await replayer.drain();
       await Promise.all(pollers.map((p) => p.stop()));
-      if (statePath) await saveQueues(statePath, queues);
-      for (const q of Object.values(queues)) q.close();
+      if (statePath) await saveQueues(statePath, queues, fifoQueues);
+      for (const q of [...Object.values(queues), ...Object.values(fifoQueues)]) q.close();
       sender.close();
       client.destroy();
       await db.close();
@@ -278,32 +306,45 @@ function listen(server: Server, port: number, host: string): Promise<void> {
 }
 
 type Queues = LocalRelay['queues'];
+type FifoQueues = LocalRelay['fifoQueues'];
 
 /**
  * Queue contents survive a clean stop when a data dir is set: every message, in flight or not,
- * is written out and comes back visible at the next start (as after a visibility timeout).
+ * is written out and comes back visible at the next start (as after a visibility timeout); a
+ * FIFO queue's messages keep their order within their group.
  */
-async function saveQueues(path: string, queues: Queues): Promise<void> {
+async function saveQueues(path: string, queues: Queues, fifo: FifoQueues): Promise<void> {
   const state = Object.fromEntries(Object.entries(queues).map(([k, q]) => [k, q.snapshot()]));
-  await writeFile(path, JSON.stringify(state));
+  const fifoState = Object.fromEntries(Object.entries(fifo).map(([k, q]) => [k, q.snapshot()]));
+  await writeFile(path, JSON.stringify({ ...state, fifo: fifoState }));
 }
 
-async function restoreQueues(path: string, queues: Queues): Promise<void> {
+async function restoreQueues(path: string, queues: Queues, fifo: FifoQueues): Promise<void> {
   let text: string;
   try {
     text = await readFile(path, 'utf8');
   } catch {
     return;
   }
-  const state = JSON.parse(text) as Record<
+  const { fifo: fifoState, ...state } = JSON.parse(text) as Record<
     string,
     Array<{ body: string; source?: string; groupId?: string }>
-  >;
+  > & {
+    fifo?: Record<string, Array<{ body: string; source?: string; groupId: string }>>;
+  };
   const byName = new Map(Object.values(queues).map((q) => [q.name, q]));
   for (const [key, messages] of Object.entries(state)) {
     const queue = queues[key as keyof Queues];
     if (!queue) continue;
     for (const m of messages) queue.send(m.body, 0, m.source ? byName.get(m.source) : undefined, m.groupId);
+  }
+  const fifoByName = new Map(Object.values(fifo).map((q) => [q.name, q]));
+  for (const [key, messages] of Object.entries(fifoState ?? {})) {
+    const queue = fifo[key as keyof FifoQueues];
+    if (!queue) continue;
+    // Fresh deduplication ids: two saved messages may share one (sent more than 5 minutes apart).
+    for (const m of messages)
+      queue.send(m.body, m.groupId, randomUUID(), m.source ? fifoByName.get(m.source) : undefined);
   }
   logger.info('restored queue contents', { path });
 }

@@ -225,6 +225,29 @@ describe('relay CLI against the local runtime', () => {
     expect(notANumber.stderr).toMatch(/--rate-limit must be a number/);
   });
 
+  it('makes a subscription ordered and unordered again, and names a wrong ordering', async () => {
+    const created = await cli(relay, [
+      'subscriptions',
+      'create',
+      '--endpoint',
+      'http://127.0.0.1:9/hook',
+      '--types',
+      'route.*',
+      '--ordering',
+      'fifo',
+      '--json',
+    ]).result;
+    expect(created.code).toBe(EXIT.ok);
+    const sub = JSON.parse(created.stdout);
+    expect(sub.ordering).toBe('fifo');
+    const unordered = await cli(relay, ['subscriptions', 'update', sub.id, '--ordering', 'none', '--json'])
+      .result;
+    expect(JSON.parse(unordered.stdout)).not.toHaveProperty('ordering');
+    const wrong = await cli(relay, ['subscriptions', 'update', sub.id, '--ordering', 'lifo']).result;
+    expect(wrong.code).toBe(EXIT.usage);
+    expect(wrong.stderr).toMatch(/--ordering must be "none" or "fifo"/);
+  });
+
   it('deliveries recover re-sends the dead deliveries of a window once the endpoint is back', async () => {
     const rx = await receiver(() => 410);
     const sub = await api.subscribe(rx.url, ['*']);

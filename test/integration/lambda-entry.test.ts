@@ -23,6 +23,7 @@ import { startReceiver, waitFor } from '../support/receiver.ts';
 const ADMIN_KEY = 'aws-admin-key';
 let tenantKey = '';
 const DELIVERY_QUEUE_URL = 'https://sqs.us-east-1.amazonaws.com/123456789012/relay-delivery';
+const ORDERED_QUEUE_URL = 'https://sqs.us-east-1.amazonaws.com/123456789012/relay-ordered.fifo';
 
 const eventBridge = mockClient(EventBridgeClient);
 const sqs = mockClient(SQSClient);
@@ -33,6 +34,7 @@ let ingest: Handler<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2>;
 let api: Handler<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2>;
 let fanout: Handler<SQSEvent, { batchItemFailures: Array<{ itemIdentifier: string }> }>;
 let delivery: Handler<SQSEvent, { batchItemFailures: Array<{ itemIdentifier: string }> }>;
+let ordered: Handler<SQSEvent, { batchItemFailures: Array<{ itemIdentifier: string }> }>;
 let closeDb: () => Promise<void>;
 
 const httpEvent = (method: string, path: string, body?: unknown, key = tenantKey) =>
@@ -59,6 +61,7 @@ beforeAll(async () => {
     RELAY_TABLE_NAME: 'relay-table',
     RELAY_EVENT_BUS_NAME: 'relay-events',
     RELAY_DELIVERY_QUEUE_URL: DELIVERY_QUEUE_URL,
+    RELAY_ORDERED_QUEUE_URL: ORDERED_QUEUE_URL,
     RELAY_DELIVERY_DLQ_ARN: 'arn:aws:sqs:us-east-1:123456789012:relay-delivery-dlq',
     RELAY_ADMIN_KEY_SECRET_ARN: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:relay-key',
     RELAY_RETRY_SCHEDULE: '5,300',
@@ -72,6 +75,7 @@ beforeAll(async () => {
   ({ handler: api } = await import('../../functions/lambda/api.ts'));
   ({ handler: fanout } = await import('../../functions/lambda/fanout.ts'));
   ({ handler: delivery } = await import('../../functions/lambda/delivery.ts'));
+  ({ handler: ordered } = await import('../../functions/lambda/ordered.ts'));
   // The operator's first step after a deploy: a key for a tenant, made with the admin key.
   secrets.on(GetSecretValueCommand).resolves({ SecretString: ADMIN_KEY });
   const created = await api(httpEvent('POST', '/v1/admin/api-keys', { tenant: 'acme' }, ADMIN_KEY));
@@ -143,6 +147,36 @@ describe('Lambda entry modules, wired to AWS adapters', () => {
         status: 'succeeded',
         attempts: [{ status: 200 }],
       });
+    } finally {
+      await rx.close();
+    }
+  });
+
+  it('routes an ordered subscription’s event to a FIFO wake-up, and the ordered entry holds the subscription while its head fails', async () => {
+    const rx = await startReceiver((n) => (n === 1 ? 503 : 200));
+    try {
+      const created = await api(
+        httpEvent('POST', '/v1/subscriptions', { url: rx.url, eventTypes: ['fifo.*'], ordering: 'fifo' }),
+      );
+      const sub = JSON.parse(created.body ?? '{}') as { id: string };
+      await ingest(httpEvent('POST', '/v1/events', { type: 'fifo.one', data: {} }));
+      const fanned = await fanout({ Records: [sqsRecord(ruleDelivery(putEntries()[0] ?? {}))] });
+      expect(fanned.batchItemFailures).toEqual([]);
+      const batches = sqs.commandCalls(SendMessageBatchCommand).map((c) => c.args[0].input);
+      // Nothing on the delivery queue: one wake-up on the FIFO queue, in the subscription's group.
+      expect(batches.map((b) => b.QueueUrl)).toEqual([ORDERED_QUEUE_URL]);
+      const [wake] = batches[0]?.Entries ?? [];
+      expect(wake?.MessageGroupId).toMatch(new RegExp(`#${sub.id}$`));
+      expect(wake?.MessageDeduplicationId).toMatch(/^dlv_/);
+
+      // The first attempt fails: the wake-up is held for the retry (5 s) and reported failed.
+      const record = sqsRecord(wake?.MessageBody ?? '');
+      const held = await ordered({ Records: [record] });
+      expect(held.batchItemFailures).toEqual([{ itemIdentifier: record.messageId }]);
+      const [hold] = sqs.commandCalls(ChangeMessageVisibilityCommand).map((c) => c.args[0].input);
+      expect(hold).toMatchObject({ QueueUrl: ORDERED_QUEUE_URL, ReceiptHandle: record.receiptHandle });
+      expect(hold?.VisibilityTimeout).toBeGreaterThanOrEqual(4);
+      expect(rx.received).toHaveLength(1);
     } finally {
       await rx.close();
     }

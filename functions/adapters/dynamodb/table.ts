@@ -11,9 +11,12 @@ import type { CreateTableCommandInput } from '@aws-sdk/client-dynamodb';
  * | delivery     | DLV#{id}                | DLV     | SUBDLV#{subId} / {created}#{id} | EVTDLV#{tenant}#{eventId} / {subId} | DEAD#{tenant} / {updated}#{id} |
  * | slots        | LIMIT#{tenant}#{subId}  | SLOTS   |                                 |                                  |                         |
  * | rate         | LIMIT#{tenant}#{subId}  | RATE    |                                 |                                  |                         |
+ * | pending (fifo)| ORDER#{tenant}#{subId} | {receivedAt}#{position}#{deliveryId} |          |                                  |                         |
+ * | awake (fifo) | ORDER#{tenant}#{subId}  | AWAKE   |                                 |                                  |                         |
  *
  * The two LIMIT items are an endpoint's fleet-wide limits (limits.ts): in-flight leases and the
- * rate limit's next free send time.
+ * rate limit's next free send time. ORDER items are an ordered subscription's deliveries waiting
+ * their turn, in ingest order (ordering.ts).
  *
  * Events and deliveries carry `ttl` (epoch seconds) for DynamoDB TTL.
  */

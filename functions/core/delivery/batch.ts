@@ -4,6 +4,7 @@ import { scopedKey } from '../ports.ts';
 import type { DeliverDeps, Prepared, ReadyTask, ReceivedTask, TaskResult } from './deps.ts';
 import { admit } from './limits.ts';
 import { prepareManual } from './manual.ts';
+import { prepareOrderedReturn } from './ordering.ts';
 import { prepareScheduled } from './scheduled.ts';
 import { isEarly, sendOn } from './scheduling.ts';
 
@@ -30,8 +31,18 @@ export async function deliverBatch(
   const now = deps.clock.now().getTime();
   const onTime: ReceivedTask[] = [];
   const legs: Promise<void>[] = [];
+  const seen = new Set<string>();
   for (const r of received) {
     const { due } = r.task;
+    // Two copies of one scheduled task at the same count in one batch (a duplicate left by a
+    // crash): both would pass the log's fence, read before either attempt. One goes.
+    const copy =
+      !r.task.manual && r.task.attempt !== undefined ? `${r.task.deliveryId}#${r.task.attempt}` : '';
+    if (copy && seen.has(copy)) {
+      outcomes.set(r.messageId, { status: 'fulfilled', value: 'skipped' });
+      continue;
+    }
+    if (copy) seen.add(copy);
     // A leg of a long wait: sent on without reading or writing anything.
     if (due !== undefined && isEarly(due, now))
       legs.push(
@@ -52,7 +63,13 @@ export async function deliverBatch(
     // One read for the whole batch: deliveries, events and subscriptions together.
     const loaded = await deps.store.loadForTasks(onTime.map((r) => r.task));
     prepared = await Promise.allSettled(
-      onTime.map((r) => (r.task.manual ? prepareManual : prepareScheduled)(deps, r, loaded)),
+      onTime.map((r) =>
+        (r.task.manual ? prepareManual : r.task.ordered ? prepareOrderedReturn : prepareScheduled)(
+          deps,
+          r,
+          loaded,
+        ),
+      ),
     );
   } catch (err) {
     await Promise.all(legs);

@@ -7,6 +7,8 @@ import type {
   EndpointLimiter,
   EventBus,
   HttpSender,
+  OrderedQueue,
+  OrderedStore,
   SubscriptionStore,
   TaskQueue,
 } from '../ports.ts';
@@ -28,6 +30,11 @@ export interface DeliverDeps {
   config: RelayConfig;
   /** Attempt outcomes and durations; flushed by the handler after each invocation. */
   metrics?: RelayMetrics;
+  /**
+   * Ordered subscriptions' pending lists and wake-ups: where a redriven ordered delivery goes
+   * back to (see ordering.ts). Absent where no subscription is ordered.
+   */
+  ordered?: { store: OrderedStore; queue: OrderedQueue };
   /** Source of jitter, injectable for tests. */
   random?: () => number;
 }

@@ -68,6 +68,13 @@ export const DeliveryTaskSchema = z.object({
   attempt: z.optional(z.number()),
   /** Its rate-limit send time (`due`) is already booked: attempt then without booking another. */
   booked: z.optional(z.boolean()),
+  /**
+   * A delivery of an ordered subscription on its way to the DLQ (or redriven from it): ordered
+   * deliveries are attempted from their subscription's pending list, never from this queue
+   * (see ordering.ts). `deadToken` matches the dead-lettering that sent it.
+   */
+  ordered: z.optional(z.boolean()),
+  deadToken: z.optional(z.string()),
 });
 export type DeliveryTask = z.infer<typeof DeliveryTaskSchema>;
 

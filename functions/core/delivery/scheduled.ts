@@ -1,5 +1,6 @@
 import { logger } from '../../commons/logger.ts';
 import { DeadLetterPending } from '../errors.ts';
+import type { RelayEvent } from '../event.ts';
 import { METRICS } from '../metrics.ts';
 import { scopedKey } from '../ports.ts';
 import type { Subscription } from '../subscription.ts';
@@ -13,9 +14,9 @@ import {
   type TaskResult,
 } from './deps.ts';
 import { circuitWait, recordHealth } from './health.ts';
-import type { Delivery, DeliveryStatus, DeliveryTask } from './model.ts';
+import type { Attempt, Delivery, DeliveryStatus, DeliveryTask } from './model.ts';
 import { nextDelaySeconds } from './retry.ts';
-import { POISON_RECEIVES, STALE_COPY_SLACK_MS, sendBackLater } from './scheduling.ts';
+import { MAX_DELAY_SECONDS, POISON_RECEIVES, STALE_COPY_SLACK_MS, sendBackLater } from './scheduling.ts';
 
 /** Attempts kept in a delivery record (DynamoDB items stop at 400 KB); older ones are dropped. */
 export const MAX_LOGGED_ATTEMPTS = 50;
@@ -133,28 +134,8 @@ async function attemptScheduled(
 ): Promise<TaskResult> {
   const { task } = record.received;
   const log = logKeys(task);
-  const result = await attemptDelivery({
-    sender: deps.sender,
-    clock: deps.clock,
-    subscription,
-    event,
-    attempt: record.nextAttemptNumber(),
-    trigger: 'scheduled',
-    timeoutMs: deps.config.attemptTimeoutMs,
-    excerptBytes: deps.config.responseExcerptBytes,
-  });
-  const roundAttempts = record.roundAttempts() + 1;
-  const common = {
-    attempts: record.withAttempt(result),
-    url: subscription.url,
-    eventType: event.type,
-    roundAttempts,
-  };
-  observeAttempt(deps, result, event.receivedAt, log);
-
-  const reason = result.record.error ?? `HTTP ${result.record.status}`;
-  if (result.record.status === 410) await disableOnGone(deps, subscription, task.deliveryId, log);
-  const disabled = await recordHealth(deps, subscription, result, log);
+  const { result, common, reason, disabled } = await attemptInRound(deps, record, subscription, event, log);
+  const { roundAttempts } = common;
   if (result.outcome === 'success') {
     await record.save('succeeded', common);
     return 'succeeded';
@@ -165,8 +146,15 @@ async function attemptScheduled(
   const scheduled = nextDelaySeconds(deps.config.retry, roundAttempts, deps.random?.());
   if (scheduled === undefined)
     return record.deadLetter(`${reason}; all ${roundAttempts} attempts of the schedule failed`, common);
-  // A 429/503 with Retry-After waits at least as long as the receiver asked (bounded).
-  const delay = Math.max(scheduled, result.retryAfterSeconds ?? 0);
+  // A 429/503 with Retry-After waits at least as long as the receiver asked (bounded), plus a
+  // spread of up to 10 % (at least 1 s): the schedule's jitter no longer applies, and copies
+  // in step (a duplicate left by a crash) would otherwise keep coming back, and attempting,
+  // together.
+  const asked = result.retryAfterSeconds;
+  const delay =
+    asked !== undefined && asked >= scheduled
+      ? Math.min(MAX_DELAY_SECONDS, asked + (deps.random?.() ?? Math.random()) * Math.max(1, asked / 10))
+      : scheduled;
   const now = deps.clock.now().getTime();
   const wish = result.retryAfterSeconds !== undefined ? ` (Retry-After: ${result.retryAfterSeconds} s)` : '';
   // The copy goes first: if the log write then fails, this message comes back, its count still
@@ -179,6 +167,48 @@ async function attemptScheduled(
     nextAttemptAt: new Date(now + delay * 1000).toISOString(),
   });
   return 'pending';
+}
+
+/** What a delivery record must answer for one attempt of its round. */
+export interface RoundRecord {
+  nextAttemptNumber(): number;
+  roundAttempts(): number;
+  withAttempt(result: AttemptResult): Attempt[];
+}
+
+/**
+ * One scheduled attempt of a round (the scheduled and the ordered path): the POST, its log line
+ * and metrics, what it says about the endpoint (410 Gone disables it; its health), and the
+ * record's fields for whatever status follows.
+ */
+export async function attemptInRound(
+  deps: DeliverDeps,
+  record: RoundRecord,
+  subscription: Subscription,
+  event: RelayEvent,
+  log: Record<string, string>,
+) {
+  const result = await attemptDelivery({
+    sender: deps.sender,
+    clock: deps.clock,
+    subscription,
+    event,
+    attempt: record.nextAttemptNumber(),
+    trigger: 'scheduled',
+    timeoutMs: deps.config.attemptTimeoutMs,
+    excerptBytes: deps.config.responseExcerptBytes,
+  });
+  const common = {
+    attempts: record.withAttempt(result),
+    url: subscription.url,
+    eventType: event.type,
+    roundAttempts: record.roundAttempts() + 1,
+  };
+  observeAttempt(deps, result, event.receivedAt, log);
+  const reason = result.record.error ?? `HTTP ${result.record.status}`;
+  if (result.record.status === 410) await disableOnGone(deps, subscription, log.deliveryId ?? '', log);
+  const disabled = await recordHealth(deps, subscription, result, log);
+  return { result, common, reason, disabled };
 }
 
 /** A ready task's wait for an endpoint limit: a delayed copy, no attempt spent. */
@@ -240,6 +270,44 @@ export function observeAttempt(
   }
 }
 
+/** A delivery's record before its first write: pending, no attempts yet. */
+export function freshDelivery(task: DeliveryTask, loaded: LoadedContext, now: string): Delivery {
+  return {
+    id: task.deliveryId,
+    tenant: task.tenant,
+    eventId: task.eventId,
+    eventType: loaded.events.get(scopedKey(task.tenant, task.eventId))?.type ?? 'unknown',
+    subscriptionId: task.subscriptionId,
+    url: loaded.subscriptions.get(scopedKey(task.tenant, task.subscriptionId))?.url ?? '',
+    status: 'pending',
+    attempts: [],
+    ...(task.replay ? { replay: task.replay } : {}),
+    createdAt: now,
+    updatedAt: now,
+  };
+}
+
+/** Attempts are numbered across rounds and manual retries. */
+export const nextAttemptNumber = (d: Delivery) => (d.attempts.at(-1)?.attempt ?? 0) + 1;
+
+/** The log keeps the latest attempts; numbering goes on counting past what it drops. */
+export const withAttempt = (d: Delivery, attempt: Attempt) =>
+  [...d.attempts, attempt].slice(-MAX_LOGGED_ATTEMPTS);
+
+/**
+ * The record's next version: the status and the changes, over the record as read without what
+ * belongs to the version before (the schedule, the last error, the dead-lettering).
+ */
+export function nextVersion(
+  base: Delivery,
+  status: DeliveryStatus,
+  changes: Partial<Delivery>,
+  now: string,
+): Delivery {
+  const { nextAttemptAt: _n, lastError: _l, deadMessageId: _d, deadAt: _t, ...rest } = base;
+  return { ...rest, ...changes, status, updatedAt: now };
+}
+
 /** The delivery record of one scheduled task, as read, and the writes the scheduled path makes. */
 class DeliveryRecord {
   private readonly base: Delivery;
@@ -252,21 +320,7 @@ class DeliveryRecord {
     /** A redrive: the round starts again. */
     private readonly redriven: boolean,
   ) {
-    const { task } = received;
-    const now = deps.clock.now().toISOString();
-    this.base = existing ?? {
-      id: task.deliveryId,
-      tenant: task.tenant,
-      eventId: task.eventId,
-      eventType: loaded.events.get(scopedKey(task.tenant, task.eventId))?.type ?? 'unknown',
-      subscriptionId: task.subscriptionId,
-      url: loaded.subscriptions.get(scopedKey(task.tenant, task.subscriptionId))?.url ?? '',
-      status: 'pending',
-      attempts: [],
-      ...(task.replay ? { replay: task.replay } : {}),
-      createdAt: now,
-      updatedAt: now,
-    };
+    this.base = existing ?? freshDelivery(received.task, loaded, deps.clock.now().toISOString());
   }
 
   /** Scheduled attempts made in this round so far. */
@@ -274,19 +328,16 @@ class DeliveryRecord {
     return this.redriven ? 0 : (this.existing?.roundAttempts ?? 0);
   }
 
-  /** Attempts are numbered across rounds and manual retries. */
   nextAttemptNumber(): number {
-    return (this.base.attempts.at(-1)?.attempt ?? 0) + 1;
+    return nextAttemptNumber(this.base);
   }
 
-  /** The log keeps the latest attempts; numbering goes on counting past what it drops. */
   withAttempt(result: AttemptResult) {
-    return [...this.base.attempts, result.record].slice(-MAX_LOGGED_ATTEMPTS);
+    return withAttempt(this.base, result.record);
   }
 
   async save(status: DeliveryStatus, changes: Partial<Delivery>): Promise<Delivery> {
-    const { nextAttemptAt: _n, lastError: _l, deadMessageId: _d, deadAt: _t, ...rest } = this.base;
-    const next: Delivery = { ...rest, ...changes, status, updatedAt: this.deps.clock.now().toISOString() };
+    const next = nextVersion(this.base, status, changes, this.deps.clock.now().toISOString());
     await this.deps.store.putDeliveries([next]);
     return next;
   }

@@ -130,6 +130,15 @@ describe('SubscriptionCreateSchema', () => {
     expect(issue).toMatchObject({ path: [path], message });
   });
 
+  it('takes an ordering of "none" or "fifo" and names anything else', () => {
+    expect(SubscriptionCreateSchema.parse({ ...valid, ordering: 'fifo' })).toEqual({
+      ...valid,
+      ordering: 'fifo',
+    });
+    const [issue] = issuesOf(SubscriptionCreateSchema, { ...valid, ordering: 'strict' });
+    expect(issue).toMatchObject({ path: ['ordering'], message: 'must be "none" or "fifo"' });
+  });
+
   it('does not take null for a rate limit it would create', () => {
     expect(SubscriptionCreateSchema.safeParse({ ...valid, rateLimitPerSecond: null }).success).toBe(false);
   });
@@ -144,6 +153,8 @@ describe('SubscriptionPatchSchema', () => {
       { enabled: false },
       { maxInFlight: 5 },
       { rateLimitPerSecond: 100 },
+      { ordering: 'fifo' },
+      { ordering: 'none' },
     ]) {
       expect(SubscriptionPatchSchema.parse(patch)).toEqual(patch);
     }
@@ -151,7 +162,7 @@ describe('SubscriptionPatchSchema', () => {
 
   it('rejects a patch with no fields', () => {
     expect(issuesOf(SubscriptionPatchSchema, {})[0]?.message).toBe(
-      'must change at least one of url, eventTypes, description, enabled, maxInFlight, rateLimitPerSecond',
+      'must change at least one of url, eventTypes, description, enabled, maxInFlight, rateLimitPerSecond, ordering',
     );
   });
 

@@ -2,6 +2,7 @@ import type { SQSRecord } from 'aws-lambda';
 import { describe, expect, it } from 'vitest';
 import type { FanoutStore } from '../../../functions/core/fanout.ts';
 import { deliveryId } from '../../../functions/core/ids.ts';
+import type { PendingDelivery } from '../../../functions/core/ports.ts';
 import { makeFanoutHandler } from '../../../functions/handlers/fanout.ts';
 import { anEvent, aSubscription, FakeTaskQueue } from '../support/fakes.ts';
 
@@ -169,5 +170,69 @@ describe('fanout handler', () => {
     };
     await makeFanoutHandler({ store, tasks })({ Records: [busRecord('m1', anEvent())] });
     expect(order).toEqual(['stored', 'enqueued']);
+  });
+});
+
+describe('fanout to ordered subscriptions', () => {
+  function orderedWorld() {
+    const subscriptions = [
+      aSubscription({ id: 'sub_fifo', eventTypes: ['*'], ordering: 'fifo' }),
+      aSubscription({ id: 'sub_plain', eventTypes: ['*'] }),
+    ];
+    const store: FanoutStore = {
+      putEvents: async () => undefined,
+      listSubscriptions: async () => subscriptions,
+    };
+    const added: PendingDelivery[] = [];
+    const wakes: Array<{ subscriptionId: string; dedupId: string }> = [];
+    const awake = new Set<string>();
+    const ordered = {
+      store: {
+        addPending: async (items: readonly PendingDelivery[]) => void added.push(...items),
+        headPending: async () => [],
+        removePending: async () => undefined,
+        // The awake flag: the first claim wins until it is released.
+        claimWake: async (_t: string, subscriptionId: string) => {
+          if (awake.has(subscriptionId)) return false;
+          awake.add(subscriptionId);
+          return true;
+        },
+        extendWake: async () => undefined,
+        releaseWake: async () => undefined,
+      },
+      queue: {
+        wake: async (w: ReadonlyArray<{ tenant: string; subscriptionId: string; dedupId: string }>) =>
+          void wakes.push(...w),
+        hold: async () => undefined,
+      },
+    };
+    return { store, added, wakes, ordered, tasks: new FakeTaskQueue() };
+  }
+
+  it('lists an ordered subscription’s deliveries in ingest order and wakes it once while it is awake, queueing none of them', async () => {
+    const w = orderedWorld();
+    await makeFanoutHandler({ store: w.store, tasks: w.tasks, ordered: w.ordered })({
+      Records: [
+        busRecord('m1', anEvent({ id: 'evt_b', receivedAt: '2026-11-23T10:00:00.000Z', position: 1 })),
+        busRecord('m2', anEvent({ id: 'evt_a', receivedAt: '2026-11-23T10:00:00.000Z', position: 0 })),
+      ],
+    });
+    expect(w.tasks.of('enqueue').flatMap((c) => c.tasks.map((t) => t.subscriptionId))).toEqual([
+      'sub_plain',
+      'sub_plain',
+    ]);
+    const sorted = [...w.added].sort((a, b) => (a.key < b.key ? -1 : 1)).map((p) => p.task.eventId);
+    expect(sorted).toEqual(['evt_a', 'evt_b']);
+    expect(w.added.every((p) => p.task.subscriptionId === 'sub_fifo')).toBe(true);
+    // One wake-up: the second record found the subscription already awake.
+    expect(w.wakes.map((x) => x.subscriptionId)).toEqual(['sub_fifo']);
+  });
+
+  it('fails the record (it comes back) when a subscription is ordered but no ordered queue is wired', async () => {
+    const w = orderedWorld();
+    const result = await makeFanoutHandler({ store: w.store, tasks: w.tasks })({
+      Records: [busRecord('m1', anEvent({ id: 'evt_a' }))],
+    });
+    expect(result.batchItemFailures).toEqual([{ itemIdentifier: 'm1' }]);
   });
 });

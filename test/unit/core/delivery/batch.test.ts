@@ -126,6 +126,14 @@ describe('deliverBatch', () => {
     expect(tasks.copies).toEqual([{ task: { ...task, attempt: 1, due: at(10_000) }, delaySeconds: 10 }]);
   });
 
+  it('attempts one of two identical copies in a batch (a crash duplicate) and skips the other', async () => {
+    const { batch, sender } = setup({ answer: { status: 500 } });
+    const [a, b] = [receive(task), receive(task)];
+    const outcomes = await batch([a, b] as NonNullable<typeof a>[]);
+    expect(sender.requests).toHaveLength(1);
+    expect(outcomes.get(b?.messageId ?? '')).toEqual({ status: 'fulfilled', value: 'skipped' });
+  });
+
   it('attempts the tasks of different endpoints in parallel', async () => {
     const { batch, sender } = setup({
       subscriptions: [aSubscription({ maxInFlight: 1 }), aSubscription({ id: 'sub_2', maxInFlight: 1 })],

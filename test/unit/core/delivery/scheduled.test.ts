@@ -217,7 +217,10 @@ describe('prepareScheduled and the scheduled attempt', () => {
     ])(
       'answers %s with Retry-After %j by waiting %s s (at least the schedule, at most the cap)',
       async (status, after, delay) => {
-        const { run, tasks, last } = setup({ answer: { status, headers: { 'retry-after': after } } });
+        const { run, tasks, last } = setup({
+          answer: { status, headers: { 'retry-after': after } },
+          random: () => 0,
+        });
         await expect(run()).resolves.toBe('pending');
         expect(tasks.copies).toEqual([
           {
@@ -228,6 +231,19 @@ describe('prepareScheduled and the scheduled attempt', () => {
         expect(last().nextAttemptAt).toBe(iso(delay * 1000));
       },
     );
+
+    it('spreads the wait over up to 10 % more than asked, so copies in step fall out of step', async () => {
+      const waits = [];
+      for (const r of [0, 0.5, 0.999]) {
+        const { run, tasks } = setup({
+          answer: { status: 429, headers: { 'retry-after': '120' } },
+          random: () => r,
+        });
+        await run();
+        waits.push(tasks.copies[0]?.delaySeconds);
+      }
+      expect(waits).toEqual([120, 126, expect.closeTo(131.99, 1)]);
+    });
 
     it('names the wish in the log', async () => {
       const { run, last } = setup({ answer: { status: 429, headers: { 'retry-after': '60' } } });
