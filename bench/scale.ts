@@ -10,10 +10,14 @@
  *   8. in-flight bound: half the deliveries go to an endpoint that answers 500 to everything,
  *      retried every second; the delivery queue's peak in-flight count against concurrency x batch;
  *   9. rate limit: `rateLimitPerSecond: 50` and a backlog that lasts > 30 s; requests per second
- *      over 30 s (from the 3rd second) against 50, and the busiest 10 s window against 500.
+ *      over 30 s (from the 3rd second) against 50, and the busiest 10 s window against 500;
+ *  10. ordered delivery: one `ordering: "fifo"` subscription, answers after 20 ms, every 50th
+ *      event refused once; whether the receiver saw every event in ingest order, and its 2xx per
+ *      second against the ideal of one request at a time, 1 / 20 ms (retries' waits excluded).
  *
- * Environment (all optional): BENCH_SCALE_PHASES (default 6,7,8,9), BENCH_BUSY_EVENTS (3000),
- * BENCH_BILLED_EVENTS (3000), BENCH_INFLIGHT_EVENTS (2000), BENCH_RATE_EVENTS (2000).
+ * Environment (all optional): BENCH_SCALE_PHASES (default 6,7,8,9,10), BENCH_BUSY_EVENTS (3000),
+ * BENCH_BILLED_EVENTS (3000), BENCH_INFLIGHT_EVENTS (2000), BENCH_RATE_EVENTS (2000),
+ * BENCH_ORDERED_EVENTS (1000).
  * A missed target is reported, never an error.
  */
 import { createServer, type Server } from 'node:http';
@@ -31,11 +35,12 @@ const num = (name: string, fallback: number) => {
     throw new Error(`${name} must be 100-100000, got "${raw}"`);
   return n;
 };
-const PHASES = new Set((process.env.BENCH_SCALE_PHASES ?? '6,7,8,9').split(',').map((p) => p.trim()));
+const PHASES = new Set((process.env.BENCH_SCALE_PHASES ?? '6,7,8,9,10').split(',').map((p) => p.trim()));
 const BUSY_EVENTS = num('BENCH_BUSY_EVENTS', 3000);
 const BILLED_EVENTS = num('BENCH_BILLED_EVENTS', 3000);
 const INFLIGHT_EVENTS = num('BENCH_INFLIGHT_EVENTS', 2000);
 const RATE_EVENTS = num('BENCH_RATE_EVENTS', 2000);
+const ORDERED_EVENTS = num('BENCH_ORDERED_EVENTS', 1000);
 const API_KEY = 'bench-key';
 /** The local runtime's delivery fleet unless a phase says otherwise: 8 invocations x 10. */
 const LOCAL_CONCURRENCY = 8;
@@ -251,6 +256,71 @@ async function rateLimit(): Promise<void> {
   }
 }
 
+/** Phase 10: an ordered subscription, its order and its pace. */
+async function ordered(): Promise<void> {
+  const latencyMs = 20;
+  const retryDelay = 0.05;
+  const seen: number[] = [];
+  let busyMs = 0;
+  const refused = new Set<number>();
+  const server: Server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const started = performance.now();
+      const seq = Number(JSON.parse(Buffer.concat(chunks).toString('utf8')).data.seq);
+      const refuse = seq % 50 === 49 && !refused.has(seq);
+      if (refuse) refused.add(seq);
+      setTimeout(() => {
+        busyMs += performance.now() - started;
+        if (!refuse) seen.push(seq);
+        res.writeHead(refuse ? 503 : 200).end();
+      }, latencyMs);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`;
+  const relay = await relayWith({ delays: [retryDelay, retryDelay, retryDelay] });
+  try {
+    await call(relay, '/v1/subscriptions', { url, eventTypes: ['*'], ordering: 'fifo' });
+    const pad = 'x'.repeat(900);
+    const t0 = performance.now();
+    // One request after another, so the ingest order is seq order.
+    for (let b = 0; b * 100 < ORDERED_EVENTS; b++) {
+      const events = Array.from({ length: Math.min(100, ORDERED_EVENTS - b * 100) }, (_, i) => ({
+        type: 'bench.ordered',
+        data: { seq: b * 100 + i, pad },
+      }));
+      await call(relay, '/v1/events/batch', { events });
+    }
+    const complete = await until(() => seen.length >= ORDERED_EVENTS, 180_000);
+    // From the first request (the head waits out the 2 s settle time first) to the last answer,
+    // less the retries' waits: the pace one request at a time allows.
+    const seconds = (performance.now() - t0) / 1000 - 2 - refused.size * retryDelay;
+    const inOrder = seen.every((seq, i) => i === 0 || seq > (seen[i - 1] as number));
+    const perSec = seen.length / seconds;
+    const ideal = 1000 / latencyMs;
+    rows.push([
+      `10 ordered (fifo, ${latencyMs} ms, ${refused.size} refused once): in ingest order`,
+      `${inOrder ? 'yes' : 'NO'}${complete ? '' : ` (only ${seen.length} of ${ORDERED_EVENTS})`}`,
+      'yes',
+      verdict(complete && inOrder),
+    ]);
+    rows.push([
+      `   2xx/s / ideal ${ideal} (one at a time)`,
+      `${fmt(perSec, 1)}/s = ${fmt(perSec / ideal)} (receiver busy ${fmt(busyMs / 1000 / seconds)})`,
+      '>= 0.5',
+      verdict(complete && perSec / ideal >= 0.5),
+    ]);
+  } finally {
+    await relay.close();
+    await new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      server.closeAllConnections();
+    });
+  }
+}
+
 async function main(): Promise<void> {
   const watchdog = setTimeout(() => {
     console.error('bench:scale: watchdog fired after 10 minutes; results so far:');
@@ -268,6 +338,7 @@ async function main(): Promise<void> {
   }
   if (PHASES.has('8')) await inFlightBound();
   if (PHASES.has('9')) await rateLimit();
+  if (PHASES.has('10')) await ordered();
   clearTimeout(watchdog);
   print();
 }
