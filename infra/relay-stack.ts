@@ -43,7 +43,7 @@ export interface RelayStackProps extends StackProps {
   readonly deliveryConcurrency?: number;
   /** Fanout invocations at once. @default 5 */
   readonly fanoutConcurrency?: number;
-  /** Ordered-delivery invocations at once (event source maximum concurrency). @default 10 */
+  /** Ordered-delivery invocations at once (event source maximum concurrency). @default 20 */
   readonly orderedConcurrency?: number;
   /** Subscribes this address to the alarm topic (confirm the mail SNS sends). @default none */
   readonly alarmEmail?: string;
@@ -78,15 +78,19 @@ const FANOUT_TIMEOUT = Duration.seconds(30);
  * hand-on to a fresh wake-up end well within it.
  */
 const ORDERED_TIMEOUT = DELIVERY_TIMEOUT;
-/** Wake-ups per ordered invocation; their subscriptions are drained in parallel. */
-const ORDERED_BATCH_SIZE = 10;
 /**
- * Ordered invocations at once unless configured. Each drains up to ORDERED_BATCH_SIZE
- * subscriptions, one POST at a time each, for at most ORDERED_DRAIN_MS: 10 of them keep up to
- * 100 ordered subscriptions moving at once. A held subscription (waiting for its retry) holds no
- * invocation, so this bounds only those actually sending.
+ * Wake-ups per ordered invocation: one. The event source deletes a batch's messages only when the
+ * whole batch returns, so in a batch of several subscriptions one slow drain (up to 90 s) would
+ * keep the others' wake-ups in flight, and their subscriptions asleep, that long. A subscription
+ * has one wake-up at a time (its awake flag), so batches would save little anyway.
  */
-const DEFAULT_ORDERED_CONCURRENCY = 10;
+const ORDERED_BATCH_SIZE = 1;
+/**
+ * Ordered invocations at once unless configured: ordered subscriptions sending at the same time,
+ * one POST at a time each. A held subscription (waiting for its retry) holds no invocation, so
+ * this bounds only those actually sending.
+ */
+const DEFAULT_ORDERED_CONCURRENCY = 20;
 
 /**
  * The relay on AWS:

@@ -135,6 +135,8 @@ export interface DeliveryStore {
     opts: { limit: number; cursor?: string; from?: string; to?: string },
   ): Promise<Page<Delivery>>;
   listDeliveriesByEvent(tenant: string, eventId: string): Promise<Delivery[]>;
+  /** Writes a delivery only over the version whose `deadMessageId` is `expected`; false otherwise. */
+  replaceDelivery(next: Delivery, expected: { deadMessageId: string }): Promise<boolean>;
   listDeadDeliveries(tenant: string, opts: { limit: number; cursor?: string }): Promise<Page<Delivery>>;
   countDeadDeliveries(tenant: string): Promise<number>;
 }
@@ -200,28 +202,34 @@ export interface TaskQueue {
 export interface PendingDelivery {
   key: string;
   task: DeliveryTask;
+  /** When it was (last) added, epoch ms: set by the store, as read. */
+  addedAt?: number;
+  /** Set by the store on every add: a removal takes out only the version it read. */
+  version?: string;
 }
 
 /** The ordered subscriptions' pending deliveries, oldest (by ingest) first. */
 export interface OrderedStore {
-  /** Adds (or overwrites, the same key) deliveries to their subscriptions' pending lists. */
-  addPending(items: readonly PendingDelivery[]): Promise<void>;
+  /** Adds (or overwrites, the same key) deliveries to their subscriptions' pending lists, at `now`. */
+  addPending(items: readonly PendingDelivery[], now: Date): Promise<void>;
   /** The oldest pending deliveries of one subscription, at most `limit`, strongly consistent. */
   headPending(tenant: string, subscriptionId: string, limit: number): Promise<PendingDelivery[]>;
+  /** Removes the entry, only in the version read (an entry added again meanwhile stays). */
   removePending(item: PendingDelivery): Promise<void>;
   /**
-   * The subscription's "awake" flag: true when this caller set it (it was unset, or its lease had
-   * passed), so the caller sends the wake-up; false while another holds it, whose drain will
-   * find what was added before this call. At most one wake-up per subscription is then waiting,
-   * however many events arrive while it is blocked. The flag lapses by itself at `until`. A
-   * claim `by` the same id (the wake-up's deduplication id: a retried fanout) succeeds again, so
-   * a crash between claiming and sending never leaves a flag without its wake-up.
+   * The subscription's "awake" flag. When this caller sets it (it was unset, or its lease had
+   * passed), returns the deduplication id of the wake-up the caller must send (a fresh one, kept
+   * in the flag); undefined while another holds it, whose drain will find what was added before
+   * this call. At most one wake-up per subscription is then waiting, however many events arrive
+   * while it is blocked. The flag lapses by itself at `until`. A claim `by` the same caller again
+   * (a retried fanout) returns the same id, so a crash between claiming and sending never leaves
+   * a flag without its wake-up, and a sent one is not sent twice.
    */
   claimWake(
     tenant: string,
     subscriptionId: string,
     claim: { by: string; now: Date; until: Date },
-  ): Promise<boolean>;
+  ): Promise<string | undefined>;
   /** Moves the flag's lease on (a held subscription keeps it until the hold ends). */
   extendWake(tenant: string, subscriptionId: string, until: Date): Promise<void>;
   /** Clears the flag: the drain found the list empty; the next fanout wakes the subscription. */

@@ -179,7 +179,8 @@ export async function startLocalRelay(opts: LocalRelayOptions): Promise<LocalRel
   const orderedPoller = new QueuePoller(
     orderedQueue,
     makeOrderedHandler({ ...deliveryDeps, store, tasks, ordered, sender, clock, metrics, bus }),
-    { batchSize: 10, concurrency: 4, functionName: 'relay-ordered' },
+    // One wake-up per invocation, as on AWS (see the stack): a slow drain holds up no other.
+    { batchSize: 1, concurrency: 8, functionName: 'relay-ordered' },
   );
   const pollers = [
     new QueuePoller(fanout, makeFanoutHandler({ store, tasks, ordered }), {

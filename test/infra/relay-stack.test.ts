@@ -111,10 +111,11 @@ describe('RelayStack', () => {
     });
   });
 
-  it('consumes every queue with partial batch responses, batches of 10 and a concurrency cap', () => {
+  it('consumes every queue with partial batch responses, batches of 10 (the ordered queue: 1) and a concurrency cap', () => {
     for (const [, esm] of ofType('AWS::Lambda::EventSourceMapping')) {
+      const ordered = JSON.stringify(esm.Properties.EventSourceArn).includes('Ordered');
       expect(esm.Properties).toMatchObject({
-        BatchSize: 10,
+        BatchSize: ordered ? 1 : 10,
         FunctionResponseTypes: ['ReportBatchItemFailures'],
         ScalingConfig: { MaximumConcurrency: expect.any(Number) },
       });
@@ -386,16 +387,16 @@ describe('RelayStack', () => {
       }
     });
 
-    it('runs the ordered function from the FIFO queue: batches of 10, partial batch responses, no batching window, at most 10 at once', () => {
+    it('runs the ordered function from the FIFO queue: one wake-up per invocation, partial batch responses, no batching window, at most 20 at once', () => {
       const fromOrdered = ofType('AWS::Lambda::EventSourceMapping')
         .map(([, m]) => m.Properties)
         .filter((m) => JSON.stringify(m.EventSourceArn).includes(orderedQueueId));
       expect(fromOrdered).toHaveLength(1);
       expect(fromOrdered[0]).toMatchObject({
         FunctionName: { Ref: expect.stringMatching(/^OrderedFunction[0-9A-F]{8}$/) },
-        BatchSize: 10,
+        BatchSize: 1,
         FunctionResponseTypes: ['ReportBatchItemFailures'],
-        ScalingConfig: { MaximumConcurrency: 10 },
+        ScalingConfig: { MaximumConcurrency: 20 },
       });
       expect(fromOrdered[0]?.MaximumBatchingWindowInSeconds).toBeUndefined();
       const custom = Template.fromStack(new RelayStack(newApp(), 'Custom', { orderedConcurrency: 25 }));

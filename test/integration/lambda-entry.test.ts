@@ -167,7 +167,8 @@ describe('Lambda entry modules, wired to AWS adapters', () => {
       expect(batches.map((b) => b.QueueUrl)).toEqual([ORDERED_QUEUE_URL]);
       const [wake] = batches[0]?.Entries ?? [];
       expect(wake?.MessageGroupId).toMatch(new RegExp(`#${sub.id}$`));
-      expect(wake?.MessageDeduplicationId).toMatch(/^dlv_/);
+      // The id the subscription's awake flag keeps for this wake-up (a retried fanout reuses it).
+      expect(wake?.MessageDeduplicationId).toMatch(/^[0-9a-f-]{36}$/);
 
       // The first attempt fails: the wake-up is held for the retry (5 s) and reported failed.
       const record = sqsRecord(wake?.MessageBody ?? '');

@@ -1,7 +1,9 @@
+import { randomUUID } from 'node:crypto';
 import {
   BatchWriteCommand,
   DeleteCommand,
   type DynamoDBDocumentClient,
+  GetCommand,
   PutCommand,
   QueryCommand,
   UpdateCommand,
@@ -19,8 +21,9 @@ const MAX_ROUNDS = 8;
  * Query of the partition returns them in ingest order. An item lives from fanout until its
  * delivery succeeds, fails or is dead-lettered (no TTL: a stuck list must stay visible, never
  * expire). One write to add, one to remove, one strongly consistent read per look at the head.
- * The partition's `AWAKE` item is the subscription's awake flag (`until`, epoch ms): set by the
- * fanout that sends a wake-up, cleared by the drain that empties the list.
+ * The partition's `AWAKE` item is the subscription's awake flag (`until`, epoch ms; `by`, the
+ * claimer; `wakeId`, its wake-up's deduplication id): set by the fanout that sends a wake-up,
+ * cleared by the drain that empties the list. Each entry carries `addedAt` and a `version`.
  */
 export class DynamoOrderedStore implements OrderedStore {
   constructor(
@@ -28,12 +31,14 @@ export class DynamoOrderedStore implements OrderedStore {
     private readonly tableName: string,
   ) {}
 
-  async addPending(all: readonly PendingDelivery[]): Promise<void> {
+  async addPending(all: readonly PendingDelivery[], now: Date): Promise<void> {
     // BatchWriteItem refuses two writes of one key in a request: the last one wins.
     const items = [...new Map(all.map((p) => [`${p.task.subscriptionId}|${p.key}`, p])).values()];
     for (let i = 0; i < items.length; i += MAX_WRITES_PER_BATCH) {
       let writes = items.slice(i, i + MAX_WRITES_PER_BATCH).map((p) => ({
-        PutRequest: { Item: { ...pendingKey(p), key: p.key, task: p.task } },
+        PutRequest: {
+          Item: { ...pendingKey(p), key: p.key, task: p.task, addedAt: now.getTime(), version: randomUUID() },
+        },
       }));
       for (let round = 0; writes.length > 0; round++) {
         if (round > 0) await new Promise((r) => setTimeout(r, Math.min(1000, 25 * 2 ** round)));
@@ -61,33 +66,57 @@ export class DynamoOrderedStore implements OrderedStore {
     return (res.Items ?? []).map((item) => ({
       key: String(item.key),
       task: DeliveryTaskSchema.parse(item.task),
+      ...(typeof item.addedAt === 'number' ? { addedAt: item.addedAt } : {}),
+      ...(typeof item.version === 'string' ? { version: item.version } : {}),
     }));
   }
 
   async removePending(item: PendingDelivery): Promise<void> {
-    await this.doc.send(new DeleteCommand({ TableName: this.tableName, Key: pendingKey(item) }));
+    try {
+      await this.doc.send(
+        new DeleteCommand({
+          TableName: this.tableName,
+          Key: pendingKey(item),
+          ...(item.version
+            ? { ConditionExpression: 'version = :v', ExpressionAttributeValues: { ':v': item.version } }
+            : {}),
+        }),
+      );
+    } catch (err) {
+      // Added again since it was read (a redrive put it back): it stays.
+      if ((err as Error).name !== 'ConditionalCheckFailedException') throw err;
+    }
   }
 
   async claimWake(
     tenant: string,
     subscriptionId: string,
     claim: { by: string; now: Date; until: Date },
-  ): Promise<boolean> {
+  ): Promise<string | undefined> {
+    const wakeId = randomUUID();
     try {
       await this.doc.send(
         new PutCommand({
           TableName: this.tableName,
-          Item: { ...flagKey(tenant, subscriptionId), until: claim.until.getTime(), by: claim.by },
-          ConditionExpression: 'attribute_not_exists(pk) OR #until < :now OR #by = :by',
-          ExpressionAttributeNames: { '#until': 'until', '#by': 'by' },
-          ExpressionAttributeValues: { ':now': claim.now.getTime(), ':by': claim.by },
+          Item: { ...flagKey(tenant, subscriptionId), until: claim.until.getTime(), by: claim.by, wakeId },
+          ConditionExpression: 'attribute_not_exists(pk) OR #until < :now',
+          ExpressionAttributeNames: { '#until': 'until' },
+          ExpressionAttributeValues: { ':now': claim.now.getTime() },
         }),
       );
-      return true;
+      return wakeId;
     } catch (err) {
-      if ((err as Error).name === 'ConditionalCheckFailedException') return false;
-      throw err;
+      if ((err as Error).name !== 'ConditionalCheckFailedException') throw err;
     }
+    // Held: by this same caller (a retry), which sends the wake-up it promised, or by another.
+    const res = await this.doc.send(
+      new GetCommand({
+        TableName: this.tableName,
+        Key: flagKey(tenant, subscriptionId),
+        ConsistentRead: true,
+      }),
+    );
+    return res.Item?.by === claim.by && typeof res.Item.wakeId === 'string' ? res.Item.wakeId : undefined;
   }
 
   async extendWake(tenant: string, subscriptionId: string, until: Date): Promise<void> {

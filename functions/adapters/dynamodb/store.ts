@@ -377,6 +377,23 @@ export class DynamoStore implements Store, EventLedger {
    * Delivery records written within a few milliseconds of each other (the attempts of one batch
    * end together) share BatchWriteItem requests with each other and with event writes.
    */
+  async replaceDelivery(next: Delivery, expected: { deadMessageId: string }): Promise<boolean> {
+    try {
+      await this.doc.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: this.deliveryItem(next),
+          ConditionExpression: 'deadMessageId = :d',
+          ExpressionAttributeValues: { ':d': expected.deadMessageId },
+        }),
+      );
+      return true;
+    } catch (err) {
+      if ((err as Error).name === 'ConditionalCheckFailedException') return false;
+      throw err;
+    }
+  }
+
   putDeliveries(deliveries: readonly Delivery[]): Promise<void> {
     return this.writes.add(deliveries.map((d) => this.deliveryItem(d)));
   }

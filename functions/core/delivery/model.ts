@@ -38,6 +38,8 @@ export interface Delivery {
   deadMessageId?: string;
   /** When it was dead-lettered: a task copy sent before then is a stale duplicate, not a redrive. */
   deadAt?: string;
+  /** An ordered delivery's dead-lettering: the token its dead-letter task carries (ordering.ts). */
+  deadToken?: string;
   /** Set when this delivery was made by replaying its event (the replay's id). */
   replay?: string;
   /** Scheduled attempts in the current round (a redrive starts a new one); parked receives don't count. */
@@ -78,8 +80,8 @@ export const DeliveryTaskSchema = z.object({
 });
 export type DeliveryTask = z.infer<typeof DeliveryTaskSchema>;
 
-export type PublicDelivery = Omit<Delivery, 'tenant' | 'deadMessageId'>;
+export type PublicDelivery = Omit<Delivery, 'tenant' | 'deadMessageId' | 'deadToken'>;
 export function toPublicDelivery(d: Delivery): PublicDelivery {
-  const { tenant: _tenant, deadMessageId: _m, ...rest } = d;
+  const { tenant: _tenant, deadMessageId: _m, deadToken: _t, ...rest } = d;
   return rest;
 }

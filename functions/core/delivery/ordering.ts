@@ -12,7 +12,7 @@ import { circuitWait } from './health.ts';
 import type { Delivery, DeliveryStatus, DeliveryTask } from './model.ts';
 import { nextDelaySeconds } from './retry.ts';
 import { attemptInRound, freshDelivery, nextAttemptNumber, nextVersion, withAttempt } from './scheduled.ts';
-import { DUE_TOLERANCE_MS, MAX_DELAY_SECONDS } from './scheduling.ts';
+import { DUE_TOLERANCE_MS, MAX_DELAY_SECONDS, POISON_RECEIVES } from './scheduling.ts';
 
 /**
  * Ordered delivery (`ordering: "fifo"`): an ordered subscription's webhooks reach its endpoint
@@ -105,23 +105,24 @@ export function pendingOf(event: RelayEvent, task: DeliveryTask): PendingDeliver
 export async function addAndWake(
   ordered: { store: OrderedStore; queue: OrderedQueue },
   items: readonly PendingDelivery[],
-  /** The wake-up's deduplication id for a subscription's entries (the same on a retry). */
-  dedupId: (item: PendingDelivery) => string,
+  /** Who claims a subscription's awake flag for these entries (the same on a retry of this call). */
+  claimer: (item: PendingDelivery) => string,
   now: Date,
 ): Promise<void> {
   if (items.length === 0) return;
-  await ordered.store.addPending(items);
+  await ordered.store.addPending(items, now);
   const bySubscription = new Map(
     items.map((p) => [
       scopedKey(p.task.tenant, p.task.subscriptionId),
-      { tenant: p.task.tenant, subscriptionId: p.task.subscriptionId, dedupId: dedupId(p) },
+      { tenant: p.task.tenant, subscriptionId: p.task.subscriptionId, by: claimer(p) },
     ]),
   );
   const until = new Date(now.getTime() + WAKE_LEASE_MS);
   const woken = await Promise.all(
-    [...bySubscription.values()].map(async (w) =>
-      (await ordered.store.claimWake(w.tenant, w.subscriptionId, { by: w.dedupId, now, until })) ? [w] : [],
-    ),
+    [...bySubscription.values()].map(async ({ tenant, subscriptionId, by }) => {
+      const dedupId = await ordered.store.claimWake(tenant, subscriptionId, { by, now, until });
+      return dedupId ? [{ tenant, subscriptionId, dedupId }] : [];
+    }),
   );
   await ordered.queue.wake(woken.flat());
 }
@@ -162,7 +163,9 @@ export async function drainOrdered(
       });
       continue;
     }
-    const young = ingestedAt(head.key) + ORDER_SETTLE_MS - now;
+    // Settled since its ingest and since it was (last) listed: deliveries redriven or replayed
+    // together are listed one by one, and each waits for the others to take their places.
+    const young = Math.max(ingestedAt(head.key), head.addedAt ?? 0) + ORDER_SETTLE_MS - now;
     if (young > 0) {
       // Read the head again afterwards: an earlier event may have arrived meanwhile.
       await sleep(young);
@@ -183,12 +186,20 @@ async function stepHead(deps: OrderedDeps, head: PendingDelivery): Promise<'next
 
   if (existing?.status === 'succeeded' || existing?.status === 'failed') return done();
   if (existing?.status === 'dead') {
-    // Marked dead, but the pending entry is still here: a crash came between the two. Send the
-    // dead-letter task again if it may not have gone (its consumer claims only one of them).
-    const token = existing.deadMessageId?.startsWith(DEAD_TOKEN_PREFIX)
-      ? existing.deadMessageId.slice(DEAD_TOKEN_PREFIX.length)
-      : undefined;
-    if (token) await deps.tasks.enqueue([{ ...task, ordered: true, deadToken: token }]);
+    // Marked dead, but the pending entry is still here: a crash (or a failed removal) came
+    // between the two. While no dead-letter task has claimed it, the one sent may be lost: send
+    // another under a new token, which makes the first one's stale (skipped if it arrives).
+    if (existing.deadMessageId === `${DEAD_TOKEN_PREFIX}${existing.deadToken}`) {
+      const token = randomUUID();
+      const next = {
+        ...existing,
+        deadToken: token,
+        deadMessageId: `${DEAD_TOKEN_PREFIX}${token}`,
+        updatedAt: deps.clock.now().toISOString(),
+      };
+      if (await deps.store.replaceDelivery(next, { deadMessageId: existing.deadMessageId }))
+        await deps.tasks.enqueue([{ ...task, ordered: true, deadToken: token }]);
+    }
     return done();
   }
   const record = new OrderedRecord(deps, head, existing, loaded);
@@ -205,7 +216,7 @@ async function stepHead(deps: OrderedDeps, head: PendingDelivery): Promise<'next
 
   const now = deps.clock.now().getTime();
   const dueIn = existing?.nextAttemptAt ? Date.parse(existing.nextAttemptAt) - now : 0;
-  if (dueIn > DUE_TOLERANCE_MS) return { holdSeconds: dueIn / 1000, reason: 'retry not yet due' };
+  if (dueIn > DUE_TOLERANCE_MS) return hold(dueIn / 1000, 'retry not yet due');
 
   const open = await circuitWait(deps, subscription, log);
   if (open) {
@@ -214,10 +225,10 @@ async function stepHead(deps: OrderedDeps, head: PendingDelivery): Promise<'next
       nextAttemptAt: new Date(now + open * 1000).toISOString(),
     });
     logger.info('circuit open; ordered subscription held', { ...log, seconds: open });
-    return { holdSeconds: open, reason: 'circuit open' };
+    return hold(open, 'circuit open');
   }
   const rateWait = await bookSend(deps, subscription, now);
-  if (rateWait > 1_000) return { holdSeconds: rateWait / 1000, reason: 'rate limit' };
+  if (rateWait > 1_000) return hold(rateWait / 1000, 'rate limit');
   if (rateWait > 0) await sleep(rateWait);
 
   return attemptHead(deps, record, subscription, event);
@@ -262,8 +273,18 @@ async function attemptHead(
     lastError: `${reason}; the deliveries behind it wait (ordered)`,
     nextAttemptAt: new Date(now + delay * 1000).toISOString(),
   });
-  return { holdSeconds: delay, reason: 'retry' };
+  return hold(delay, 'retry');
 }
+
+/**
+ * A hold of the subscription, at most {@link MAX_DELAY_SECONDS}: SQS keeps a message hidden at
+ * most 12 hours from its receive, and the longest wait (a far rate-limit booking) comes back
+ * and holds again.
+ */
+const hold = (seconds: number, reason: string): DrainOutcome => ({
+  holdSeconds: Math.min(MAX_DELAY_SECONDS, seconds),
+  reason,
+});
 
 /** The delivery record of an ordered head, and the writes the ordered path makes. */
 class OrderedRecord {
@@ -306,6 +327,7 @@ class OrderedRecord {
     await this.save('dead', {
       ...changes,
       lastError: reason,
+      deadToken: token,
       deadMessageId: `${DEAD_TOKEN_PREFIX}${token}`,
       deadAt: this.deps.clock.now().toISOString(),
     });
@@ -322,13 +344,16 @@ class OrderedRecord {
 
 /**
  * An ordered delivery's task received from the standard delivery queue (`task.ordered`): on its
- * way to the DLQ, or back from it.
- * - The dead-letter task the ordered path sent: it claims the delivery's dead-lettering (its
- *   message id replaces the token) and bounces to the DLQ, as every dead task does, so the
- *   queue's redrive policy moves it and any DLQ redrive brings it back.
- * - Another message of a dead delivery: a redrive. The delivery goes back into its
- *   subscription's pending list at its original place, with a fresh round, and the subscription
- *   is woken; it is attempted from there, in order, never from this queue.
+ * way to the DLQ, or back from it. The delivery record keeps the token of its latest
+ * dead-lettering (`deadToken`) and, once a task claimed it, that task's message id.
+ * - The dead-letter task of the latest dead-lettering (its token, unclaimed): it claims the
+ *   delivery (its message id replaces the token's placeholder) and bounces to the DLQ, as every
+ *   dead task does, so the queue's redrive policy moves it and any DLQ redrive brings it back.
+ *   Further receives of that message bounce too.
+ * - Another message with the latest token, after the claim: the claimed task redriven. The
+ *   delivery goes back into its subscription's pending list at its original place, with a fresh
+ *   round, and the subscription is woken; it is attempted from there, in order, never from here.
+ * - An older token: a copy made stale by a later dead-lettering (a resend after a crash): skipped.
  * - A pending delivery: a redrive whose reinstating was cut short (or a duplicate of one): done
  *   again, harmlessly (the same key).
  * Anything else (succeeded, failed, unknown) is skipped.
@@ -349,9 +374,24 @@ export async function prepareOrderedReturn(
     await deps.tasks.releaseToDeadLetter(received.receiptHandle);
     throw new DeadLetterPending(delivery.lastError ?? 'dead');
   };
+  /** Back to the DLQ, listed there: what cannot be put back in its place. */
+  const deadAgain = (base: Delivery, reason: string) =>
+    bounce({
+      ...base,
+      status: 'dead',
+      lastError: reason,
+      ...(task.deadToken ? { deadToken: task.deadToken } : {}),
+      deadAt: deps.clock.now().toISOString(),
+    });
+
   if (existing?.status === 'dead') {
-    const claimable = task.deadToken && existing.deadMessageId === `${DEAD_TOKEN_PREFIX}${task.deadToken}`;
-    if (existing.deadMessageId === received.messageId || claimable) return bounce(existing);
+    if (existing.deadMessageId === received.messageId) return bounce(existing);
+    if (!task.deadToken || task.deadToken !== existing.deadToken) {
+      logger.info('stale copy of an ordered dead-letter task; skipped', log);
+      return { settled: 'skipped' };
+    }
+    if (existing.deadMessageId === `${DEAD_TOKEN_PREFIX}${task.deadToken}`) return bounce(existing);
+    // The claimed task, redriven: below.
   } else if (existing?.status !== 'pending') {
     logger.info('ordered task for a delivery that is not dead or pending; skipped', log);
     return { settled: 'skipped' };
@@ -360,15 +400,14 @@ export async function prepareOrderedReturn(
   const ordered = deps.ordered;
   if (!ordered) throw new Error('an ordered delivery was redriven, but no ordered queue is configured');
   const event = loaded.events.get(scopedKey(task.tenant, task.eventId));
-  if (!event)
-    return bounce({
-      ...existing,
-      status: 'dead',
-      lastError: 'event no longer stored (past its retention)',
-      deadAt: deps.clock.now().toISOString(),
-    });
+  if (!event) return deadAgain(existing, 'event no longer stored (past its retention)');
+  if (received.receiveCount >= POISON_RECEIVES)
+    return deadAgain(
+      existing,
+      `redriven, but could not be put back in its place in ${received.receiveCount - 1} receives (the store or queue failing)`,
+    );
   if (existing.status === 'dead') {
-    const { nextAttemptAt: _n, deadMessageId: _d, deadAt: _a, ...rest } = existing;
+    const { nextAttemptAt: _n, deadMessageId: _d, deadAt: _a, deadToken: _t, ...rest } = existing;
     // Pending first: a drain that meets the entry before this write would take it for dead.
     await deps.store.putDeliveries([
       {

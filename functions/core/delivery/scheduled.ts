@@ -304,7 +304,7 @@ export function nextVersion(
   changes: Partial<Delivery>,
   now: string,
 ): Delivery {
-  const { nextAttemptAt: _n, lastError: _l, deadMessageId: _d, deadAt: _t, ...rest } = base;
+  const { nextAttemptAt: _n, lastError: _l, deadMessageId: _d, deadAt: _t, deadToken: _k, ...rest } = base;
   return { ...rest, ...changes, status, updatedAt: now };
 }
 

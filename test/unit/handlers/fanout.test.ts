@@ -193,9 +193,9 @@ describe('fanout to ordered subscriptions', () => {
         removePending: async () => undefined,
         // The awake flag: the first claim wins until it is released.
         claimWake: async (_t: string, subscriptionId: string) => {
-          if (awake.has(subscriptionId)) return false;
+          if (awake.has(subscriptionId)) return undefined;
           awake.add(subscriptionId);
-          return true;
+          return `wake-${subscriptionId}`;
         },
         extendWake: async () => undefined,
         releaseWake: async () => undefined,

@@ -48,7 +48,7 @@ function setup(status: number, opts: { failReads?: boolean } = {}) {
             1,
           );
         },
-        claimWake: async () => true,
+        claimWake: async () => 'wake-1',
         extendWake: async (_t, _s, until) => void extended.push(until.getTime()),
         releaseWake: async () => undefined,
       },

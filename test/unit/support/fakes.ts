@@ -383,6 +383,11 @@ export class FakeDeliveryStore implements DeliveryStore, DeliveryContextReader {
   async getDelivery(id: string) {
     return this.deliveries.get(id);
   }
+  async replaceDelivery(next: Delivery, expected: { deadMessageId: string }) {
+    if (this.deliveries.get(next.id)?.deadMessageId !== expected.deadMessageId) return false;
+    await this.putDeliveries([next]);
+    return true;
+  }
   /** Every `loadForTasks` call's tasks (not in `calls`: a read changes nothing). */
   readonly loads: DeliveryTask[][] = [];
   /** Make `loadForTasks` reject with this. */

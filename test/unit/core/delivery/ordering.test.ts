@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { ReceivedTask } from '../../../../functions/core/delivery/deps.ts';
 import type { DeliveryTask } from '../../../../functions/core/delivery/model.ts';
 import {
+  addAndWake,
   type DrainOutcome,
   drainOrdered,
   ORDERED_DRAIN_MS,
@@ -29,11 +30,18 @@ import {
 } from '../../support/fakes.ts';
 import { config } from './harness.ts';
 
-/** Pending lists in memory, sorted by key like the DynamoDB partition. */
+/** Pending lists in memory, sorted by key like the DynamoDB partition; the awake flag as DynamoDB keeps it. */
 class MemoryOrderedStore implements OrderedStore {
   readonly items = new Map<string, PendingDelivery>();
-  async addPending(items: readonly PendingDelivery[]) {
-    for (const p of items) this.items.set(`${p.task.subscriptionId}|${p.key}`, structuredClone(p));
+  readonly flags = new Map<string, { by: string; until: number; wakeId: string }>();
+  private versions = 0;
+  async addPending(items: readonly PendingDelivery[], now: Date) {
+    for (const p of items)
+      this.items.set(`${p.task.subscriptionId}|${p.key}`, {
+        ...structuredClone(p),
+        addedAt: now.getTime(),
+        version: `v${++this.versions}`,
+      });
   }
   async headPending(_tenant: string, subscriptionId: string, limit: number) {
     return [...this.items.entries()]
@@ -43,31 +51,39 @@ class MemoryOrderedStore implements OrderedStore {
       .map(([, p]) => structuredClone(p));
   }
   async removePending(item: PendingDelivery) {
-    this.items.delete(`${item.task.subscriptionId}|${item.key}`);
+    const key = `${item.task.subscriptionId}|${item.key}`;
+    if (this.items.get(key)?.version === item.version) this.items.delete(key);
   }
-  readonly flags = new Map<string, { by: string; until: number }>();
   async claimWake(_t: string, subscriptionId: string, claim: { by: string; now: Date; until: Date }) {
     const flag = this.flags.get(subscriptionId);
-    if (flag && flag.until >= claim.now.getTime() && flag.by !== claim.by) return false;
-    this.flags.set(subscriptionId, { by: claim.by, until: claim.until.getTime() });
-    return true;
+    if (flag && flag.until >= claim.now.getTime()) return flag.by === claim.by ? flag.wakeId : undefined;
+    const wakeId = `wake-${++this.versions}`;
+    this.flags.set(subscriptionId, { by: claim.by, until: claim.until.getTime(), wakeId });
+    return wakeId;
   }
   async extendWake(_t: string, subscriptionId: string, until: Date) {
     const flag = this.flags.get(subscriptionId);
-    this.flags.set(subscriptionId, { by: flag?.by ?? '', until: until.getTime() });
+    this.flags.set(subscriptionId, {
+      by: flag?.by ?? '',
+      wakeId: flag?.wakeId ?? '',
+      until: until.getTime(),
+    });
   }
   async releaseWake(_t: string, subscriptionId: string) {
     this.flags.delete(subscriptionId);
   }
-  keys(): string[] {
-    return [...this.items.values()].map((p) => p.task.eventId).sort();
-  }
 }
 
+/** Wake-ups as SQS FIFO takes them: a deduplication id seen before sends nothing new. */
 class MemoryOrderedQueue implements OrderedQueue {
   readonly wakes: Array<{ tenant: string; subscriptionId: string; dedupId: string }> = [];
+  private readonly seen = new Set<string>();
   async wake(wakes: ReadonlyArray<{ tenant: string; subscriptionId: string; dedupId: string }>) {
-    this.wakes.push(...wakes);
+    for (const w of wakes) {
+      if (this.seen.has(w.dedupId)) continue;
+      this.seen.add(w.dedupId);
+      this.wakes.push(w);
+    }
   }
   async hold() {}
 }
@@ -85,11 +101,17 @@ class ScriptedSender implements HttpSender {
 }
 
 const MINUTE_AGO = NOW.getTime() - 60_000;
+/** When the test's entries were listed: long settled. */
+const LISTED = new Date(MINUTE_AGO);
 
 /** Events evt_1..evt_n, ingested 1 ms apart a minute ago (well past the settle time). */
 function world(
   n: number,
-  opts: { scripts?: Record<string, number[]>; subscription?: Partial<Subscription> } = {},
+  opts: {
+    scripts?: Record<string, number[]>;
+    subscription?: Partial<Subscription>;
+    realClock?: boolean;
+  } = {},
 ) {
   let now = NOW.getTime();
   const store = new FakeDeliveryStore();
@@ -115,7 +137,7 @@ function world(
     tasks,
     limiter: new FakeLimiter(store.calls),
     sender,
-    clock: { now: () => new Date(now) },
+    clock: { now: () => (opts.realClock ? new Date() : new Date(now)) },
     config,
     ordered,
   };
@@ -155,7 +177,7 @@ const received = (task: DeliveryTask, messageId: string): ReceivedTask => ({
 describe('ordered delivery: draining a subscription', () => {
   it('sends pending deliveries in ingest order, whatever order fanout added them in', async () => {
     const w = world(5);
-    await w.ordered.store.addPending([...w.pending].reverse());
+    await w.ordered.store.addPending([...w.pending].reverse(), LISTED);
     await w.drainAll();
     expect(w.sender.order).toEqual(['evt_1', 'evt_2', 'evt_3', 'evt_4', 'evt_5']);
     expect(w.ordered.store.items.size).toBe(0);
@@ -172,7 +194,7 @@ describe('ordered delivery: draining a subscription', () => {
 
   it('a failing head blocks the deliveries behind it until it succeeds, holding for each retry delay', async () => {
     const w = world(3, { scripts: { evt_1: [500, 503] } });
-    await w.ordered.store.addPending(w.pending);
+    await w.ordered.store.addPending(w.pending, LISTED);
     await w.drainAll();
     expect(w.sender.order).toEqual(['evt_1', 'evt_1', 'evt_1', 'evt_2', 'evt_3']);
     // The schedule's delays (10 s, 20 s, no jitter), as holds of the subscription.
@@ -185,7 +207,7 @@ describe('ordered delivery: draining a subscription', () => {
 
   it('comes back early to a head that is not yet due and holds again for the rest', async () => {
     const w = world(2, { scripts: { evt_1: [500] } });
-    await w.ordered.store.addPending(w.pending);
+    await w.ordered.store.addPending(w.pending, LISTED);
     const first = await drainOrdered(w.deps, 'acme', 'sub_1');
     expect(first).toEqual({ holdSeconds: 10, reason: 'retry' });
     w.advance(4_000);
@@ -196,7 +218,7 @@ describe('ordered delivery: draining a subscription', () => {
 
   it('dead-letters a head that runs out of attempts, then goes on with the next one', async () => {
     const w = world(3, { scripts: { evt_2: [500, 500, 500] } });
-    await w.ordered.store.addPending(w.pending);
+    await w.ordered.store.addPending(w.pending, LISTED);
     await w.drainAll();
     expect(w.sender.order).toEqual(['evt_1', 'evt_2', 'evt_2', 'evt_2', 'evt_3']);
     const dead = w.store.deliveries.get('dlv_2');
@@ -211,7 +233,7 @@ describe('ordered delivery: draining a subscription', () => {
 
   it('a 410 Gone dead-letters the head at once and disables the subscription, so the rest wait in the DLQ', async () => {
     const w = world(2, { scripts: { evt_1: [410] } });
-    await w.ordered.store.addPending(w.pending);
+    await w.ordered.store.addPending(w.pending, LISTED);
     await w.drainAll();
     expect(w.sender.order).toEqual(['evt_1']);
     expect(w.store.deliveries.get('dlv_1')?.status).toBe('dead');
@@ -221,18 +243,18 @@ describe('ordered delivery: draining a subscription', () => {
   it('holds the whole subscription while its circuit is open, without an attempt', async () => {
     const openUntil = new Date(NOW.getTime() + 30_000).toISOString();
     const w = world(2, { subscription: { circuit: { openUntil, timeouts: 1 } } });
-    await w.ordered.store.addPending(w.pending);
+    await w.ordered.store.addPending(w.pending, LISTED);
     const outcome = await drainOrdered(w.deps, 'acme', 'sub_1');
     expect(outcome).toEqual({ holdSeconds: 30, reason: 'circuit open' });
     expect(w.sender.order).toEqual([]);
     expect(w.store.deliveries.get('dlv_1')).toMatchObject({ status: 'pending' });
   });
 
-  it('holds for a rate-limit send time more than a second away and books again afterwards', async () => {
+  it('holds for a rate-limit send time more than a second away, without an attempt', async () => {
     const w = world(1, { subscription: { rateLimitPerSecond: 1 } });
     // Someone booked the next 3 seconds already.
     await w.deps.limiter.bookSendTimes('acme', 'sub_1', 3, 1, NOW);
-    await w.ordered.store.addPending(w.pending);
+    await w.ordered.store.addPending(w.pending, LISTED);
     const outcome = await drainOrdered(w.deps, 'acme', 'sub_1');
     expect(outcome).toMatchObject({ reason: 'rate limit' });
     expect(w.sender.order).toEqual([]);
@@ -241,7 +263,7 @@ describe('ordered delivery: draining a subscription', () => {
   it('abandons the pending deliveries of a deleted subscription as failed', async () => {
     const w = world(2);
     w.store.subscriptions.clear();
-    await w.ordered.store.addPending(w.pending);
+    await w.ordered.store.addPending(w.pending, LISTED);
     await w.drainAll();
     expect(w.sender.order).toEqual([]);
     expect(w.store.deliveries.get('dlv_1')?.status).toBe('failed');
@@ -250,7 +272,7 @@ describe('ordered delivery: draining a subscription', () => {
 
   it('dead-letters the pending deliveries of a disabled subscription, for a redrive once enabled', async () => {
     const w = world(2, { subscription: { enabled: false } });
-    await w.ordered.store.addPending(w.pending);
+    await w.ordered.store.addPending(w.pending, LISTED);
     await w.drainAll();
     expect(w.sender.order).toEqual([]);
     expect(w.store.deliveries.get('dlv_2')?.lastError).toContain('disabled');
@@ -264,21 +286,21 @@ describe('ordered delivery: draining a subscription', () => {
       now: NOW,
       until: new Date(NOW.getTime() + 1),
     });
-    await w.ordered.store.addPending(w.pending);
+    await w.ordered.store.addPending(w.pending, LISTED);
     await w.drainAll();
     expect(w.ordered.store.flags.size).toBe(0);
   });
 
   it('takes an entry added just as the subscription went to sleep, staying awake for it', async () => {
     const w = world(2);
-    await w.ordered.store.addPending(w.pending.slice(0, 1));
+    await w.ordered.store.addPending(w.pending.slice(0, 1), LISTED);
     const release = w.ordered.store.releaseWake.bind(w.ordered.store);
     let added = false;
     // A fanout adds its entry between the drain's empty read and its release of the flag.
     w.ordered.store.releaseWake = async (t, sub) => {
       if (!added) {
         added = true;
-        await w.ordered.store.addPending(w.pending.slice(1));
+        await w.ordered.store.addPending(w.pending.slice(1), LISTED);
       }
       return release(t, sub);
     };
@@ -288,7 +310,7 @@ describe('ordered delivery: draining a subscription', () => {
 
   it('hands on to a fresh wake-up when a drain runs out of time', async () => {
     const w = world(3);
-    await w.ordered.store.addPending(w.pending);
+    await w.ordered.store.addPending(w.pending, LISTED);
     const slowSender: HttpSender = {
       post: async () => {
         w.advance(ORDERED_DRAIN_MS);
@@ -300,34 +322,89 @@ describe('ordered delivery: draining a subscription', () => {
     expect(w.ordered.store.items.size).toBeGreaterThan(0);
   });
 
-  it('after a crash between marking a head dead and sending it on, sends it again with the same token', async () => {
-    const w = world(2);
-    await w.ordered.store.addPending(w.pending);
-    w.store.deliveries.set('dlv_1', {
-      id: 'dlv_1',
-      tenant: 'acme',
-      eventId: 'evt_1',
-      eventType: 'shipment.delivered',
-      subscriptionId: 'sub_1',
-      url: 'https://receiver.example/hooks',
-      status: 'dead',
-      attempts: [],
-      deadMessageId: 'ordered:tok-1',
-      createdAt: NOW.toISOString(),
-      updatedAt: NOW.toISOString(),
-    });
+  it('after a crash between marking a head dead and removing it, sends it on again under a new token; the first copy is then stale', async () => {
+    const w = world(2, { scripts: { evt_1: [500, 500, 500] } });
+    await w.ordered.store.addPending(w.pending, LISTED);
+    // The removal fails once, as after a crash or a throttled table.
+    const remove = w.ordered.store.removePending.bind(w.ordered.store);
+    let failed = false;
+    w.ordered.store.removePending = async (item) => {
+      if (!failed && item.task.deliveryId === 'dlv_1' && w.store.deliveries.get('dlv_1')?.status === 'dead') {
+        failed = true;
+        throw new Error('ProvisionedThroughputExceededException');
+      }
+      return remove(item);
+    };
+    await expect(w.drainAll()).rejects.toThrow(/Throughput/);
     await w.drainAll();
-    expect(w.tasks.of('enqueue').flatMap((c) => c.tasks)).toEqual([
-      expect.objectContaining({ deliveryId: 'dlv_1', ordered: true, deadToken: 'tok-1' }),
-    ]);
-    expect(w.sender.order).toEqual(['evt_2']);
+    const sent = w.tasks.of('enqueue').flatMap((c) => c.tasks);
+    expect(sent.map((t) => t.deliveryId)).toEqual(['dlv_1', 'dlv_1']);
+    const [first, second] = sent as [DeliveryTask, DeliveryTask];
+    expect(first.deadToken).not.toBe(second.deadToken);
+    expect(w.sender.order).toEqual(['evt_1', 'evt_1', 'evt_1', 'evt_2']);
+
+    // Both copies reach the delivery queue's consumer, in either order: one bounces to the DLQ,
+    // the other is skipped; neither starts a round nobody asked for.
+    const load = (t: DeliveryTask) => w.store.loadForTasks([t]);
+    expect(await prepareOrderedReturn(w.deps, received(first, 'm-first'), await load(first))).toEqual({
+      settled: 'skipped',
+    });
+    await expect(
+      prepareOrderedReturn(w.deps, received(second, 'm-second'), await load(second)),
+    ).rejects.toBeInstanceOf(DeadLetterPending);
+    await expect(
+      prepareOrderedReturn(w.deps, received(second, 'm-second'), await load(second)),
+    ).rejects.toBeInstanceOf(DeadLetterPending);
+    expect(await prepareOrderedReturn(w.deps, received(first, 'm-first'), await load(first))).toEqual({
+      settled: 'skipped',
+    });
+    expect(w.store.deliveries.get('dlv_1')).toMatchObject({ status: 'dead', deadMessageId: 'm-second' });
+  });
+
+  it('wakes a subscription again for a fanout repeated after its list was emptied (the old wake-up id would be deduplicated)', async () => {
+    const w = world(1);
+    const [entry] = w.pending as [PendingDelivery];
+    const fanoutOnce = () => addAndWake(w.ordered, [entry], (p) => p.task.deliveryId, LISTED);
+    await fanoutOnce();
+    await w.drainAll();
+    expect(w.ordered.queue.wakes).toHaveLength(1);
+    // The same event fanned out again (at-least-once delivery): listed again, and woken again.
+    await fanoutOnce();
+    expect(w.ordered.queue.wakes).toHaveLength(2);
+    await w.drainAll();
+    expect(w.ordered.store.items.size).toBe(0);
+    expect(w.sender.order).toEqual(['evt_1']);
+  });
+
+  it('a retried fanout while the subscription is awake re-sends the wake-up it promised, under the same id', async () => {
+    const w = world(1);
+    const [entry] = w.pending as [PendingDelivery];
+    const ids: string[] = [];
+    const queue = {
+      wake: async (x: ReadonlyArray<{ dedupId: string }>) => void ids.push(...x.map((y) => y.dedupId)),
+      hold: async () => undefined,
+    };
+    await addAndWake({ store: w.ordered.store, queue }, [entry], (p) => p.task.deliveryId, NOW);
+    await addAndWake({ store: w.ordered.store, queue }, [entry], (p) => p.task.deliveryId, NOW);
+    await addAndWake({ store: w.ordered.store, queue }, [entry], () => 'another fanout', NOW);
+    expect(ids).toHaveLength(2);
+    expect(ids[0]).toBe(ids[1]);
+  });
+
+  it('keeps an entry listed again while a drain looked at it (a redrive), instead of removing it', async () => {
+    const w = world(1);
+    await w.ordered.store.addPending(w.pending, LISTED);
+    const [read] = await w.ordered.store.headPending('acme', 'sub_1', 1);
+    await w.ordered.store.addPending(w.pending, LISTED);
+    await w.ordered.store.removePending(read as PendingDelivery);
+    expect(w.ordered.store.items.size).toBe(1);
   });
 });
 
 describe('ordered delivery: on the delivery queue, to the DLQ and back', () => {
   async function deadHead() {
     const w = world(3, { scripts: { evt_1: [500, 500, 500] } });
-    await w.ordered.store.addPending(w.pending);
+    await w.ordered.store.addPending(w.pending, LISTED);
     await w.drainAll();
     const [sent] = w.tasks.of('enqueue').flatMap((c) => c.tasks);
     return { w, sent: sent as DeliveryTask };
@@ -352,9 +429,10 @@ describe('ordered delivery: on the delivery queue, to the DLQ and back', () => {
     // Later events are pending behind where it was.
     const later = anEvent({ id: 'evt_9', receivedAt: new Date(MINUTE_AGO + 9).toISOString() });
     w.store.events.set(later.id, later);
-    await w.ordered.store.addPending([
-      pendingOf(later, { deliveryId: 'dlv_9', tenant: 'acme', eventId: 'evt_9', subscriptionId: 'sub_1' }),
-    ]);
+    await w.ordered.store.addPending(
+      [pendingOf(later, { deliveryId: 'dlv_9', tenant: 'acme', eventId: 'evt_9', subscriptionId: 'sub_1' })],
+      LISTED,
+    );
 
     const redriven = await prepareOrderedReturn(
       w.deps,
@@ -363,17 +441,49 @@ describe('ordered delivery: on the delivery queue, to the DLQ and back', () => {
     );
     expect(redriven).toEqual({ settled: 'waiting' });
     expect(w.store.deliveries.get('dlv_1')).toMatchObject({ status: 'pending', roundAttempts: 0 });
-    expect(w.ordered.queue.wakes.at(-1)).toMatchObject({ subscriptionId: 'sub_1', dedupId: 'm-redriven' });
+    expect(w.ordered.queue.wakes.at(-1)).toMatchObject({ subscriptionId: 'sub_1' });
 
     w.sender.order.length = 0;
+    // Listed just now: it goes once it has settled.
+    w.advance(3_000);
     await w.drainAll();
     expect(w.sender.order).toEqual(['evt_1', 'evt_9']);
     expect(w.store.deliveries.get('dlv_1')?.status).toBe('succeeded');
   });
 
+  it('deliveries redriven together go in their original order, whichever comes back first', async () => {
+    // A 410 disables the subscription: all three pending deliveries are dead-lettered.
+    const w = world(3, { scripts: { evt_1: [410] }, realClock: true });
+    await w.ordered.store.addPending(w.pending, LISTED);
+    await w.drainAll();
+    const sent = w.tasks.of('enqueue').flatMap((c) => c.tasks);
+    expect(sent.map((t) => t.deliveryId)).toEqual(['dlv_1', 'dlv_2', 'dlv_3']);
+    for (const t of sent) {
+      await prepareOrderedReturn(
+        w.deps,
+        received(t, `claim-${t.deliveryId}`),
+        await w.store.loadForTasks([t]),
+      ).catch(() => undefined);
+    }
+    const sub = w.store.subscriptions.get('sub_1') as Subscription;
+    w.store.subscriptions.set('sub_1', { ...sub, enabled: true });
+    const redrive = async (t: DeliveryTask) =>
+      prepareOrderedReturn(w.deps, received(t, `redrive-${t.deliveryId}`), await w.store.loadForTasks([t]));
+    w.sender.order.length = 0;
+    // The redrive brings the last one back first, and its wake-up starts a drain at once; the
+    // others come back while that drain waits for the entry to settle.
+    const [one, two, three] = sent as [DeliveryTask, DeliveryTask, DeliveryTask];
+    await redrive(three);
+    const drained = w.drainAll();
+    await redrive(two);
+    await redrive(one);
+    await drained;
+    expect(w.sender.order).toEqual(['evt_1', 'evt_2', 'evt_3']);
+  });
+
   it('a copy of a delivery that has since succeeded is skipped', async () => {
     const w = world(1);
-    await w.ordered.store.addPending(w.pending);
+    await w.ordered.store.addPending(w.pending, LISTED);
     await w.drainAll();
     const task: DeliveryTask = { ...(w.pending[0] as PendingDelivery).task, ordered: true, deadToken: 'x' };
     const out = await prepareOrderedReturn(w.deps, received(task, 'm-1'), await w.store.loadForTasks([task]));
