@@ -104,7 +104,12 @@ describe('endpoint health in the running relay', () => {
       async () => (await api.get(`/v1/subscriptions/${sub.id}`)).body.circuit,
     );
     hang = false;
-    await api.post(`/v1/deliveries/${(await api.get(`/v1/events/${id}`)).body.deliveries[0].id}/retry`);
+    // The circuit is written before the attempt's log entry: wait for the delivery too.
+    const delivery = await waitFor(
+      'the delivery in the log',
+      async () => (await api.get(`/v1/events/${id}`)).body.deliveries[0],
+    );
+    await api.post(`/v1/deliveries/${delivery.id}/retry`);
     await waitFor('the circuit to close', async () => {
       const s = (await api.get(`/v1/subscriptions/${sub.id}`)).body;
       return !s.circuit && !s.failingSince;
