@@ -99,8 +99,29 @@ describe('soak: 10,000 events against a receiver that fails 30% and hangs on 5% 
     await waitFor('every delivery to succeed or be dead-lettered', drained, 240_000);
     await settle(relay);
     const dead = (await api.get('/v1/dlq?limit=1')).body.count as number;
+    const deadOnes: Array<{ eventId: string; attempts: Array<{ error?: string }> }> = [];
+    for (let cursor: string | undefined, first = true; first || cursor; first = false) {
+      const page = (await api.get(`/v1/dlq?limit=100${cursor ? `&cursor=${cursor}` : ''}`)).body;
+      deadOnes.push(...page.deliveries);
+      cursor = page.next;
+    }
+    expect(deadOnes).toHaveLength(dead);
+    const deadIds = new Set(deadOnes.map((d) => d.eventId));
     const deliveredFirst = ids.filter((id) => rx.delivered.has(id)).length;
-    expect(deliveredFirst + dead, 'delivered + dead after round one').toBe(EVENTS);
+    // None is neither delivered nor dead. One may be both: the receiver's 200 reached the relay
+    // after the attempt's 250 ms timeout on a loaded machine (at-least-once: the relay cannot
+    // know it arrived), so the relay retried and, failing that, dead-lettered it.
+    expect(
+      ids.filter((id) => !rx.delivered.has(id) && !deadIds.has(id)),
+      'neither delivered nor dead',
+    ).toEqual([]);
+    const both = deadOnes.filter((d) => rx.delivered.has(d.eventId));
+    for (const d of both)
+      expect(
+        d.attempts.some((a) => a.error?.includes('timed out')),
+        'dead although delivered: only when an attempt timed out',
+      ).toBe(true);
+    expect(deliveredFirst + dead - both.length, 'delivered + dead after round one').toBe(EVENTS);
     expect(relay.queues.deliveryDlq.depth().total).toBe(dead);
 
     // The receiver recovers; the operator redrives the DLQ.
