@@ -73,7 +73,8 @@ export async function fanout(
   }
   if (pending.length > 0) {
     if (!deps.ordered) throw new Error('a subscription is ordered, but no ordered queue is configured');
-    // A repeated fanout of the same events claims and wakes with the same id: nothing new.
+    // The delivery id claims the awake flag: a retry of this fanout while the flag is held gets
+    // the wake-up id it was given (deduplicated by SQS); after the list emptied, a fresh one.
     await addAndWake(deps.ordered, pending, (p) => p.task.deliveryId, new Date());
   }
   await deps.tasks.enqueue(tasks);

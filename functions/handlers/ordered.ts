@@ -20,12 +20,13 @@ const MAX_ERROR_BACKOFF_SECONDS = 300;
 
 /**
  * The ordered queue's consumer (a FIFO queue of wake-ups, one message group per ordered
- * subscription). A batch may hold several wake-ups of one subscription: its first one drains the
- * subscription's pending list and the rest are acknowledged with it. When the head must wait (a
+ * subscription). The stack and local mode give it one wake-up per invocation (a slow drain must
+ * not keep other subscriptions' wake-ups in flight); a batch that holds several wake-ups of one
+ * subscription still works: its first one drains the list and the rest are acknowledged with
+ * it. When the head must wait (a
  * retry, an open circuit, the rate limit), the first wake-up is held that long (its visibility)
  * and reported failed, so SQS keeps the whole subscription back until then; a drain that ran out
- * of time, or a wake-up held many times over, hands on to a fresh wake-up. Other subscriptions in
- * the batch are drained in parallel and never wait for each other.
+ * of time, or a wake-up held many times over, hands on to a fresh wake-up.
  */
 export function makeOrderedHandler(deps: OrderedDeps) {
   return async (event: SQSEvent): Promise<SQSBatchResponse> => {

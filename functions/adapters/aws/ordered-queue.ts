@@ -22,8 +22,8 @@ export const wakeBody = (tenant: string, subscriptionId: string) =>
 /**
  * The ordered subscriptions' wake-ups on an SQS FIFO queue: MessageGroupId = tenant#subscription
  * (SQS then hands one subscription's messages to one consumer at a time, in order, and none
- * while one is in flight); MessageDeduplicationId = the caller's (a delivery id), so a repeated
- * fanout within SQS's 5-minute window sends nothing new.
+ * while one is in flight); MessageDeduplicationId = the caller's (the id the subscription's awake
+ * flag keeps for its wake-up), so a retried send within SQS's 5-minute window adds nothing.
  */
 export class SqsOrderedQueue implements OrderedQueue {
   constructor(

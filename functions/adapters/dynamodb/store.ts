@@ -374,8 +374,8 @@ export class DynamoStore implements Store, EventLedger {
   }
 
   /**
-   * Delivery records written within a few milliseconds of each other (the attempts of one batch
-   * end together) share BatchWriteItem requests with each other and with event writes.
+   * A conditional PutItem over the whole record (a token rotation of the ordered path): a write
+   * made meanwhile without moving `deadMessageId` (a manual attempt) is overwritten.
    */
   async replaceDelivery(next: Delivery, expected: { deadMessageId: string }): Promise<boolean> {
     try {
@@ -394,6 +394,10 @@ export class DynamoStore implements Store, EventLedger {
     }
   }
 
+  /**
+   * Delivery records written within a few milliseconds of each other (the attempts of one batch
+   * end together) share BatchWriteItem requests with each other and with event writes.
+   */
   putDeliveries(deliveries: readonly Delivery[]): Promise<void> {
     return this.writes.add(deliveries.map((d) => this.deliveryItem(d)));
   }

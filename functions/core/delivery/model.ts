@@ -40,6 +40,8 @@ export interface Delivery {
   deadAt?: string;
   /** An ordered delivery's dead-lettering: the token its dead-letter task carries (ordering.ts). */
   deadToken?: string;
+  /** The message of the redrive that put an ordered delivery back in its list (ordering.ts). */
+  redrivenBy?: string;
   /** Set when this delivery was made by replaying its event (the replay's id). */
   replay?: string;
   /** Scheduled attempts in the current round (a redrive starts a new one); parked receives don't count. */
@@ -80,8 +82,8 @@ export const DeliveryTaskSchema = z.object({
 });
 export type DeliveryTask = z.infer<typeof DeliveryTaskSchema>;
 
-export type PublicDelivery = Omit<Delivery, 'tenant' | 'deadMessageId' | 'deadToken'>;
+export type PublicDelivery = Omit<Delivery, 'tenant' | 'deadMessageId' | 'deadToken' | 'redrivenBy'>;
 export function toPublicDelivery(d: Delivery): PublicDelivery {
-  const { tenant: _tenant, deadMessageId: _m, deadToken: _t, ...rest } = d;
+  const { tenant: _tenant, deadMessageId: _m, deadToken: _t, redrivenBy: _r, ...rest } = d;
   return rest;
 }

@@ -392,8 +392,10 @@ export async function prepareOrderedReturn(
     }
     if (existing.deadMessageId === `${DEAD_TOKEN_PREFIX}${task.deadToken}`) return bounce(existing);
     // The claimed task, redriven: below.
-  } else if (existing?.status !== 'pending') {
-    logger.info('ordered task for a delivery that is not dead or pending; skipped', log);
+  } else if (existing?.status !== 'pending' || existing.redrivenBy !== received.messageId) {
+    // Pending: only the redrive that put it back, received again (its reinstating cut short);
+    // any other copy would mark a delivery in its round dead.
+    logger.info('ordered task for a delivery that is not dead, nor pending by this redrive; skipped', log);
     return { settled: 'skipped' };
   }
   if (!existing) return { settled: 'skipped' };
@@ -414,6 +416,7 @@ export async function prepareOrderedReturn(
         ...rest,
         status: 'pending',
         roundAttempts: 0,
+        redrivenBy: received.messageId,
         lastError: `redriven after: ${existing.lastError ?? 'dead'}; waits its turn (ordered)`,
         updatedAt: deps.clock.now().toISOString(),
       },

@@ -481,6 +481,24 @@ describe('ordered delivery: on the delivery queue, to the DLQ and back', () => {
     expect(w.sender.order).toEqual(['evt_1', 'evt_2', 'evt_3']);
   });
 
+  it('a late copy of an old dead-letter task does not touch a delivery back in its round', async () => {
+    const { w, sent } = await deadHead();
+    await prepareOrderedReturn(w.deps, received(sent, 'm-dead'), await w.store.loadForTasks([sent])).catch(
+      () => undefined,
+    );
+    await prepareOrderedReturn(w.deps, received(sent, 'm-redriven'), await w.store.loadForTasks([sent]));
+    // The redrive's own message again (its reinstating cut short): done again, harmlessly.
+    expect(
+      await prepareOrderedReturn(w.deps, received(sent, 'm-redriven'), await w.store.loadForTasks([sent])),
+    ).toEqual({ settled: 'waiting' });
+    // Any other copy, even one whose receives kept failing, is skipped: nothing marks it dead.
+    const late = { ...received(sent, 'm-late'), receiveCount: 4 };
+    expect(await prepareOrderedReturn(w.deps, late, await w.store.loadForTasks([sent]))).toEqual({
+      settled: 'skipped',
+    });
+    expect(w.store.deliveries.get('dlv_1')?.status).toBe('pending');
+  });
+
   it('a copy of a delivery that has since succeeded is skipped', async () => {
     const w = world(1);
     await w.ordered.store.addPending(w.pending, LISTED);
