@@ -7,6 +7,7 @@ import { RelayStack } from './relay-stack.ts';
  * The CDK app (`npm run synth`, `npm run deploy`). Environment-agnostic and free of context
  * lookups, so it synthesizes offline without credentials. Settings come from context (checked in
  * ./context.ts): -c stage=relay  -c retrySchedule=5,300,1800  -c deliveryConcurrency=20
+ * -c orderedConcurrency=20
  * -c alarmEmail=ops@example.com  -c fanoutQueueAgeAlarmSeconds=300
  * -c deliveryQueueAgeAlarmSeconds=1200  -c failureRateAlarmPercent=25
  */

@@ -9,7 +9,7 @@ export type ContextReader = (key: string) => unknown;
 /**
  * The stack's settings from CDK context, checked here so a typo fails the synth with the key's
  * name instead of deploying NaN:
- *   -c stage=relay  -c retrySchedule=5,300,1800  -c deliveryConcurrency=20
+ *   -c stage=relay  -c retrySchedule=5,300,1800  -c deliveryConcurrency=20  -c orderedConcurrency=20
  *   -c alarmEmail=ops@example.com  -c fanoutQueueAgeAlarmSeconds=300
  *   -c deliveryQueueAgeAlarmSeconds=1200  -c failureRateAlarmPercent=25
  *   -c allowedTargetCidrs=10.20.0.0/16,fd00:1::/32
@@ -60,6 +60,10 @@ export function stackPropsFromContext(ctx: ContextReader): RelayStackProps & { s
   if (deliveryConcurrency !== undefined && !Number.isInteger(deliveryConcurrency)) {
     throw new Error(`Context "deliveryConcurrency" must be a whole number, got "${deliveryConcurrency}"`);
   }
+  const orderedConcurrency = number('orderedConcurrency', 2, 1000, 'a whole number');
+  if (orderedConcurrency !== undefined && !Number.isInteger(orderedConcurrency)) {
+    throw new Error(`Context "orderedConcurrency" must be a whole number, got "${orderedConcurrency}"`);
+  }
   const fanoutQueueAgeAlarm = seconds('fanoutQueueAgeAlarmSeconds');
   const deliveryQueueAgeAlarm = seconds('deliveryQueueAgeAlarmSeconds');
   const failureRateAlarmPercent = number('failureRateAlarmPercent', 1, 99, 'a percentage');
@@ -76,6 +80,7 @@ export function stackPropsFromContext(ctx: ContextReader): RelayStackProps & { s
     stageName,
     ...(retrySchedule !== undefined ? { retrySchedule } : {}),
     ...(deliveryConcurrency !== undefined ? { deliveryConcurrency } : {}),
+    ...(orderedConcurrency !== undefined ? { orderedConcurrency } : {}),
     ...(alarmEmail !== undefined ? { alarmEmail } : {}),
     ...(fanoutQueueAgeAlarm ? { fanoutQueueAgeAlarm } : {}),
     ...(deliveryQueueAgeAlarm ? { deliveryQueueAgeAlarm } : {}),
