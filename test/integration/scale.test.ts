@@ -106,7 +106,11 @@ describe('local relay: delivery at scale', () => {
     expect(peak).toBeLessThanOrEqual(5);
     // The relay did use its room: more than one request at a time.
     expect(peak).toBeGreaterThan(1);
-    const page = await api.get(`/v1/subscriptions/${sub.id}/deliveries?limit=100`);
+    // The log is written after the receiver answers: wait for the newest 100 to be written.
+    const page = await waitFor('the newest 100 logged as succeeded', async () => {
+      const p = await api.get(`/v1/subscriptions/${sub.id}/deliveries?limit=100`);
+      return p.body.deliveries.every((d: { status: string }) => d.status === 'succeeded') ? p : undefined;
+    });
     for (const d of page.body.deliveries as Array<{ status: string; attempts: unknown[] }>) {
       expect(d.status).toBe('succeeded');
       // Waiting for a slot is not an attempt.
@@ -124,7 +128,13 @@ describe('local relay: delivery at scale', () => {
     await ingest(api, 60);
     await waitFor('60 webhooks', () => rx.received.length >= 60, 60_000);
     expect(new Set(rx.received.map((r) => r.headers['webhook-id'])).size).toBe(60);
-    const page = await api.get(`/v1/subscriptions/${sub.id}/deliveries?limit=100`);
+    // The log is written after the receiver answers: wait for the last entries too.
+    const page = await waitFor('60 logged deliveries', async () => {
+      const p = await api.get(`/v1/subscriptions/${sub.id}/deliveries?limit=100`);
+      return p.body.deliveries.filter((d: { status: string }) => d.status === 'succeeded').length >= 60
+        ? p
+        : undefined;
+    });
     expect(page.body.deliveries).toHaveLength(60);
     for (const d of page.body.deliveries as Array<{ status: string; attempts: unknown[] }>) {
       expect(d.status).toBe('succeeded');
