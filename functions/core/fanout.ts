@@ -9,6 +9,7 @@ import type {
   OrderedQueue,
   OrderedStore,
   PendingDelivery,
+  StoredEvent,
   SubscriptionStore,
   TaskQueue,
 } from './ports.ts';
@@ -31,7 +32,8 @@ export interface FanoutDeps {
 }
 
 /**
- * fanout: events -> event store -> one delivery task per (event, matching subscription).
+ * fanout: events -> one delivery task per (event, matching subscription) -> the event store
+ * (with the deliveries' ids) and the delivery queue.
  * One task per pair means a failing endpoint is retried alone and never causes a duplicate at
  * another. Running it twice for the same events yields the same delivery ids; the delivery step
  * skips deliveries that already succeeded. A replayed event (`opts.replay`) makes new deliveries.
@@ -44,21 +46,18 @@ export async function fanout(
   opts: { replay?: string } = {},
 ): Promise<DeliveryTask[]> {
   if (events.length === 0) return [];
-  // The event must be stored before any task for it is queued (the delivery step reads it);
-  // reading the subscriptions meanwhile takes a round trip off every webhook's latency.
   const tenants = [...new Set(events.map((e) => e.tenant))];
-  const [, lists] = await Promise.all([
-    deps.store.putEvents(events),
-    Promise.all(tenants.map((t) => deps.store.listSubscriptions(t))),
-  ]);
+  const lists = await Promise.all(tenants.map((t) => deps.store.listSubscriptions(t)));
   const byTenant = new Map(tenants.map((t, i) => [t, lists[i] ?? []]));
   const tasks: DeliveryTask[] = [];
   const pending: PendingDelivery[] = [];
+  const stored: StoredEvent[] = [];
   for (const event of events) {
     const targets = targetsOf(event, byTenant.get(event.tenant) ?? []);
+    const deliveryIds: string[] = [];
     for (const sub of targets) {
       const task: DeliveryTask = {
-        deliveryId: deliveryId(event.tenant, event.id, sub.id, opts.replay),
+        deliveryId: deliveryId(event.tenant, event.id, sub.id, event.receivedAt, opts.replay),
         tenant: event.tenant,
         eventId: event.id,
         subscriptionId: sub.id,
@@ -66,17 +65,28 @@ export async function fanout(
         attempt: 0,
         ...(opts.replay ? { replay: opts.replay } : {}),
       };
+      deliveryIds.push(task.deliveryId);
+      // A pending entry stays small: the ordered step reads the event when its turn comes.
       if (sub.ordering === 'fifo') pending.push(pendingOf(event, task));
-      else tasks.push(task);
+      else tasks.push({ ...task, event });
     }
+    stored.push({ event, deliveryIds });
     logger.debug('fanned out', { eventId: event.id, eventType: event.type, subscriptions: targets.length });
   }
-  if (pending.length > 0) {
-    if (!deps.ordered) throw new Error('a subscription is ordered, but no ordered queue is configured');
-    // The delivery id claims the awake flag: a retry of this fanout while the flag is held gets
-    // the wake-up id it was given (deduplicated by SQS); after the list emptied, a fresh one.
-    await addAndWake(deps.ordered, pending, (p) => p.task.deliveryId, new Date());
-  }
-  await deps.tasks.enqueue(tasks);
+  // Unordered tasks carry their event, so they may be queued while it is being stored; an
+  // ordered one is attempted from its list and reads the event then, so it waits for the write.
+  const storing = deps.store.putEvents(stored, opts.replay ? { replay: true } : {});
+  await Promise.all([
+    storing,
+    deps.tasks.enqueue(tasks),
+    pending.length > 0
+      ? storing.then(() => {
+          if (!deps.ordered) throw new Error('a subscription is ordered, but no ordered queue is configured');
+          // The delivery id claims the awake flag: a retry of this fanout while the flag is held
+          // gets the wake-up id it was given (deduplicated by SQS); after the list emptied, a fresh one.
+          return addAndWake(deps.ordered, pending, (p) => p.task.deliveryId, new Date());
+        })
+      : undefined,
+  ]);
   return [...tasks, ...pending.map((p) => p.task)];
 }

@@ -112,8 +112,15 @@ export interface CircuitState {
   probeUntil?: string;
 }
 
+/** An event as fanout stores it: with the ids of the deliveries it made for it. */
+export interface StoredEvent {
+  event: RelayEvent;
+  deliveryIds: readonly string[];
+}
+
 export interface EventStore {
-  putEvents(events: readonly RelayEvent[]): Promise<void>;
+  /** `replay`: add these deliveries to the stored event's (a replay), keeping the others. */
+  putEvents(events: readonly StoredEvent[], opts?: { replay?: boolean }): Promise<void>;
   getEvent(tenant: string, id: string): Promise<RelayEvent | undefined>;
 }
 
@@ -129,7 +136,10 @@ export interface DeliveryStore {
     update: { attempt?: Attempt; succeeded: boolean; lastError?: string; at: string },
   ): Promise<void>;
   getDelivery(id: string): Promise<Delivery | undefined>;
-  /** Newest first; `from`/`to` bound the deliveries' creation time (ISO 8601, inclusive). */
+  /**
+   * Newest first by their event's receipt time (a replayed delivery sorts with its event);
+   * `from`/`to` bound that time (ISO 8601, inclusive).
+   */
   listDeliveriesBySubscription(
     subscriptionId: string,
     opts: { limit: number; cursor?: string; from?: string; to?: string },

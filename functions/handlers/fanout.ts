@@ -40,7 +40,7 @@ export function makeFanoutHandler(deps: FanoutDeps) {
     // Records run in parallel; they share one subscription read per tenant for the batch.
     const lists = new Map<string, Promise<Subscription[]>>();
     const store: FanoutStore = {
-      putEvents: (events) => deps.store.putEvents(events),
+      putEvents: (events, opts) => deps.store.putEvents(events, opts),
       listSubscriptions: (tenant) => {
         let list = lists.get(tenant);
         if (!list) {

@@ -46,7 +46,10 @@ describe('DynamoStore against dynalite', () => {
   });
 
   it("keeps two tenants' events and subscriptions apart when they share ids", async () => {
-    await store.putEvents([event('acme', { secret: 'ACME-ONLY' }), event('globex', { mine: 'GLOBEX' })]);
+    await store.putEvents([
+      { event: event('acme', { secret: 'ACME-ONLY' }), deliveryIds: [] },
+      { event: event('globex', { mine: 'GLOBEX' }), deliveryIds: [] },
+    ]);
     await store.putSubscription(sub('acme'));
     await store.putSubscription(sub('globex'));
     const loaded = await store.loadForTasks([
@@ -64,7 +67,7 @@ describe('DynamoStore against dynalite', () => {
     let deep: Record<string, unknown> = { leaf: 'x' };
     for (let i = 0; i < 40; i++) deep = { d: deep };
     const data = { deep, '': 'empty key', n: 1.5e300, u: 'ünïcødé ✓', list: [null, true, { a: [] }] };
-    await store.putEvents([{ ...event('acme', data), id: 'odd-1' }]);
+    await store.putEvents([{ event: { ...event('acme', data), id: 'odd-1' }, deliveryIds: [] }]);
     expect((await store.getEvent('acme', 'odd-1'))?.data).toEqual(data);
   });
 

@@ -62,10 +62,20 @@ describe('poison delivery tasks', () => {
         createdAt: now,
         updatedAt: now,
       });
+      const id = deliveryId('acme', 'evt_p', 'sub_p', now);
       await store.putEvents([
-        { id: 'evt_p', tenant: 'acme', type: 'order.created', timestamp: now, receivedAt: now, data: {} },
+        {
+          event: {
+            id: 'evt_p',
+            tenant: 'acme',
+            type: 'order.created',
+            timestamp: now,
+            receivedAt: now,
+            data: {},
+          },
+          deliveryIds: [id],
+        },
       ]);
-      const id = deliveryId('acme', 'evt_p', 'sub_p');
       await tasks.enqueue([
         { deliveryId: id, tenant: 'acme', eventId: 'evt_p', subscriptionId: 'sub_p', attempt: 0 },
       ]);

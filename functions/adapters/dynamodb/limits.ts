@@ -1,5 +1,6 @@
 import { type DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { EndpointLimiter } from '../../core/ports.ts';
+import { limitKey } from './table.ts';
 
 /**
  * Per-endpoint limits that every delivery invocation shares, as two small items per
@@ -203,11 +204,6 @@ interface Lease {
   n: number;
   until: number;
 }
-
-const limitKey = (tenant: string, subscriptionId: string, kind: 'SLOTS' | 'RATE') => ({
-  pk: `LIMIT#${tenant}#${subscriptionId}`,
-  sk: kind,
-});
 
 /** A short random pause before re-reading after losing a race, growing with each loss. */
 const jitter = (attempt: number) =>

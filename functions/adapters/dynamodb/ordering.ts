@@ -10,6 +10,7 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import { DeliveryTaskSchema } from '../../core/delivery/model.ts';
 import type { OrderedStore, PendingDelivery } from '../../core/ports.ts';
+import { AWAKE_SK, orderPartition } from './table.ts';
 
 /** BatchWriteItem takes at most 25 writes per request. */
 const MAX_WRITES_PER_BATCH = 25;
@@ -58,7 +59,7 @@ export class DynamoOrderedStore implements OrderedStore {
         TableName: this.tableName,
         // Pending keys start with a date (digits); the flag's key is a word, after them.
         KeyConditionExpression: 'pk = :pk AND sk < :flag',
-        ExpressionAttributeValues: { ':pk': partition(tenant, subscriptionId), ':flag': AWAKE },
+        ExpressionAttributeValues: { ':pk': orderPartition(tenant, subscriptionId), ':flag': AWAKE_SK },
         ConsistentRead: true,
         Limit: limit,
       }),
@@ -138,17 +139,12 @@ export class DynamoOrderedStore implements OrderedStore {
   }
 }
 
-/** The sort key of a subscription's awake flag (see OrderedStore.claimWake). */
-const AWAKE = 'AWAKE';
-
 const flagKey = (tenant: string, subscriptionId: string) => ({
-  pk: partition(tenant, subscriptionId),
-  sk: AWAKE,
+  pk: orderPartition(tenant, subscriptionId),
+  sk: AWAKE_SK,
 });
 
-const partition = (tenant: string, subscriptionId: string) => `ORDER#${tenant}#${subscriptionId}`;
-
 const pendingKey = (p: PendingDelivery) => ({
-  pk: partition(p.task.tenant, p.task.subscriptionId),
+  pk: orderPartition(p.task.tenant, p.task.subscriptionId),
   sk: p.key,
 });

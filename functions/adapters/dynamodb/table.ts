@@ -1,24 +1,42 @@
 import type { CreateTableCommandInput } from '@aws-sdk/client-dynamodb';
+import { parseDeliveryId } from '../../core/ids.ts';
 
 /**
- * The relay's one DynamoDB table. Local mode creates it from this definition in dynalite; the
- * CDK stack declares the same keys and indexes.
+ * The relay's one DynamoDB table: every item kind, its keys and who reads it. Local mode creates
+ * the table from {@link createTableInput} in dynalite; the CDK stack declares the same keys and
+ * indexes. Every key the adapters use is built by a function in this file.
  *
- * | item         | pk                      | sk      | gsi1 (by subscription)          | gsi2 (by event)                  | gsi3 (DLQ, sparse)      |
- * |--------------|-------------------------|---------|---------------------------------|----------------------------------|-------------------------|
- * | subscription | SUB#{tenant}            | {id}    |                                 |                                  |                         |
- * | event        | EVT#{tenant}#{id}       | EVT     |                                 |                                  |                         |
- * | delivery     | DLV#{id}                | DLV     | SUBDLV#{subId} / {created}#{id} | EVTDLV#{tenant}#{eventId} / {subId} | DEAD#{tenant} / {updated}#{id} |
- * | slots        | LIMIT#{tenant}#{subId}  | SLOTS   |                                 |                                  |                         |
- * | rate         | LIMIT#{tenant}#{subId}  | RATE    |                                 |                                  |                         |
- * | pending (fifo)| ORDER#{tenant}#{subId} | {receivedAt}#{position}#{deliveryId} |          |                                  |                         |
- * | awake (fifo) | ORDER#{tenant}#{subId}  | AWAKE   |                                 |                                  |                         |
+ * | item            | pk                        | sk                          | index                          | written by                    | read by                                   |
+ * |-----------------|---------------------------|-----------------------------|--------------------------------|-------------------------------|-------------------------------------------|
+ * | subscription    | SUB#{tenant}              | {subscriptionId}            |                                | management API, health        | fanout (Query), delivery (BatchGet), API  |
+ * | api key         | APIKEY#{keyId}            | APIKEY                      | gsi1 APIKEYS / {created}#{id}  | management API (admin)        | authenticator (Get), key list (gsi1)      |
+ * | idempotency     | IDEM#{tenant}#{eventId}   | IDEM                        |                                | ingest (producer-chosen ids)  | ingest                                    |
+ * | event           | EVT#{tenant}#{eventId}    | EVT                         |                                | fanout (payload, delivery ids)| GET event, manual retry, ordered, replay  |
+ * | delivery        | DLV#{subscriptionId}      | {receivedAt code}{hash}     | gsi3 only when dead            | delivery (once per attempt round outcome) | delivery (BatchGet), lists, GET delivery |
+ * | slots           | LIMIT#{tenant}#{subId}    | SLOTS                       |                                | delivery (limits.ts)          | delivery                                  |
+ * | rate            | LIMIT#{tenant}#{subId}    | RATE                        |                                | delivery (limits.ts)          | delivery                                  |
+ * | pending (fifo)  | ORDER#{tenant}#{subId}    | {receivedAt}#{pos}#{dlvId}  |                                | fanout, ordered (ordering.ts) | ordered (Query, `sk < AWAKE`)             |
+ * | awake (fifo)    | ORDER#{tenant}#{subId}    | AWAKE                       |                                | fanout, ordered               | fanout, ordered                           |
+ * | legacy delivery | DLV#{deliveryId}          | DLV                         | gsi1 SUBDLV#, gsi2 EVTDLV#, gsi3 | versions before 0.2 (and their own later attempts) | the same paths, until TTL removes them |
  *
- * The two LIMIT items are an endpoint's fleet-wide limits (limits.ts): in-flight leases and the
- * rate limit's next free send time. ORDER items are an ordered subscription's deliveries waiting
- * their turn, in ingest order (ordering.ts).
+ * Access patterns and the key that serves each:
+ * - an event with its deliveries: GetItem of the event, then BatchGetItem of the delivery ids it
+ *   lists (`dlvs`, written by fanout with the event: no index needed);
+ * - deliveries of a subscription, newest first, within a time window: Query of `DLV#{subId}`
+ *   backwards; the sort key starts with the event's receipt time (ids.ts `timeCode`);
+ * - one delivery by id: the id carries its partition and sort key (ids.ts `parseDeliveryId`);
+ * - the DLQ list and count: gsi3 (`DEAD#{tenant}` / `{updatedAt}#{id}`), sparse: only dead
+ *   deliveries carry its keys, so the success path writes no index entry;
+ * - the delivery step: one BatchGetItem of the deliveries and subscriptions; the event's payload
+ *   travels in the task (the event item is read only for a task without it).
+ * So a webhook's success path writes 2 items of at most 1 KB each (1 subscriber, 1 KB payload,
+ * compressed: events.ts): the event and the delivery record.
  *
- * Events and deliveries carry `ttl` (epoch seconds) for DynamoDB TTL.
+ * Items of earlier versions (the legacy delivery row, events with a `data` string and no `dlvs`)
+ * are read where they are and left to expire by TTL (deliveries.ts says how); gsi1 and gsi2 stay
+ * declared for them and for API keys, and cost nothing for items without their attributes.
+ *
+ * Events and deliveries carry `ttl` (epoch seconds) for DynamoDB TTL; idempotency claims too.
  */
 export const TABLE_KEYS = {
   partitionKey: 'pk',
@@ -30,6 +48,53 @@ export const TABLE_KEYS = {
     { name: 'gsi3', partitionKey: 'gsi3pk', sortKey: 'gsi3sk' },
   ],
 } as const;
+
+/** Every key attribute: what `strip` removes from an item and a cursor may hold. */
+export const KEY_ATTRS = ['pk', 'sk', 'gsi1pk', 'gsi1sk', 'gsi2pk', 'gsi2sk', 'gsi3pk', 'gsi3sk', 'ttl'];
+
+export interface Key {
+  pk: string;
+  sk: string;
+}
+
+export const subscriptionKey = (tenant: string, id: string): Key => ({ pk: `SUB#${tenant}`, sk: id });
+export const subscriptionPartition = (tenant: string) => `SUB#${tenant}`;
+export const apiKeyKey = (id: string): Key => ({ pk: `APIKEY#${id}`, sk: 'APIKEY' });
+export const API_KEYS_INDEX_PK = 'APIKEYS';
+export const ledgerKey = (tenant: string, id: string): Key => ({ pk: `IDEM#${tenant}#${id}`, sk: 'IDEM' });
+export const eventKey = (tenant: string, id: string): Key => ({ pk: `EVT#${tenant}#${id}`, sk: 'EVT' });
+export const EVENT_SK = 'EVT';
+
+/** A delivery's partition: its subscription's. */
+export const deliveryPartition = (subscriptionId: string) => `DLV#${subscriptionId}`;
+/** Where earlier versions kept a delivery: its own partition. */
+export const legacyDeliveryKey = (id: string): Key => ({ pk: `DLV#${id}`, sk: 'DLV' });
+export const LEGACY_DELIVERY_SK = 'DLV';
+
+/**
+ * Where a delivery's record is: in its subscription's partition for ids of this version, in its
+ * own for ids of earlier versions (whose records stay where they were written).
+ */
+export function deliveryKey(id: string, subscriptionId?: string): Key {
+  const parts = parseDeliveryId(id);
+  if (parts && (subscriptionId === undefined || parts.subscriptionId === subscriptionId)) {
+    return { pk: deliveryPartition(parts.subscriptionId), sk: parts.sortKey };
+  }
+  return legacyDeliveryKey(id);
+}
+
+export const legacySubscriptionIndexPk = (subscriptionId: string) => `SUBDLV#${subscriptionId}`;
+export const legacyEventIndexPk = (tenant: string, eventId: string) => `EVTDLV#${tenant}#${eventId}`;
+export const deadIndexPk = (tenant: string) => `DEAD#${tenant}`;
+
+export const limitKey = (tenant: string, subscriptionId: string, kind: 'SLOTS' | 'RATE'): Key => ({
+  pk: `LIMIT#${tenant}#${subscriptionId}`,
+  sk: kind,
+});
+
+export const orderPartition = (tenant: string, subscriptionId: string) => `ORDER#${tenant}#${subscriptionId}`;
+/** The awake flag sorts after every pending entry (`{receivedAt}` starts with a digit). */
+export const AWAKE_SK = 'AWAKE';
 
 export function createTableInput(tableName: string): CreateTableCommandInput {
   const attrs = [

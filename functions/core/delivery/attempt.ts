@@ -18,6 +18,13 @@ export interface AttemptResult {
 }
 
 /**
+ * How much of a 2xx answer's body the log keeps (at most; the configured excerpt applies to
+ * failures). A success's body rarely matters, and this keeps a first-attempt success record
+ * within one DynamoDB write unit (adapters/dynamodb/table.ts).
+ */
+export const SUCCESS_EXCERPT_BYTES = 256;
+
+/**
  * One delivery attempt: sign the payload for this instant, POST it, and sort the answer.
  * Never throws for receiver or network trouble: that is an outcome, recorded in the log.
  * The `webhook-id` is the event id, so every retry, manual retry and redrive of the same
@@ -53,7 +60,10 @@ export async function attemptDelivery(args: {
     const res = await sender.post(subscription.url, headers, body, args.timeoutMs);
     const durationMs = Math.round(performance.now() - t0);
     const outcome = classifyStatus(res.status);
-    const responseBody = utf8Prefix(res.body, args.excerptBytes);
+    const responseBody = utf8Prefix(
+      res.body,
+      outcome === 'success' ? Math.min(args.excerptBytes, SUCCESS_EXCERPT_BYTES) : args.excerptBytes,
+    );
     const record: Attempt = {
       ...base,
       status: res.status,

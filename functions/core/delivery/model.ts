@@ -1,5 +1,6 @@
 import * as z from 'zod/mini';
 import '../zod.ts';
+import { RelayEventSchema } from '../event.ts';
 
 /**
  * - pending: another attempt is scheduled (`nextAttemptAt`) or under way
@@ -50,7 +51,10 @@ export interface Delivery {
   updatedAt: string;
 }
 
-/** The message on the delivery queue: which delivery to attempt. Payloads stay in the store. */
+/**
+ * The message on the delivery queue: which delivery to attempt, and (from fanout on) the event
+ * itself, so the delivery step reads no event item.
+ */
 export const DeliveryTaskSchema = z.object({
   deliveryId: z.string(),
   tenant: z.string(),
@@ -79,6 +83,11 @@ export const DeliveryTaskSchema = z.object({
    */
   ordered: z.optional(z.boolean()),
   deadToken: z.optional(z.string()),
+  /**
+   * The event, as fanout stored it. Tasks without it (a manual retry, an ordered delivery's
+   * pending entry, a task queued by an earlier version) have it read from the store.
+   */
+  event: z.optional(RelayEventSchema),
 });
 export type DeliveryTask = z.infer<typeof DeliveryTaskSchema>;
 

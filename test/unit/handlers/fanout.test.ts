@@ -53,7 +53,7 @@ function fakeStore(): CountingStore {
     listCalls: 0,
     stored: [] as string[],
     async putEvents(events) {
-      store.stored.push(...events.map((e) => e.id));
+      store.stored.push(...events.map((e) => e.event.id));
     },
     async listSubscriptions() {
       store.listCalls++;
@@ -87,7 +87,9 @@ describe('fanout handler', () => {
       'evt_c->sub_orders',
     ]);
     const [first] = tasks.of('enqueue')[0]?.tasks ?? [];
-    expect(first?.deliveryId).toBe(deliveryId('acme', first?.eventId ?? '', first?.subscriptionId ?? ''));
+    expect(first?.deliveryId).toBe(
+      deliveryId('acme', first?.eventId ?? '', first?.subscriptionId ?? '', first?.event?.receivedAt ?? ''),
+    );
   });
 
   it('starts every task at attempt 0 of its round, due now', async () => {
@@ -116,7 +118,7 @@ describe('fanout handler', () => {
       .map((c) => c.tasks.find((t) => t.subscriptionId === 'sub_all'));
     expect(original?.replay).toBeUndefined();
     expect(replayed).toMatchObject({ eventId: 'evt_a', replay: 'replay-01' });
-    expect(replayed?.deliveryId).toBe(deliveryId('acme', 'evt_a', 'sub_all', 'replay-01'));
+    expect(replayed?.deliveryId).toBe(deliveryId('acme', 'evt_a', 'sub_all', event.receivedAt, 'replay-01'));
     expect(replayed?.deliveryId).not.toBe(original?.deliveryId);
   });
 
@@ -153,23 +155,41 @@ describe('fanout handler', () => {
     expect(result.batchItemFailures).toEqual([{ itemIdentifier: 'm1' }]);
   });
 
-  it('queues no task before its event is stored, even when the store write is the slow part', async () => {
+  it('queues each task with its event, so the delivery step reads no event item', async () => {
+    const tasks = new FakeTaskQueue();
+    const event = anEvent({ id: 'evt_a', type: 'order.created', data: { n: 1 } });
+    await makeFanoutHandler({ store: fakeStore(), tasks })({ Records: [busRecord('m1', event)] });
+    const made = tasks.of('enqueue').flatMap((c) => c.tasks);
+    expect(made).toHaveLength(2);
+    for (const t of made) expect(t.event).toEqual(event);
+  });
+
+  it('stores each event with the ids of the deliveries it made, and a replay as an addition', async () => {
+    const stored: Array<{ id: string; ids: readonly string[]; replay: boolean }> = [];
     const store = fakeStore();
-    const order: string[] = [];
-    const put = store.putEvents;
-    store.putEvents = async (events) => {
-      await new Promise((r) => setTimeout(r, 20));
-      await put(events);
-      order.push('stored');
+    store.putEvents = async (events, opts) => {
+      for (const e of events)
+        stored.push({ id: e.event.id, ids: e.deliveryIds, replay: opts?.replay === true });
     };
     const tasks = new FakeTaskQueue();
-    const enqueue = tasks.enqueue.bind(tasks);
-    tasks.enqueue = async (t) => {
-      order.push('enqueued');
-      await enqueue(t);
-    };
-    await makeFanoutHandler({ store, tasks })({ Records: [busRecord('m1', anEvent())] });
-    expect(order).toEqual(['stored', 'enqueued']);
+    const event = anEvent({ id: 'evt_a', type: 'order.created' });
+    await makeFanoutHandler({ store, tasks })({
+      Records: [busRecord('m1', event), busRecord('m2', anEvent({ id: 'evt_b', type: 'none.matches' }))],
+    });
+    await makeFanoutHandler({ store, tasks })({
+      Records: [busRecord('m3', event, { 'replay-name': 'replay-01' })],
+    });
+    const made = tasks.of('enqueue').flatMap((c) => c.tasks);
+    const ids = (replay: boolean) =>
+      made
+        .filter((t) => t.eventId === 'evt_a' && (t.replay !== undefined) === replay)
+        .map((t) => t.deliveryId);
+    expect(stored.find((s) => s.id === 'evt_a' && !s.replay)?.ids.toSorted()).toEqual(ids(false).toSorted());
+    expect(stored.find((s) => s.id === 'evt_a' && s.replay)?.ids.toSorted()).toEqual(ids(true).toSorted());
+    // sub_all takes every type: evt_b has one delivery, and its item says so.
+    expect(stored.find((s) => s.id === 'evt_b')?.ids).toEqual(
+      made.filter((t) => t.eventId === 'evt_b').map((t) => t.deliveryId),
+    );
   });
 });
 

@@ -62,6 +62,14 @@ describe('attemptDelivery', () => {
     expect(record.responseBody).toBe('x'.repeat(10));
   });
 
+  it("keeps the configured excerpt of a failure's body but at most 256 bytes of a success's", async () => {
+    const body = 'y'.repeat(2000);
+    const ok = await attempt({ status: 200, body }, { excerptBytes: 1024 }).run;
+    expect(ok.record.responseBody).toHaveLength(256);
+    const failed = await attempt({ status: 500, body }, { excerptBytes: 1024 }).run;
+    expect(failed.record.responseBody).toHaveLength(1024);
+  });
+
   it('keeps at most excerptBytes bytes of a multi-byte response body, cut at a character boundary', async () => {
     const body = 'é'.repeat(50); // 2 bytes per character in UTF-8
     const { record } = await attempt({ status: 200, body }, { excerptBytes: 5 }).run;
