@@ -4,7 +4,7 @@ import { marshall } from '@aws-sdk/util-dynamodb';
 import { itemSize } from 'dynalite/db/index.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deliveryItem } from '../../functions/adapters/dynamodb/deliveries.ts';
-import { eventItem } from '../../functions/adapters/dynamodb/events.ts';
+import { eventItem, MAX_LISTED_DELIVERIES } from '../../functions/adapters/dynamodb/events.ts';
 import { DynamoStore } from '../../functions/adapters/dynamodb/store.ts';
 import { TABLE_KEYS } from '../../functions/adapters/dynamodb/table.ts';
 import { SUCCESS_EXCERPT_BYTES } from '../../functions/core/delivery/attempt.ts';
@@ -160,6 +160,24 @@ describe('DynamoStore access patterns against dynalite', () => {
     expect(listed.find((d) => d.id === d1.id)?.attempts[0]?.responseBody).toBe('{"received":true}');
     expect(await store.listDeliveriesByEvent('globex', 'evt_view')).toEqual([]);
     expect((await store.getEvent('globex', 'evt_view'))?.data).toEqual({ mine: true });
+  });
+
+  it('lists at most 1,000 deliveries on an event that matched more subscriptions, and says so', async () => {
+    const event = anEvent({ id: 'evt_wide' });
+    const ids = Array.from({ length: MAX_LISTED_DELIVERIES + 200 }, (_, i) =>
+      deliveryId('acme', event.id, `sub_w${i}`, event.receivedAt),
+    );
+    await store.putEvents([{ event, deliveryIds: ids }]);
+    const raw = await doc.send(
+      new ScanCommand({
+        TableName: 'relay',
+        FilterExpression: 'id = :id',
+        ExpressionAttributeValues: { ':id': 'evt_wide' },
+      }),
+    );
+    expect((raw.Items?.[0]?.dlvs as Set<string>).size).toBe(MAX_LISTED_DELIVERIES);
+    expect(raw.Items?.[0]?.dlvsTruncated).toBe(true);
+    expect((await store.getEvent('acme', 'evt_wide'))?.data).toEqual(event.data);
   });
 
   it('a replay of an event whose item has expired stores it anew', async () => {

@@ -12,6 +12,13 @@ import { EVENT_SK, eventKey } from './table.ts';
  */
 const COMPRESS_FROM_BYTES = 256;
 
+/**
+ * How many delivery ids an event item lists (57 bytes each: 1,000 are 57 KB of the item's
+ * 400 KB). Deliveries past it, made for an event matching more subscriptions than that, are
+ * in their subscriptions' logs but not listed under the event (`dlvsTruncated` says so).
+ */
+export const MAX_LISTED_DELIVERIES = 1_000;
+
 /** The payload as stored: JSON text, or raw-deflated JSON when that is shorter. */
 export function encodePayload(data: unknown): string | Uint8Array {
   // Kept as the producer's JSON: DynamoDB maps cannot hold every JSON document (nesting is
@@ -39,15 +46,19 @@ export function eventItem(e: RelayEvent, deliveryIds: readonly string[], ttl: nu
     ...eventKey(e.tenant, e.id),
     ...rest,
     payload: encodePayload(data),
-    ...(deliveryIds.length ? { dlvs: new Set(deliveryIds) } : {}),
+    ...(deliveryIds.length ? { dlvs: new Set(deliveryIds.slice(0, MAX_LISTED_DELIVERIES)) } : {}),
+    ...(deliveryIds.length > MAX_LISTED_DELIVERIES ? { dlvsTruncated: true } : {}),
     ttl,
   };
 }
 
 export function eventOf(item: Item): RelayEvent {
-  const { payload, data, dlvs: _dlvs, ...rest } = strip<Item>(item);
+  const { payload, data, dlvs: _dlvs, dlvsTruncated: _t, ...rest } = strip<Item>(item);
   return { ...(rest as Omit<RelayEvent, 'data'>), data: decodePayload(payload ?? data) };
 }
+
+const isItemTooLarge = (err: unknown) =>
+  (err as Error | undefined)?.name === 'ValidationException' && /item size/i.test((err as Error).message);
 
 /** Events, one item each in their own partition (no hot key), stored by fanout. */
 export class DynamoEventStore implements EventStore {
@@ -69,27 +80,43 @@ export class DynamoEventStore implements EventStore {
     await Promise.all(
       events.map(async (s) => {
         const ttl = Math.max(this.t.ttl(s.event.receivedAt), this.t.ttl(now));
+        const ids = s.deliveryIds.slice(0, MAX_LISTED_DELIVERIES);
         try {
           await this.t.doc.send(
             new UpdateCommand({
               TableName: this.t.tableName,
               Key: eventKey(s.event.tenant, s.event.id),
-              UpdateExpression: s.deliveryIds.length ? 'SET #ttl = :ttl ADD dlvs :ids' : 'SET #ttl = :ttl',
+              UpdateExpression: ids.length ? 'SET #ttl = :ttl ADD dlvs :ids' : 'SET #ttl = :ttl',
               ConditionExpression: 'attribute_exists(pk) AND #ttl > :nowSec',
               ExpressionAttributeNames: { '#ttl': 'ttl' },
               ExpressionAttributeValues: {
                 ':ttl': ttl,
                 ':nowSec': Math.floor(now / 1000),
-                ...(s.deliveryIds.length ? { ':ids': new Set(s.deliveryIds) } : {}),
+                ...(ids.length ? { ':ids': new Set(ids) } : {}),
               },
             }),
           );
         } catch (err) {
+          // Replayed so often that its list would pass DynamoDB's 400 KB item limit: the event
+          // stays, says its list is incomplete, and the replay goes on.
+          if (isItemTooLarge(err)) return this.markTruncated(s.event, ttl);
           if (!isConditionFailure(err)) throw err;
           await this.t.doc.send(
             new PutCommand({ TableName: this.t.tableName, Item: eventItem(s.event, s.deliveryIds, ttl) }),
           );
         }
+      }),
+    );
+  }
+
+  private async markTruncated(e: RelayEvent, ttl: number): Promise<void> {
+    await this.t.doc.send(
+      new UpdateCommand({
+        TableName: this.t.tableName,
+        Key: eventKey(e.tenant, e.id),
+        UpdateExpression: 'SET #ttl = :ttl, dlvsTruncated = :yes',
+        ExpressionAttributeNames: { '#ttl': 'ttl' },
+        ExpressionAttributeValues: { ':ttl': ttl, ':yes': true },
       }),
     );
   }
