@@ -34,6 +34,7 @@ import { type ChildProcess, fork } from 'node:child_process';
 import os from 'node:os';
 import autocannon from 'autocannon';
 import type { LocalRelay } from '../functions/local/runtime.ts';
+import { samplePayload } from '../test/support/sample-payload.ts';
 import type { ReceiverMessage, ReceiverRequest, ReceiverStats } from './receiver.ts';
 
 // The logger reads its level when its module loads, so this must precede importing the relay.
@@ -82,16 +83,13 @@ const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
 // --- payloads ---------------------------------------------------------------------------------
 
 /**
- * Event data padded so the webhook body the relay sends ({type, timestamp, data}) is ~1 KB, the
+ * Event data of a realistic shape (test/support/sample-payload.ts: ids and numbers that do not
+ * compress away) making the webhook body the relay sends ({type, timestamp, data}) ~1 KB, the
  * size of the body autocannon sends: both measurements move the same bytes per request.
  */
+const SAMPLE = samplePayload(Math.max(0, BODY_BYTES - 80));
 function eventData(seq: number): Record<string, unknown> {
-  const probe = JSON.stringify({
-    type: 'bench.ping',
-    timestamp: new Date().toISOString(),
-    data: { seq, pad: '' },
-  });
-  return { seq, pad: 'x'.repeat(Math.max(0, BODY_BYTES - probe.length)) };
+  return { seq, ...SAMPLE };
 }
 
 function rawBody(): string {

@@ -29,13 +29,21 @@ export function samplePayload(bytes = 1024, seed = 1): Record<string, unknown> {
     packages: 3,
     stops,
   };
-  while (JSON.stringify(data).length < bytes) {
-    stops.push({
+  for (;;) {
+    const stop = {
       seq: stops.length + 1,
       location: { lat: Number((59.9 + next()).toFixed(6)), lon: Number((10.7 + next()).toFixed(6)) },
       arrivedAt: at(Math.floor(next() * 1e7)),
       scanId: uuid(),
-    });
+    };
+    stops.push(stop);
+    if (JSON.stringify(data).length > bytes) {
+      stops.pop();
+      break;
+    }
   }
+  // The rest to the byte: a reference of random-looking hex.
+  const rest = bytes - JSON.stringify({ ...data, reference: '' }).length;
+  if (rest > 0) data.reference = hex(rest);
   return data;
 }
