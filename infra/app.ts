@@ -8,6 +8,7 @@ import { RelayStack } from './relay-stack.ts';
  * lookups, so it synthesizes offline without credentials. Settings come from context (checked in
  * ./context.ts): -c stage=relay  -c retrySchedule=5,300,1800  -c deliveryConcurrency=20
  * -c orderedConcurrency=20
+ * -c batchingWindowSeconds=1
  * -c alarmEmail=ops@example.com  -c fanoutQueueAgeAlarmSeconds=300
  * -c deliveryQueueAgeAlarmSeconds=1200  -c failureRateAlarmPercent=25
  */

@@ -10,6 +10,7 @@ export type ContextReader = (key: string) => unknown;
  * The stack's settings from CDK context, checked here so a typo fails the synth with the key's
  * name instead of deploying NaN:
  *   -c stage=relay  -c retrySchedule=5,300,1800  -c deliveryConcurrency=20  -c orderedConcurrency=20
+ *   -c batchingWindowSeconds=1
  *   -c alarmEmail=ops@example.com  -c fanoutQueueAgeAlarmSeconds=300
  *   -c deliveryQueueAgeAlarmSeconds=1200  -c failureRateAlarmPercent=25
  *   -c allowedTargetCidrs=10.20.0.0/16,fd00:1::/32
@@ -64,6 +65,10 @@ export function stackPropsFromContext(ctx: ContextReader): RelayStackProps & { s
   if (orderedConcurrency !== undefined && !Number.isInteger(orderedConcurrency)) {
     throw new Error(`Context "orderedConcurrency" must be a whole number, got "${orderedConcurrency}"`);
   }
+  const batchingWindowSeconds = number('batchingWindowSeconds', 0, 300, 'whole seconds');
+  if (batchingWindowSeconds !== undefined && !Number.isInteger(batchingWindowSeconds)) {
+    throw new Error(`Context "batchingWindowSeconds" must be whole seconds, got "${batchingWindowSeconds}"`);
+  }
   const fanoutQueueAgeAlarm = seconds('fanoutQueueAgeAlarmSeconds');
   const deliveryQueueAgeAlarm = seconds('deliveryQueueAgeAlarmSeconds');
   const failureRateAlarmPercent = number('failureRateAlarmPercent', 1, 99, 'a percentage');
@@ -81,6 +86,7 @@ export function stackPropsFromContext(ctx: ContextReader): RelayStackProps & { s
     ...(retrySchedule !== undefined ? { retrySchedule } : {}),
     ...(deliveryConcurrency !== undefined ? { deliveryConcurrency } : {}),
     ...(orderedConcurrency !== undefined ? { orderedConcurrency } : {}),
+    ...(batchingWindowSeconds !== undefined ? { batchingWindowSeconds } : {}),
     ...(alarmEmail !== undefined ? { alarmEmail } : {}),
     ...(fanoutQueueAgeAlarm ? { fanoutQueueAgeAlarm } : {}),
     ...(deliveryQueueAgeAlarm ? { deliveryQueueAgeAlarm } : {}),

@@ -8,7 +8,7 @@ import { ORDERED_DRAIN_MS, ORDERED_MAX_RECEIVES } from '../../functions/core/del
 import { MAX_DELAY_SECONDS, MAX_RECEIVES } from '../../functions/core/delivery/scheduling.ts';
 import { ROUTES } from '../../functions/handlers/routes.ts';
 import { stackPropsFromContext } from '../../infra/context.ts';
-import { RelayStack } from '../../infra/relay-stack.ts';
+import { DEFAULT_BATCHING_WINDOW_SECONDS, RelayStack } from '../../infra/relay-stack.ts';
 
 // Template tests skip esbuild (the bundle report builds the real bundles).
 const newApp = () => new App({ context: { 'aws:cdk:bundling-stacks': [] } });
@@ -122,14 +122,42 @@ describe('RelayStack', () => {
     }
   });
 
-  it("keeps each queue's visibility timeout at least 6x its consumer's timeout", () => {
-    for (const [, esm] of ofType('AWS::Lambda::EventSourceMapping')) {
-      const queueId = (esm.Properties.EventSourceArn as { 'Fn::GetAtt': [string] })['Fn::GetAtt'][0];
-      const fnId = (esm.Properties.FunctionName as { Ref: string }).Ref;
-      const visibility = resources[queueId]?.Properties.VisibilityTimeout as number;
-      const timeout = resources[fnId]?.Properties.Timeout as number;
-      expect(visibility).toBeGreaterThanOrEqual(6 * timeout);
+  it("keeps each queue's visibility timeout at least 6x its consumer's timeout plus its batching window", () => {
+    for (const stack of [
+      template,
+      Template.fromStack(new RelayStack(newApp(), 'Wide', { batchingWindowSeconds: 300 })),
+    ]) {
+      const all = stack.toJSON().Resources as Record<
+        string,
+        { Type: string; Properties: Record<string, unknown> }
+      >;
+      for (const esm of Object.values(all).filter((r) => r.Type === 'AWS::Lambda::EventSourceMapping')) {
+        const queueId = (esm.Properties.EventSourceArn as { 'Fn::GetAtt': [string] })['Fn::GetAtt'][0];
+        const fnId = (esm.Properties.FunctionName as { Ref: string }).Ref;
+        const visibility = all[queueId]?.Properties.VisibilityTimeout as number;
+        const timeout = all[fnId]?.Properties.Timeout as number;
+        const window = (esm.Properties.MaximumBatchingWindowInSeconds as number | undefined) ?? 0;
+        expect(visibility).toBeGreaterThanOrEqual(6 * timeout + window);
+      }
     }
+  });
+
+  it('gathers fanout and delivery batches for 1 s by default, -c batchingWindowSeconds otherwise (0 allowed)', () => {
+    const windows = (t: Template) =>
+      Object.values(
+        t.toJSON().Resources as Record<string, { Type: string; Properties: Record<string, unknown> }>,
+      )
+        .filter((r) => r.Type === 'AWS::Lambda::EventSourceMapping')
+        .map((r) => {
+          const arn = JSON.stringify(r.Properties.EventSourceArn);
+          const source = ['Ordered', 'FanoutRuleDlq', 'Fanout', 'Delivery'].find((q) => arn.includes(q));
+          return `${source}:${r.Properties.MaximumBatchingWindowInSeconds ?? '-'}`;
+        })
+        .sort();
+    expect(DEFAULT_BATCHING_WINDOW_SECONDS).toBe(1);
+    expect(windows(template)).toEqual(['Delivery:1', 'Fanout:1', 'FanoutRuleDlq:-', 'Ordered:-']);
+    const off = Template.fromStack(new RelayStack(newApp(), 'Off', { batchingWindowSeconds: 0 }));
+    expect(windows(off)).toEqual(['Delivery:0', 'Fanout:0', 'FanoutRuleDlq:-', 'Ordered:-']);
   });
 
   it('dead-letters a delivery task after MAX_RECEIVES receives (every wait is a new message), and fanout messages after 5', () => {
