@@ -87,3 +87,79 @@ export type RelayEvent = z.infer<typeof RelayEventSchema>;
 export function webhookBody(event: RelayEvent): string {
   return JSON.stringify({ type: event.type, timestamp: event.timestamp, data: event.data });
 }
+
+/** The detail type of an entry that carries several events (a batch ingest, packed). */
+export const BUS_PACK_DETAIL_TYPE = 'relay.pack';
+
+/**
+ * How full a packed entry gets: 64 KB, the chunk EventBridge bills per entry and SQS per
+ * request. A bigger entry costs the same per 64 KB while making a bigger fanout message (and a
+ * bigger retry when one of its events fails), so packing stops here; an event over it goes
+ * alone, up to {@link MAX_BUS_EVENT_BYTES}.
+ */
+export const PACK_TARGET_BYTES = 64 * 1024;
+
+/** One entry for the bus: its detail type, its detail (JSON) and the events it carries. */
+export interface BusEntry {
+  detailType: string;
+  detail: string;
+  receivedAt: string;
+  events: RelayEvent[];
+}
+
+const utf8 = (s: string) => Buffer.byteLength(s, 'utf8');
+/** Time, source and detail type as EventBridge counts them, around a detail of `n` bytes. */
+const entryBytes = (detailType: string, detailBytes: number) =>
+  14 + utf8(BUS_SOURCE) + utf8(detailType) + detailBytes;
+
+/**
+ * Events as few bus entries as the 64 KB chunk allows, in order: runs of consecutive events are
+ * packed into one `relay.pack` entry (`{"events": [...]}`); an entry of one event is the event
+ * itself, as versions before packing published every event (and as the archive holds them).
+ */
+export function packForBus(events: readonly RelayEvent[]): BusEntry[] {
+  const entries: BusEntry[] = [];
+  let run: Array<{ event: RelayEvent; json: string }> = [];
+  let runBytes = 0;
+  const close = () => {
+    const [first] = run;
+    if (!first) return;
+    entries.push(
+      run.length === 1
+        ? {
+            detailType: first.event.type,
+            detail: first.json,
+            receivedAt: first.event.receivedAt,
+            events: [first.event],
+          }
+        : {
+            detailType: BUS_PACK_DETAIL_TYPE,
+            detail: `{"events":[${run.map((r) => r.json).join(',')}]}`,
+            receivedAt: first.event.receivedAt,
+            events: run.map((r) => r.event),
+          },
+    );
+    run = [];
+    runBytes = 0;
+  };
+  for (const event of events) {
+    const json = JSON.stringify(event);
+    const size = utf8(json) + 1; // and its comma
+    // `{"events":[` + `]}` is 13 bytes.
+    if (run.length > 0 && entryBytes(BUS_PACK_DETAIL_TYPE, 13 + runBytes + size) > PACK_TARGET_BYTES) close();
+    run.push({ event, json });
+    runBytes += size;
+  }
+  close();
+  return entries;
+}
+
+const PackSchema = z.object({ events: z.array(RelayEventSchema).check(z.minLength(1)) });
+
+/** A bus entry's detail: one event, or a pack of them. */
+export const BusDetailSchema = z.union([RelayEventSchema, PackSchema]);
+
+/** The events of a bus entry's (parsed) detail. */
+export function eventsOfDetail(detail: z.infer<typeof BusDetailSchema>): RelayEvent[] {
+  return 'events' in detail ? detail.events : [detail];
+}

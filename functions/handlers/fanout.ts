@@ -1,7 +1,7 @@
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import * as z from 'zod/mini';
-import { RelayEventSchema } from '../core/event.ts';
+import { BusDetailSchema, eventsOfDetail } from '../core/event.ts';
 import { type FanoutDeps, type FanoutStore, fanout } from '../core/fanout.ts';
 import type { Subscription } from '../core/subscription.ts';
 import '../core/zod.ts';
@@ -25,12 +25,13 @@ const BusMessageSchema = z.object({
   resources: z.array(z.string()),
   /** EventBridge marks events replayed from an archive with the replay's name. */
   'replay-name': z.optional(z.string()),
-  detail: RelayEventSchema,
+  /** One event, or a pack of a batch's events (core/event.ts, packForBus). */
+  detail: BusDetailSchema,
 });
 
 /**
- * The fanout queue's consumer: each record is one bus event; each becomes one delivery task per
- * matching subscription. A record that fails comes back (SQS visibility) and, after the queue's
+ * The fanout queue's consumer: each record is one bus entry (an event, or a pack of a batch's
+ * events); each event becomes one delivery task per matching subscription. A record that fails comes back (SQS visibility) and, after the queue's
  * maxReceiveCount, lands in the fanout DLQ; the others are not held up.
  */
 export function makeFanoutHandler(deps: FanoutDeps) {
@@ -56,7 +57,7 @@ export function makeFanoutHandler(deps: FanoutDeps) {
       loggingFailures('fanout', async (record: SQSRecord) => {
         const message = BusMessageSchema.parse(JSON.parse(record.body));
         const replay = message['replay-name'];
-        await fanout({ ...deps, store }, [message.detail], replay ? { replay } : {});
+        await fanout({ ...deps, store }, eventsOfDetail(message.detail), replay ? { replay } : {});
       }),
       processor,
       { throwOnFullBatchFailure: false },

@@ -6,7 +6,7 @@ import {
   type PutEventsResultEntry,
 } from '@aws-sdk/client-eventbridge';
 import { PartialPublish } from '../../core/errors.ts';
-import { BUS_SOURCE, type RelayEvent } from '../../core/event.ts';
+import { BUS_SOURCE, packForBus, type RelayEvent } from '../../core/event.ts';
 import type { EventBus } from '../../core/ports.ts';
 import { backoffMs, chunkWithin, forEachLimited } from './batching.ts';
 
@@ -71,16 +71,19 @@ export class EventBridgeBus implements EventBus {
    */
   async publish(events: readonly RelayEvent[]): Promise<void> {
     if (events.length === 0) return;
-    const entries = events.map(
-      (event): PutEventsRequestEntry => ({
+    // A batch goes as few entries as the 64 KB chunk allows (core/event.ts, packForBus).
+    const packed = packForBus(events);
+    const entries = packed.map(
+      (p): PutEventsRequestEntry => ({
         Source: BUS_SOURCE,
-        DetailType: event.type,
-        Detail: JSON.stringify(event),
+        DetailType: p.detailType,
+        Detail: p.detail,
         EventBusName: this.eventBusName,
-        Time: new Date(event.receivedAt),
+        Time: new Date(p.receivedAt),
       }),
     );
-    const idOf = new Map(entries.map((entry, i) => [entry, events[i]?.id ?? '']));
+    // A refused entry leaves every event it carries off the bus.
+    const idsOf = new Map(entries.map((entry, i) => [entry, (packed[i]?.events ?? []).map((e) => e.id)]));
     const failures: Array<EntryFailure & { entry: PutEventsRequestEntry }> = [];
     await forEachLimited(
       chunkWithin(entries, MAX_ENTRIES_PER_REQUEST, MAX_REQUEST_BYTES, entrySize),
@@ -97,10 +100,11 @@ export class EventBridgeBus implements EventBus {
     );
     const [first] = failures;
     if (first) {
+      const unpublished = new Set(failures.flatMap((f) => idsOf.get(f.entry) ?? []));
       throw new PartialPublish(
-        `EventBridge refused ${failures.length} of ${events.length} events on bus ${this.eventBusName} ` +
+        `EventBridge refused ${failures.length} of ${entries.length} entries (${unpublished.size} of ${events.length} events) on bus ${this.eventBusName} ` +
           `after ${this.maxRetries + 1} attempts; first error: ${first.code ?? 'unknown'}: ${first.message ?? 'no message'}`,
-        new Set(failures.map((f) => idOf.get(f.entry) ?? '')),
+        unpublished,
       );
     }
   }

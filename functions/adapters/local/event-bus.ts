@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { BUS_SOURCE, type RelayEvent } from '../../core/event.ts';
+import { BUS_SOURCE, packForBus, type RelayEvent } from '../../core/event.ts';
 import type { EventBus } from '../../core/ports.ts';
 import type { LocalQueue } from './queue.ts';
 
@@ -20,20 +20,21 @@ export class LocalEventBus implements EventBus {
 
   /** `opts.replay` marks the events as EventBridge marks an archive replay's (`replay-name`). */
   async publish(events: readonly RelayEvent[], opts: { replay?: string } = {}): Promise<void> {
-    for (const event of events) {
+    // Packed as on AWS (core/event.ts, packForBus): one message per entry.
+    for (const entry of packForBus(events)) {
       const envelope = {
         version: '0',
         id: randomUUID(),
-        'detail-type': event.type,
+        'detail-type': entry.detailType,
         source: BUS_SOURCE,
         account: '000000000000',
         time: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'),
         region: 'local',
         resources: [],
         ...(opts.replay ? { 'replay-name': opts.replay } : {}),
-        detail: event,
+        detail: '__DETAIL__',
       };
-      const body = JSON.stringify(envelope);
+      const body = JSON.stringify(envelope).replace('"__DETAIL__"', () => entry.detail);
       for (const rule of this.rules) if (rule.sources.includes(envelope.source)) rule.target.send(body);
     }
   }

@@ -1,8 +1,16 @@
 import { describe, expect, it } from 'vitest';
 import {
+  BUS_PACK_DETAIL_TYPE,
+  BUS_SOURCE,
+  BusDetailSchema,
+  type BusEntry,
   EventBatchInputSchema,
   EventInputSchema,
+  eventsOfDetail,
   MAX_BATCH_EVENTS,
+  PACK_TARGET_BYTES,
+  packForBus,
+  type RelayEvent,
   RelayEventSchema,
   webhookBody,
 } from '../../../functions/core/event.ts';
@@ -129,5 +137,57 @@ describe('webhookBody', () => {
     expect(webhookBody(event)).toBe(
       '{"type":"shipment.delivered","timestamp":"2026-11-23T09:59:00.000Z","data":{"shipmentId":"shp_42","carrier":"ups"}}',
     );
+  });
+});
+
+describe('packForBus (batch ingest as few bus entries as the 64 KB chunk allows)', () => {
+  const ev = (n: number, bytes = 1000): RelayEvent => ({
+    id: `evt_${n}`,
+    tenant: 'acme',
+    type: 'order.created',
+    timestamp: '2026-12-01T10:00:00.000Z',
+    receivedAt: '2026-12-01T10:00:00.000Z',
+    data: { n, text: 'z'.repeat(bytes) },
+    position: n,
+  });
+  const entryBytes = (e: BusEntry) =>
+    14 + Buffer.byteLength(`${BUS_SOURCE}${e.detailType}${e.detail}`, 'utf8');
+  const unpack = (e: BusEntry) => eventsOfDetail(BusDetailSchema.parse(JSON.parse(e.detail)));
+
+  it('keeps one event as itself: the entry every earlier version published', () => {
+    const [entry, ...rest] = packForBus([ev(1)]);
+    expect(rest).toEqual([]);
+    expect(entry?.detailType).toBe('order.created');
+    expect(JSON.parse(entry?.detail ?? '')).toEqual(ev(1));
+    expect(unpack(entry as BusEntry)).toEqual([ev(1)]);
+  });
+
+  it('packs 100 events of 1 KB into 2 entries of at most 64 KB, in order', () => {
+    const batch = Array.from({ length: 100 }, (_, n) => ev(n));
+    const entries = packForBus(batch);
+    expect(entries).toHaveLength(2);
+    for (const e of entries) {
+      expect(e.detailType).toBe(BUS_PACK_DETAIL_TYPE);
+      expect(entryBytes(e)).toBeLessThanOrEqual(PACK_TARGET_BYTES);
+    }
+    expect(entries.flatMap(unpack)).toEqual(batch);
+  });
+
+  it('sends an event too big to share an entry alone, between packs of its neighbours', () => {
+    const batch = [ev(0), ev(1), ev(2, 100_000), ev(3), ev(4)];
+    const entries = packForBus(batch);
+    expect(entries.map((e) => e.events.map((x) => x.id))).toEqual([
+      ['evt_0', 'evt_1'],
+      ['evt_2'],
+      ['evt_3', 'evt_4'],
+    ]);
+    expect(entries[1]?.detailType).toBe('order.created');
+    expect(entries.flatMap(unpack)).toEqual(batch);
+  });
+
+  it('refuses a detail that is neither an event nor a pack of events', () => {
+    expect(BusDetailSchema.safeParse({ events: [] }).success).toBe(false);
+    expect(BusDetailSchema.safeParse({ events: [{ id: 'x' }] }).success).toBe(false);
+    expect(BusDetailSchema.safeParse({ id: 'x' }).success).toBe(false);
   });
 });

@@ -155,6 +155,34 @@ describe('fanout handler', () => {
     expect(result.batchItemFailures).toEqual([{ itemIdentifier: 'm1' }]);
   });
 
+  it('fans out every event of a packed entry (a batch ingest), and of a replayed one', async () => {
+    const tasks = new FakeTaskQueue();
+    const store = fakeStore();
+    const packed = [1, 2, 3].map((n) => anEvent({ id: `evt_p${n}`, type: 'route.updated' }));
+    const result = await makeFanoutHandler({ store, tasks })({
+      Records: [
+        busRecord('m1', { events: packed }),
+        busRecord('m2', { events: packed }, { 'replay-name': 'replay-07' }),
+      ],
+    });
+    expect(result.batchItemFailures).toEqual([]);
+    const made = tasks.of('enqueue').flatMap((c) => c.tasks);
+    expect(made.filter((t) => !t.replay).map((t) => t.eventId)).toEqual(['evt_p1', 'evt_p2', 'evt_p3']);
+    expect(made.filter((t) => t.replay === 'replay-07').map((t) => t.eventId)).toEqual([
+      'evt_p1',
+      'evt_p2',
+      'evt_p3',
+    ]);
+    expect(store.stored.filter((id) => id === 'evt_p2')).toHaveLength(2);
+  });
+
+  it('refuses an empty pack as a batch item failure', async () => {
+    const result = await makeFanoutHandler({ store: fakeStore(), tasks: new FakeTaskQueue() })({
+      Records: [busRecord('m1', { events: [] })],
+    });
+    expect(result.batchItemFailures).toEqual([{ itemIdentifier: 'm1' }]);
+  });
+
   it('queues each task with its event, so the delivery step reads no event item', async () => {
     const tasks = new FakeTaskQueue();
     const event = anEvent({ id: 'evt_a', type: 'order.created', data: { n: 1 } });

@@ -7,6 +7,7 @@ import {
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { EventBridgeBus } from '../../../../functions/adapters/aws/event-bus.ts';
+import { PartialPublish } from '../../../../functions/core/errors.ts';
 import { BUS_SOURCE, type RelayEvent } from '../../../../functions/core/event.ts';
 
 const BUS = 'relay-events';
@@ -28,7 +29,12 @@ const events = (count: number, data?: (n: number) => Record<string, unknown>) =>
 
 const calls = () => eventBridge.commandCalls(PutEventsCommand).map((c) => c.args[0].input.Entries ?? []);
 const idsOf = (entries: PutEventsRequestEntry[]) =>
-  entries.map((e) => (JSON.parse(e.Detail ?? '{}') as RelayEvent).id);
+  entries.flatMap((e) => {
+    const detail = JSON.parse(e.Detail ?? '{}') as RelayEvent | { events: RelayEvent[] };
+    return 'events' in detail ? detail.events.map((x) => x.id) : [detail.id];
+  });
+/** Events of ~40 KB: one per entry (two would pass the 64 KB a pack holds). */
+const bigEvents = (count: number) => events(count, (n) => ({ n, blob: 'y'.repeat(40_000) }));
 const accepted = (entries: PutEventsRequestEntry[] | undefined): PutEventsResultEntry[] =>
   (entries ?? []).map((_, i) => ({ EventId: `eb-${i}` }));
 const acceptAll = (input: { Entries?: PutEventsRequestEntry[] }) => ({
@@ -63,15 +69,22 @@ describe('EventBridgeBus', () => {
     expect(calls()).toHaveLength(0);
   });
 
-  it('sends 25 events as requests of 10, 10 and 5, in order', async () => {
+  it('packs 25 small events into one relay.pack entry, in order', async () => {
     await bus().publish(events(25));
-    expect(calls().map((c) => c.length)).toEqual([10, 10, 5]);
+    expect(calls().map((c) => c.length)).toEqual([1]);
+    expect(calls()[0]?.[0]?.DetailType).toBe('relay.pack');
     expect(calls().flatMap(idsOf)).toEqual(events(25).map((e) => e.id));
   });
 
-  it('sends a full batch of 100 events in ten requests of 10', async () => {
-    await bus().publish(events(100));
-    expect(calls().map((c) => c.length)).toEqual(Array(10).fill(10));
+  it('sends a batch of 100 events of 1 KB as two entries of at most 64 KB, in one request', async () => {
+    const batch = events(100, (n) => ({ n, text: 'z'.repeat(1000) }));
+    await bus().publish(batch);
+    expect(calls().map((c) => c.length)).toEqual([2]);
+    for (const entry of calls()[0] ?? []) {
+      const size = 14 + Buffer.byteLength(`${entry.Source}${entry.DetailType}${entry.Detail}`, 'utf8');
+      expect(size).toBeLessThanOrEqual(64 * 1024);
+    }
+    expect(calls().flatMap(idsOf)).toEqual(batch.map((e) => e.id));
   });
 
   it('splits large events across requests so no request carries over 256 KB of entries', async () => {
@@ -101,14 +114,15 @@ describe('EventBridgeBus', () => {
       .on(PutEventsCommand)
       .resolvesOnce({
         FailedEntryCount: 2,
-        Entries: accepted(Array(10).fill({})).map((r, i) =>
-          i === 3 || i === 7 ? { ErrorCode: 'ThrottlingException', ErrorMessage: 'Rate exceeded' } : r,
+        Entries: accepted(Array(6).fill({})).map((r, i) =>
+          i === 1 || i === 4 ? { ErrorCode: 'ThrottlingException', ErrorMessage: 'Rate exceeded' } : r,
         ),
       })
       .callsFake(acceptAll);
-    await bus().publish(events(10));
-    expect(calls().map((c) => c.length)).toEqual([10, 2]);
-    expect(idsOf(calls()[1] ?? [])).toEqual(['evt_3', 'evt_7']);
+    // Six entries of ~40 KB fill one request (256 KB).
+    await bus().publish(bigEvents(6));
+    expect(calls().map((c) => c.length)).toEqual([6, 2]);
+    expect(idsOf(calls()[1] ?? [])).toEqual(['evt_1', 'evt_4']);
   });
 
   it('throws naming how many events failed and the first error once the retries run out', async () => {
@@ -120,8 +134,34 @@ describe('EventBridgeBus', () => {
       maxRetries: 2,
       baseDelayMs: 1,
     }).publish(events(3));
-    await expect(publishing).rejects.toThrow(/refused 3 of 3 events .*InternalFailure: try again/);
+    await expect(publishing).rejects.toThrow(
+      /refused 1 of 1 entries \(3 of 3 events\) .*InternalFailure: try again/,
+    );
     expect(calls()).toHaveLength(3);
+  });
+
+  it('names every event of a refused pack as unpublished, and none of an accepted entry', async () => {
+    // Two packs: 100 events of ~1 KB. EventBridge keeps refusing the second.
+    const batch = events(100, (n) => ({ n, text: 'z'.repeat(1000) }));
+    eventBridge.on(PutEventsCommand).callsFake((input: { Entries?: PutEventsRequestEntry[] }) => {
+      const entries = input.Entries ?? [];
+      const refuse = (e: PutEventsRequestEntry) => idsOf([e]).includes('evt_99');
+      return {
+        FailedEntryCount: entries.filter(refuse).length,
+        Entries: entries.map((e, i) =>
+          refuse(e) ? { ErrorCode: 'InternalFailure' } : { EventId: `eb-${i}` },
+        ),
+      };
+    });
+    const failure = await bus()
+      .publish(batch)
+      .catch((err: unknown) => err);
+    expect(failure).toBeInstanceOf(PartialPublish);
+    const unpublished = [...(failure as PartialPublish).unpublished];
+    const second = idsOf([calls()[0]?.[1] ?? {}]);
+    expect(unpublished.sort()).toEqual(second.sort());
+    expect(unpublished).toContain('evt_99');
+    expect(unpublished).not.toContain('evt_0');
   });
 
   it('treats an entry without an event id as refused when the response reports failures', async () => {
@@ -129,7 +169,7 @@ describe('EventBridgeBus', () => {
       .on(PutEventsCommand)
       .resolvesOnce({ FailedEntryCount: 1, Entries: [{ EventId: 'eb-0' }] })
       .callsFake(acceptAll);
-    await bus().publish(events(2));
+    await bus().publish(bigEvents(2));
     expect(idsOf(calls()[1] ?? [])).toEqual(['evt_1']);
   });
 
