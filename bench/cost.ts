@@ -1,55 +1,61 @@
 /**
- * Cost model: `npm run cost`. What one webhook costs on AWS, from the requests the real Lambda
- * entry modules make in an integrated run, priced with the list prices (us-east-1) in
- * shared/reference/aws.md.
+ * Cost model: `npm run cost` (`-- --markdown` for the README table). What a million webhooks
+ * cost on AWS: the real Lambda entry modules run against dynalite and mocked SDK clients and are
+ * measured; bench/cost-model.ts prices the counts at two arrival rates (10 and 1,000 webhooks/s)
+ * with the stack's batching window, and lists the fixed monthly items apart.
  *
- * How each figure is obtained:
- * - EventBridge, SQS (handler-sent) and Secrets Manager: every SDK command the functions send is
- *   recorded by aws-sdk-client-mock.
- * - DynamoDB: the functions talk to dynalite through a loopback proxy that asks for
- *   ReturnConsumedCapacity on every request and sums what dynalite reports; write units of the
- *   GSIs an item lands in (dynalite does not report those) are added from each item's size.
- * - Lambda: one request per invocation; GB-s from the measured handler time at 256 MB (this
- *   machine's time, an approximation of Lambda's).
- * - API Gateway: one request per ingest call.
- * - Work AWS does around the functions, modelled: the rule's delivery to the fanout queue (one
- *   SQS SendMessage per event), and the event source mappings' ReceiveMessage and
- *   DeleteMessageBatch (one each per invocation of a full batch of 10).
- * - CloudWatch Logs: the bytes the functions log at INFO.
+ * Measured here, per webhook: ingest requests; PutEvents entries, their 64 KB chunks and bytes;
+ * tasks per fanout message; DynamoDB write and read units as dynalite reports them through a
+ * metering proxy (ReturnConsumedCapacity, plus index write units from item sizes); CPU per
+ * message of each function (dynalite runs in a child process, so it is not counted; the proxy
+ * is, a little); bytes the functions log at INFO; bytes each webhook leaves in the table (a scan
+ * after the scenario, DynamoDB's size rule + 100 B per item); bytes of the POST the receiver
+ * gets. Modelled (bench/cost-model.ts, ASSUMED): batch fill from the rate, AWS call latencies,
+ * platform log lines, cold starts, transfer overhead; the failing scenario from the retry
+ * schedule and real record sizes.
  *
  * Environment: COST_EVENTS (default 200 per scenario), COST_PAYLOAD_BYTES (default 1024).
  */
 import { createServer, request } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { ScanCommand } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { ChangeMessageVisibilityCommand, SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { marshall } from '@aws-sdk/util-dynamodb';
+import { App } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
 import { mockClient } from 'aws-sdk-client-mock';
 // @ts-expect-error dynalite ships no types for its internals; itemSize is DynamoDB's size rule.
 import { itemSize } from 'dynalite/db/index.js';
+import { deliveryItem } from '../functions/adapters/dynamodb/deliveries.ts';
 import { TABLE_KEYS } from '../functions/adapters/dynamodb/table.ts';
+import type { Delivery } from '../functions/core/delivery/model.ts';
+import { DEFAULT_RETRY_SCHEDULE } from '../functions/core/delivery/retry.ts';
+import { MAX_DELAY_SECONDS, MAX_RECEIVES } from '../functions/core/delivery/scheduling.ts';
+import { METRICS } from '../functions/core/metrics.ts';
 import { ensureTable, localDynamoClient, startDynalite } from '../functions/local/dynalite.ts';
+import { DEFAULT_BATCHING_WINDOW_SECONDS, RelayStack } from '../infra/relay-stack.ts';
 import { apiGatewayEvent, ruleDelivery, sqsRecord } from '../test/support/lambda-events.ts';
+import { samplePayload } from '../test/support/sample-payload.ts';
+import {
+  ASSUMED,
+  failingLines,
+  fixedMonthly,
+  floorOf,
+  type Line,
+  type Measured,
+  PRICE,
+  priceLines,
+  totalOf,
+} from './cost-model.ts';
 
 const EVENTS = Number(process.env.COST_EVENTS ?? 200);
 const PAYLOAD_BYTES = Number(process.env.COST_PAYLOAD_BYTES ?? 1024);
-const MEMORY_GB = 0.25;
+const MARKDOWN = process.argv.includes('--markdown');
 /** The admin key in Secrets Manager; the measured traffic uses a tenant key made with it. */
 const ADMIN_KEY = 'cost-admin-key';
 let tenantKey = '';
-
-/** List prices, us-east-1 (shared/reference/aws.md). */
-const PRICE = {
-  apiGatewayRequest: 1.0 / 1e6,
-  lambdaRequest: 0.2 / 1e6,
-  lambdaGbSecondArm: 0.0000133334,
-  eventBridgeEvent: 1.0 / 1e6, // per 64 KB chunk
-  sqsRequest: 0.4 / 1e6, // per 64 KB chunk
-  dynamoWriteUnit: 0.625 / 1e6,
-  dynamoReadUnit: 0.125 / 1e6,
-  logsGb: 0.5,
-  secretsManagerCall: 0.05 / 10_000,
-};
 
 // ---- DynamoDB: dynalite behind a proxy that measures consumed capacity --------------------
 const usage = { dynamoRead: 0, dynamoWrite: 0, dynamoRequests: 0 };
@@ -62,7 +68,7 @@ function gsiWriteUnits(item: AttributeMap): number {
 }
 
 async function startMeteredDynamo(): Promise<{ endpoint: string; close(): Promise<void> }> {
-  const db = await startDynalite();
+  const db = await startDynalite(undefined, true);
   const target = new URL(db.endpoint);
   const proxy = createServer((req, res) => {
     const chunks: Buffer[] = [];
@@ -83,6 +89,17 @@ async function startMeteredDynamo(): Promise<{ endpoint: string; close(): Promis
       ) {
         body.ReturnConsumedCapacity = 'TOTAL';
         usage.dynamoRequests++;
+      }
+      if (process.env.COST_DEBUG && ['PutItem', 'UpdateItem', 'DeleteItem', 'BatchWriteItem'].includes(op)) {
+        const keys =
+          op === 'BatchWriteItem'
+            ? Object.values(
+                body.RequestItems as Record<string, Array<{ PutRequest?: { Item: AttributeMap } }>>,
+              )
+                .flat()
+                .map((w) => (w.PutRequest?.Item as { pk?: { S?: string } } | undefined)?.pk?.S)
+            : [((body.Item ?? body.Key) as { pk?: { S?: string } } | undefined)?.pk?.S];
+        for (const k of keys) process.stderr.write(`${op} ${String(k).split('#')[0]}\n`);
       }
       if (op === 'PutItem') usage.dynamoWrite += gsiWriteUnits(body.Item as AttributeMap);
       if (op === 'BatchWriteItem') {
@@ -163,6 +180,7 @@ Object.assign(process.env, {
   RELAY_EVENT_BUS_NAME: 'relay-events',
   RELAY_DELIVERY_QUEUE_URL: 'https://sqs.us-east-1.amazonaws.com/123456789012/relay-delivery',
   RELAY_DELIVERY_DLQ_ARN: 'arn:aws:sqs:us-east-1:123456789012:relay-delivery-dlq',
+  RELAY_ORDERED_QUEUE_URL: 'https://sqs.us-east-1.amazonaws.com/123456789012/relay-ordered.fifo',
   // As the stack sets it (20 invocations x 10): endpoints below 200 in flight need no count.
   RELAY_DELIVERY_SLOTS: '200',
   RELAY_ADMIN_KEY_SECRET_ARN: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:k',
@@ -181,6 +199,7 @@ let capturing = false;
 process.stdout.write = ((chunk: string | Uint8Array, ...rest: unknown[]) => {
   if (capturing) {
     logBytes += typeof chunk === 'string' ? Buffer.byteLength(chunk) : chunk.length;
+    if (process.env.COST_DEBUG) process.stderr.write(`LOG ${String(chunk).slice(0, 400)}\n`);
     return true;
   }
   return (write as (c: string | Uint8Array, ...r: unknown[]) => boolean)(chunk, ...rest);
@@ -191,10 +210,19 @@ const { handler: api } = await import('../functions/lambda/api.ts');
 const { handler: fanout } = await import('../functions/lambda/fanout.ts');
 const { handler: delivery } = await import('../functions/lambda/delivery.ts');
 
-// A receiver on loopback that accepts everything.
+// A receiver on loopback that accepts everything and notes the size of what it got.
+let requestBytes = 0;
 const receiver = createServer((req, res) => {
-  req.resume();
-  req.on('end', () => res.end('ok'));
+  let bytes = `${req.method} ${req.url} HTTP/1.1\r\n`.length + 2;
+  for (let i = 0; i < req.rawHeaders.length; i += 2)
+    bytes += `${req.rawHeaders[i]}: ${req.rawHeaders[i + 1]}\r\n`.length;
+  req.on('data', (c: Buffer) => {
+    bytes += c.length;
+  });
+  req.on('end', () => {
+    requestBytes = bytes;
+    res.end('ok');
+  });
 });
 await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
 const receiverUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook`;
@@ -208,30 +236,41 @@ interface Scenario {
   batch: number;
 }
 
-interface Counts {
-  webhooks: number;
-  apiRequests: number;
-  invocations: Record<string, number>;
-  gbSeconds: number;
-  ebEvents: number;
-  sqsHandlerRequests: number;
-  sqsModelled: number;
-  dynamoRead: number;
-  dynamoWrite: number;
-  dynamoRequests: number;
-  logBytes: number;
-  secretsCalls: number;
-}
-
-async function timed<T>(counts: Counts, fn: string, run: () => Promise<T>): Promise<T> {
-  const t0 = performance.now();
+type Fn = 'ingest' | 'fanout' | 'delivery';
+const cpu = { ingest: 0, fanout: 0, delivery: 0 };
+const reads = { ingest: 0, fanout: 0, delivery: 0 };
+async function timed<T>(fn: Fn, run: () => Promise<T>): Promise<T> {
+  const c0 = process.cpuUsage();
+  const r0 = usage.dynamoRead;
   const result = await run();
-  counts.invocations[fn] = (counts.invocations[fn] ?? 0) + 1;
-  counts.gbSeconds += ((performance.now() - t0) / 1000) * MEMORY_GB;
+  const c = process.cpuUsage(c0);
+  cpu[fn] += (c.user + c.system) / 1000;
+  reads[fn] += usage.dynamoRead - r0;
   return result;
 }
 
-const data = { note: 'x'.repeat(Math.max(0, PAYLOAD_BYTES - 40)), shipmentId: 'S-1' };
+/** Bytes of every item in the table, DynamoDB's way (+100 B of overhead per item). */
+async function tableBytes(): Promise<number> {
+  const client = localDynamoClient(dynamo.endpoint);
+  let total = 0;
+  let start: Record<string, unknown> | undefined;
+  do {
+    const res = await client.send(
+      new ScanCommand({ TableName: 'relay-table', ExclusiveStartKey: start as never }),
+    );
+    for (const item of res.Items ?? []) {
+      const size = itemSize(item) + 100;
+      // An index holds a copy of each item carrying its keys (projection ALL).
+      const indexes = TABLE_KEYS.indexes.filter((i) => i.partitionKey in item).length;
+      total += size * (1 + indexes);
+    }
+    start = res.LastEvaluatedKey;
+  } while (start);
+  client.destroy();
+  return total;
+}
+
+const data = samplePayload(PAYLOAD_BYTES);
 
 // As an operator would after deploying: a tenant key, made with the admin key.
 {
@@ -240,40 +279,30 @@ const data = { note: 'x'.repeat(Math.max(0, PAYLOAD_BYTES - 40)), shipmentId: 'S
   tenantKey = JSON.parse(made.body ?? '{}').key;
 }
 
-async function runScenario(s: Scenario, tenantSubs: number): Promise<Counts> {
+async function runScenario(s: Scenario): Promise<Measured> {
   // Fresh subscriptions for this scenario: only its own type matches them.
-  const type = `cost.s${tenantSubs}.b${s.batch}`;
+  const type = `cost.s${s.subscribers}.b${s.batch}`;
   for (let i = 0; i < s.subscribers; i++) {
     await api(httpEvent('POST', '/v1/subscriptions', { url: receiverUrl, eventTypes: [type] }));
   }
   eventBridge.resetHistory();
   sqs.resetHistory();
-  secrets.resetHistory();
   const before = { ...usage };
-  const counts: Counts = {
-    webhooks: 0,
-    apiRequests: 0,
-    invocations: {},
-    gbSeconds: 0,
-    ebEvents: 0,
-    sqsHandlerRequests: 0,
-    sqsModelled: 0,
-    dynamoRead: 0,
-    dynamoWrite: 0,
-    dynamoRequests: 0,
-    logBytes: 0,
-    secretsCalls: 0,
-  };
+  const bytesBefore = await tableBytes();
   const logBefore = logBytes;
+  for (const k of Object.keys(cpu) as Fn[]) {
+    cpu[k] = 0;
+    reads[k] = 0;
+  }
   capturing = true;
+  let apiRequests = 0;
 
-  // Ingest.
   for (let i = 0; i < EVENTS; i += s.batch) {
     const n = Math.min(s.batch, EVENTS - i);
     const res =
       s.batch === 1
-        ? await timed(counts, 'ingest', () => ingest(httpEvent('POST', '/v1/events', { type, data })))
-        : await timed(counts, 'ingest', () =>
+        ? await timed('ingest', () => ingest(httpEvent('POST', '/v1/events', { type, data })))
+        : await timed('ingest', () =>
             ingest(
               httpEvent('POST', '/v1/events/batch', {
                 events: Array.from({ length: n }, () => ({ type, data })),
@@ -281,140 +310,216 @@ async function runScenario(s: Scenario, tenantSubs: number): Promise<Counts> {
             ),
           );
     if (res.statusCode !== 202) throw new Error(`ingest failed: ${res.body}`);
-    counts.apiRequests++;
+    apiRequests++;
   }
   const entries = eventBridge.commandCalls(PutEventsCommand).flatMap((c) => c.args[0].input.Entries ?? []);
-  counts.ebEvents = entries.reduce((sum, e) => sum + chunks64k(Buffer.byteLength(e.Detail ?? '')), 0);
-  // The rule sends each event to the fanout queue: one SendMessage each.
-  counts.sqsModelled += entries.length;
 
-  // Fanout, in full batches of 10 as the event source mapping delivers them under load.
+  // Fanout and delivery in full batches of 10: CPU and reads are taken per message.
   const sentBefore = sqs.commandCalls(SendMessageBatchCommand).length;
+  let fanoutInvocations = 0;
   for (let i = 0; i < entries.length; i += 10) {
     const batch = entries.slice(i, i + 10).map((e) => sqsRecord(ruleDelivery(e)));
-    const r = await timed(counts, 'fanout', () => fanout({ Records: batch }));
+    const r = await timed('fanout', () => fanout({ Records: batch }));
     if (r.batchItemFailures.length) throw new Error('fanout failed');
-    counts.sqsModelled += 2; // ReceiveMessage + DeleteMessageBatch by the event source mapping
+    fanoutInvocations++;
   }
   const tasks = sqs
     .commandCalls(SendMessageBatchCommand)
     .slice(sentBefore)
     .flatMap((c) => c.args[0].input.Entries ?? []);
-
-  // Delivery, in full batches of 10.
   for (let i = 0; i < tasks.length; i += 10) {
     const batch = tasks.slice(i, i + 10).map((t) => sqsRecord(t.MessageBody ?? ''));
-    const r = await timed(counts, 'delivery', () => delivery({ Records: batch }));
+    const r = await timed('delivery', () => delivery({ Records: batch }));
     if (r.batchItemFailures.length) throw new Error('delivery failed');
-    counts.sqsModelled += 2;
   }
   capturing = false;
-  counts.webhooks = tasks.length;
-  counts.sqsHandlerRequests =
-    sqs
-      .commandCalls(SendMessageBatchCommand)
-      .reduce((sum, c) => sum + chunks64k(JSON.stringify(c.args[0].input.Entries).length), 0) +
-    sqs.commandCalls(ChangeMessageVisibilityCommand).length;
-  counts.dynamoRead = usage.dynamoRead - before.dynamoRead;
-  counts.dynamoWrite = usage.dynamoWrite - before.dynamoWrite;
-  counts.dynamoRequests = usage.dynamoRequests - before.dynamoRequests;
-  counts.logBytes = logBytes - logBefore;
-  counts.secretsCalls = secrets.commandCalls(GetSecretValueCommand).length;
-  return counts;
+  const webhooks = tasks.length;
+  const busBytes = entries.reduce((sum, e) => sum + Buffer.byteLength(e.Detail ?? ''), 0);
+  return {
+    apiRequests: apiRequests / webhooks,
+    busEntries: entries.length / webhooks,
+    busChunks: entries.reduce((sum, e) => sum + chunks64k(Buffer.byteLength(e.Detail ?? '')), 0) / webhooks,
+    busBytes: busBytes / webhooks,
+    tasksPerFanoutMessage: webhooks / entries.length,
+    writeUnits: (usage.dynamoWrite - before.dynamoWrite) / webhooks,
+    fanoutReadUnitsPerInvocation: reads.fanout / fanoutInvocations,
+    deliveryReadUnitsPerTask: reads.delivery / webhooks,
+    cpuMs: {
+      ingest: cpu.ingest / (apiRequests * (webhooks / apiRequests)),
+      fanout: cpu.fanout / entries.length,
+      delivery: cpu.delivery / webhooks,
+    },
+    logBytes: (logBytes - logBefore) / webhooks,
+    storedBytes: ((await tableBytes()) - bytesBefore) / webhooks,
+    requestBytes,
+    accessLogBytes: ACCESS_LOG_LINE_BYTES,
+  };
 }
 
-const scenarios: Scenario[] = [
-  { name: '1 subscriber, single ingest', subscribers: 1, batch: 1 },
-  { name: '1 subscriber, batch ingest (100)', subscribers: 1, batch: 100 },
+/**
+ * One API access log line in the stack's format (infra/relay-stack.ts) with typical values, plus
+ * CloudWatch's 26 bytes of overhead per log event.
+ */
+const ACCESS_LOG_LINE_BYTES =
+  JSON.stringify({
+    requestId: 'Xk3fLgH2IAMEbQw=',
+    ip: '203.0.113.10',
+    routeKey: 'POST /v1/events',
+    status: '202',
+    latency: '31',
+    integrationError: '-',
+  }).length + 26;
+
+const scenarios: Array<Scenario & { target?: number; stretch?: number }> = [
+  { name: '1 subscriber, single ingest', subscribers: 1, batch: 1, target: 4.5 },
+  { name: '1 subscriber, batch ingest (100)', subscribers: 1, batch: 100, target: 2.0, stretch: 1.2 },
   { name: '3 subscribers, single ingest', subscribers: 3, batch: 1 },
   { name: '3 subscribers, batch ingest (100)', subscribers: 3, batch: 100 },
 ];
+const RATES = [10, 1000];
+const WINDOW = DEFAULT_BATCHING_WINDOW_SECONDS;
 
-const TARGETS: Record<string, number> = {
-  '1 subscriber, single ingest': 3.0,
-  '1 subscriber, batch ingest (100)': 2.0,
-};
-
-const perMillion = (x: number, webhooks: number) => (x / webhooks) * 1e6;
-const lines: string[] = [];
-lines.push(
-  `Cost per million webhooks delivered (us-east-1 list prices; ${PAYLOAD_BYTES} B payload; ${EVENTS} events per scenario)`,
+const money = (x: number) => `$${x.toFixed(3)}`;
+const out: string[] = [];
+const md: string[] = [];
+out.push(
+  `Cost per million webhooks (us-east-1 list prices; ${PAYLOAD_BYTES} B payload; ${EVENTS} events measured per scenario; batching window ${WINDOW} s; ${ASSUMED.retentionDays}-day retention)`,
 );
-lines.push('');
-const summary: string[] = [];
+out.push('');
+md.push(
+  '| scenario | at 10/s | at 1,000/s | at 1,000/s, no window | floor | target (1,000/s) |',
+  '|---|---|---|---|---|---|',
+);
+const measuredAll: Array<[string, Measured]> = [];
 for (const s of scenarios) {
-  const c = await runScenario(s, s.subscribers);
-  const invocations = Object.values(c.invocations).reduce((a, b) => a + b, 0);
-  const rows: Array<[string, string, number]> = [
-    [
-      'API Gateway',
-      `${(c.apiRequests / c.webhooks).toFixed(3)} requests/webhook`,
-      c.apiRequests * PRICE.apiGatewayRequest,
-    ],
-    [
-      'EventBridge',
-      `${(c.ebEvents / c.webhooks).toFixed(3)} events/webhook`,
-      c.ebEvents * PRICE.eventBridgeEvent,
-    ],
-    [
-      'SQS',
-      `${((c.sqsHandlerRequests + c.sqsModelled) / c.webhooks).toFixed(3)} requests/webhook (${c.sqsHandlerRequests} sent by functions, ${c.sqsModelled} by rule/pollers)`,
-      (c.sqsHandlerRequests + c.sqsModelled) * PRICE.sqsRequest,
-    ],
-    [
-      'Lambda requests',
-      `${(invocations / c.webhooks).toFixed(3)} invocations/webhook (${Object.entries(c.invocations)
-        .map(([k, v]) => `${k} ${v}`)
-        .join(', ')})`,
-      invocations * PRICE.lambdaRequest,
-    ],
-    [
-      'Lambda duration',
-      `${((c.gbSeconds / c.webhooks) * 1000).toFixed(3)} GB-ms/webhook (arm64, 256 MB)`,
-      c.gbSeconds * PRICE.lambdaGbSecondArm,
-    ],
-    [
-      'DynamoDB writes',
-      `${(c.dynamoWrite / c.webhooks).toFixed(2)} WCU/webhook (tables + GSIs; ${(c.dynamoRequests / c.webhooks).toFixed(2)} requests/webhook in all)`,
-      c.dynamoWrite * PRICE.dynamoWriteUnit,
-    ],
-    [
-      'DynamoDB reads',
-      `${(c.dynamoRead / c.webhooks).toFixed(2)} RCU/webhook`,
-      c.dynamoRead * PRICE.dynamoReadUnit,
-    ],
-    [
-      'CloudWatch Logs',
-      `${(c.logBytes / c.webhooks).toFixed(0)} bytes/webhook`,
-      (c.logBytes / 1e9) * PRICE.logsGb,
-    ],
-    [
-      'Secrets Manager',
-      `${c.secretsCalls} calls (cached per container)`,
-      c.secretsCalls * PRICE.secretsManagerCall,
-    ],
-  ];
-  const total = rows.reduce((sum, r) => sum + r[2], 0);
-  lines.push(`${s.name}: ${c.webhooks} webhooks`);
-  const w0 = Math.max(...rows.map((r) => r[0].length));
-  for (const [service, detail, cost] of rows) {
-    lines.push(`  ${service.padEnd(w0)}  $${perMillion(cost, c.webhooks).toFixed(3).padStart(6)}  ${detail}`);
-  }
-  const target = TARGETS[s.name];
+  const m = await runScenario(s);
+  measuredAll.push([s.name, m]);
+  const at = (rate: number, window = WINDOW) => priceLines(m, rate, window);
+  const full = at(1000);
+  const t1000 = totalOf(full);
+  const t10 = totalOf(at(10));
+  const t0 = totalOf(at(1000, 0));
+  const floor = floorOf(m);
   const verdict =
-    target === undefined
+    s.target === undefined
       ? ''
-      : `  (target <= $${target.toFixed(2)}: ${perMillion(total, c.webhooks) <= target ? 'PASS' : 'MISS'})`;
-  lines.push(`  ${'total'.padEnd(w0)}  $${perMillion(total, c.webhooks).toFixed(3).padStart(6)}${verdict}`);
-  lines.push('');
-  summary.push(`${s.name.padEnd(36)} $${perMillion(total, c.webhooks).toFixed(2)} per million${verdict}`);
+      : `target <= $${s.target.toFixed(2)}: ${t1000 <= s.target ? 'met' : 'NOT met'}${
+          s.stretch === undefined
+            ? ''
+            : `; stretch <= $${s.stretch.toFixed(2)}: ${t1000 <= s.stretch ? 'met' : 'not met'}`
+        }`;
+  out.push(
+    `${s.name} (measured: ${m.writeUnits.toFixed(2)} WU, ${m.storedBytes.toFixed(0)} B stored, ${m.logBytes.toFixed(0)} B logged per webhook)`,
+  );
+  out.push('  at 1,000 webhooks/s:');
+  const w = Math.max(...full.map((l) => l.item.length));
+  for (const l of full) {
+    out.push(
+      `    ${l.item.padEnd(w)}  ${money(l.cost).padStart(7)}  = ${l.count.toPrecision(4).padStart(10)} ${l.unit} x $${l.unitPrice.toPrecision(4)}${l.note ? `  (${l.note})` : ''}`,
+    );
+  }
+  out.push(`    ${'total'.padEnd(w)}  ${money(t1000).padStart(7)}${verdict ? `  ${verdict}` : ''}`);
+  out.push(`    ${'floor (pipeline only)'.padEnd(w)}  ${money(floor).padStart(7)}`);
+  out.push(`  at 10 webhooks/s: ${money(t10)}; at 1,000/s with no batching window: ${money(t0)}`);
+  out.push('');
+  md.push(
+    `| ${s.name} | $${t10.toFixed(2)} | **$${t1000.toFixed(2)}** | $${t0.toFixed(2)} | $${floor.toFixed(2)} | ${s.target === undefined ? '' : `<= $${s.target.toFixed(2)}: ${t1000 <= s.target ? 'met' : 'not met'}`} |`,
+  );
 }
-lines.push('Summary');
-lines.push(...summary.map((l) => `  ${l}`));
-lines.push('');
-lines.push('Reference: EventBridge API destinations ~$1.20 per million (no signing, no subscription store);');
-lines.push("Svix's first paid tier $490/month.");
-write(`${lines.join('\n')}\n`);
+
+// ---- one million deliveries that fail every attempt ----------------------------------------
+const failedRecord = (attempts: number): Delivery => ({
+  id: 'dlv_01M8WG40VH2NY4QQ118K0Bsub_01JEXAMPLESUBSCRIPTION0001',
+  tenant: 'cost',
+  eventId: 'evt_01JEXAMPLE000000000000000',
+  eventType: 'shipment.delivered',
+  subscriptionId: 'sub_01JEXAMPLESUBSCRIPTION0001',
+  url: 'https://hooks.customer.example/webhooks/relay',
+  status: attempts > DEFAULT_RETRY_SCHEDULE.length ? 'dead' : 'pending',
+  attempts: Array.from({ length: attempts }, (_, i) => ({
+    attempt: i + 1,
+    at: '2026-12-01T10:00:00.000Z',
+    status: 500,
+    durationMs: 120,
+    error: 'HTTP 500',
+    responseBody:
+      '<html><head><title>500 Internal Server Error</title></head><body><h1>Internal Server Error</h1></body></html>',
+    trigger: 'scheduled' as const,
+  })),
+  lastError: 'HTTP 500',
+  createdAt: '2026-12-01T10:00:00.000Z',
+  updatedAt: '2026-12-01T10:00:00.000Z',
+  ...(attempts > DEFAULT_RETRY_SCHEDULE.length
+    ? { deadMessageId: 'm-1', deadAt: '2026-12-01T10:00:00.000Z' }
+    : {}),
+});
+const recordUnits = Array.from({ length: DEFAULT_RETRY_SCHEDULE.length + 2 }, (_, k) => {
+  const item = deliveryItem(failedRecord(k), 1);
+  const kb = Math.ceil(itemSize(marshall(item, { removeUndefinedValues: true })) / 1024);
+  return kb * (1 + TABLE_KEYS.indexes.filter((i) => i.partitionKey in item).length);
+});
+out.push(
+  `1 million deliveries failing every attempt (schedule ${DEFAULT_RETRY_SCHEDULE.join(', ')} s), ending in the DLQ:`,
+);
+for (const rate of RATES) {
+  const lines = failingLines(DEFAULT_RETRY_SCHEDULE, recordUnits, {
+    rate,
+    windowSeconds: WINDOW,
+    legSeconds: 900,
+    receivesToDlq: MAX_RECEIVES - 1,
+  });
+  if (rate === 1000) {
+    const w = Math.max(...lines.map((l) => l.item.length));
+    for (const l of lines)
+      out.push(
+        `    ${l.item.padEnd(w)}  ${money(l.cost).padStart(7)}  = ${l.count.toPrecision(4).padStart(10)} ${l.unit} x $${l.unitPrice.toPrecision(4)}${l.note ? `  (${l.note})` : ''}`,
+      );
+  }
+  out.push(`  total at ${rate}/s: ${money(totalOf(lines))} (on top of their ingest and fanout)`);
+  if (rate === 1000)
+    md.push(
+      `| 1 M failing deliveries, every retry to the DLQ | $${totalOf(failingLines(DEFAULT_RETRY_SCHEDULE, recordUnits, { rate: 10, windowSeconds: WINDOW, legSeconds: 900, receivesToDlq: MAX_RECEIVES - 1 })).toFixed(2)} | **$${totalOf(lines).toFixed(2)}** | | | on top of ingest |`,
+    );
+}
+void MAX_DELAY_SECONDS;
+out.push('');
+
+// ---- fixed monthly items, from the synthesized stack ----------------------------------------
+const template = Template.fromStack(new RelayStack(new App(), 'Cost')).toJSON() as {
+  Resources: Record<string, { Type: string }>;
+};
+const countOf = (type: string) => Object.values(template.Resources).filter((r) => r.Type === type).length;
+const fixed = fixedMonthly({
+  pollingSources: countOf('AWS::Lambda::EventSourceMapping'),
+  alarms: countOf('AWS::CloudWatch::Alarm'),
+  dashboards: countOf('AWS::CloudWatch::Dashboard'),
+  customMetrics: Object.keys(METRICS).length,
+  secrets: countOf('AWS::SecretsManager::Secret'),
+});
+out.push('Fixed monthly items (whatever the traffic):');
+for (const l of fixed)
+  out.push(
+    `    ${l.item.padEnd(28)}  ${money(l.cost).padStart(7)}  = ${l.count.toPrecision(4)} ${l.unit} x $${l.unitPrice}${l.note ? `  (${l.note})` : ''}`,
+  );
+out.push(`    ${'total per month'.padEnd(28)}  ${money(totalOf(fixed)).padStart(7)}`);
+out.push('');
+out.push('Assumptions (bench/cost-model.ts, ASSUMED):');
+out.push(
+  `  ${ASSUMED.pollers} pollers per event source, a poll returns in ${ASSUMED.pollLatencyMs} ms; AWS call latencies ${Object.entries(
+    ASSUMED.latencyMs,
+  )
+    .map(([k, v]) => `${k} ${v} ms`)
+    .join(', ')};`,
+);
+out.push(
+  `  ${ASSUMED.platformLogBytesPerInvocation} B of platform log lines per invocation; a cold start (${ASSUMED.initMs} ms INIT) per ${ASSUMED.invocationsPerColdStart} invocations; ${ASSUMED.transferOverheadBytes} B of transfer overhead per webhook.`,
+);
+out.push(
+  'Reference: EventBridge API destinations ~$1.20 per million (no signing, subscriptions or log); Hookdeck $3.30-10; Svix ~$100.',
+);
+void PRICE;
+void (null as unknown as Line);
+write(`${(MARKDOWN ? md : out).join('\n')}\n`);
 
 receiver.close();
 receiver.closeAllConnections();
