@@ -315,7 +315,13 @@ export function failingLines(
   const batches = receives / fill;
   // recordUnits[k]: the record's write with k attempts; the last one's includes its DLQ index entry.
   const writeUnits = recordUnits.slice(1, attempts + 1).reduce((s, u) => s + u, 0);
-  const ms = a.latencyMs.dynamoRead + a.latencyMs.receiver + a.latencyMs.dynamoWrite;
+  // An attempt's batch reads, POSTs and writes; a leg or a receive on the way to the DLQ only
+  // sends on (or gives the message back).
+  const attemptMs = a.latencyMs.dynamoRead + a.latencyMs.receiver + a.latencyMs.dynamoWrite;
+  const legMs = a.latencyMs.sqsSend;
+  const gbs =
+    gbSeconds((attempts / fill) * M, attemptMs, a.memoryGb) +
+    gbSeconds(((legs + opts.receivesToDlq) / fill) * M, legMs, a.memoryGb);
   return [
     line(
       'SQS receive + delete (attempts, legs, DLQ receives)',
@@ -337,8 +343,8 @@ export function failingLines(
       'Lambda duration',
       PRICE.lambdaGbSecondArm,
       'GB-s',
-      gbSeconds(batches * M, ms, a.memoryGb),
-      `${ms} ms per invocation`,
+      gbs,
+      `${attemptMs} ms per invocation of attempts, ${legMs} ms of legs and DLQ receives`,
     ),
     line(
       'DynamoDB writes (record per attempt, DLQ index)',
