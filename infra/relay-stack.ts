@@ -83,14 +83,18 @@ const DELIVERY_TIMEOUT = Duration.seconds(90);
  * ordinary rates, each webhook paying its own ReceiveMessage, DeleteMessageBatch and
  * invocation. With 1 s a batch closes when it holds 10 (in ~50 ms at 1,000 webhooks/s, so almost
  * nothing is added there) or after 1 s (~3 messages at 10/s): at most 1 s per hop, 2 s end to
- * end at low rates, for 2-3x fewer requests (`npm run cost` shows both). 0 restores the lowest
- * latency. The ordered source keeps none: it takes one wake-up per invocation.
+ * end at low rates, for fewer requests and invocations per webhook (`npm run cost` shows both).
+ * AWS documents one exception: on a queue with very little traffic, Lambda may wait up to 20 s
+ * (its long poll) before invoking, even with a shorter window. 0 restores the lowest latency.
+ * The ordered source keeps none: it takes one wake-up per invocation, and a window applies to
+ * standard queues only (CDK refuses one on a FIFO source).
  */
 export const DEFAULT_BATCHING_WINDOW_SECONDS = 1;
 
 /**
  * A queue's visibility timeout for a consumer: AWS's guidance for Lambda event sources, six times
  * the function timeout plus the batching window (a message waits in the window while invisible).
+ * Lambda itself only refuses a mapping whose function timeout exceeds the visibility timeout.
  */
 const visibilityFor = (timeout: Duration, windowSeconds = 0) =>
   Duration.seconds(timeout.toSeconds() * 6 + windowSeconds);

@@ -62,4 +62,15 @@ describe('stackPropsFromContext', () => {
   ])('refuses %s=%s with an error naming the context key', (key, value) => {
     expect(() => from({ [key]: value })).toThrow(`Context "${key}"`);
   });
+
+  it.each([
+    ['301', 'must be whole seconds from 0 to 300, got "301"'],
+    ['-1', 'must be whole seconds from 0 to 300, got "-1"'],
+    ['abc', 'must be whole seconds from 0 to 300, got "abc"'],
+    ['1.5', 'must be whole seconds, got "1.5"'],
+  ])('refuses batchingWindowSeconds=%s: the Lambda range, whole seconds', (value, message) => {
+    expect(() => from({ batchingWindowSeconds: value })).toThrow(
+      `Context "batchingWindowSeconds" ${message}`,
+    );
+  });
 });
