@@ -31,8 +31,9 @@ const BusMessageSchema = z.object({
 
 /**
  * The fanout queue's consumer: each record is one bus entry (an event, or a pack of a batch's
- * events); each event becomes one delivery task per matching subscription. A record that fails comes back (SQS visibility) and, after the queue's
- * maxReceiveCount, lands in the fanout DLQ; the others are not held up.
+ * events); each event becomes one delivery task per matching subscription. A record that fails
+ * comes back (SQS visibility), all its events with it (fanning out again makes the same delivery
+ * ids), and after the queue's maxReceiveCount lands in the fanout DLQ; the others are not held up.
  */
 export function makeFanoutHandler(deps: FanoutDeps) {
   return async (event: SQSEvent): Promise<SQSBatchResponse> => {

@@ -11,9 +11,9 @@ export interface LocalRule {
 }
 
 /**
- * The event bus in process. Events reach rule targets in the shape EventBridge gives an SQS
- * target (`{version, id, detail-type, source, ..., detail}`), so the fanout handler parses the
- * same message locally and on AWS.
+ * The event bus in process. Events are packed into entries as on AWS, and each entry reaches rule
+ * targets in the shape EventBridge gives an SQS target (`{version, id, detail-type, source, ...,
+ * detail}`), so the fanout handler parses the same messages locally and on AWS.
  */
 export class LocalEventBus implements EventBus {
   constructor(private readonly rules: readonly LocalRule[]) {}
@@ -28,7 +28,8 @@ export class LocalEventBus implements EventBus {
         'detail-type': entry.detailType,
         source: BUS_SOURCE,
         account: '000000000000',
-        time: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'),
+        // The entry's Time, as the AWS adapter sets it: when the events were received.
+        time: new Date(entry.receivedAt).toISOString().replace(/\.\d{3}Z$/, 'Z'),
         region: 'local',
         resources: [],
         ...(opts.replay ? { 'replay-name': opts.replay } : {}),

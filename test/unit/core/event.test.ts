@@ -185,6 +185,43 @@ describe('packForBus (batch ingest as few bus entries as the 64 KB chunk allows)
     expect(entries.flatMap(unpack)).toEqual(batch);
   });
 
+  it('packs greedily in order, counting bytes not characters, whatever the sizes', () => {
+    // A fixed pseudo-random mix: tiny, 1 KB, just under and over 64 KB, multi-byte text.
+    let seed = 7;
+    const next = () => {
+      seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31;
+      return seed / 2 ** 31;
+    };
+    const sizes = [10, 1000, 20_000, 60_000, 70_000, 200_000];
+    const batch = Array.from({ length: 100 }, (_, n) => {
+      const e = ev(n, 0);
+      const text = (next() < 0.5 ? 'z' : 'é').repeat(Math.floor((sizes[Math.floor(next() * 6)] ?? 0) / 2));
+      return { ...e, data: { n, text } };
+    });
+    const entries = packForBus(batch);
+    expect(entries.flatMap((e) => e.events)).toEqual(batch);
+    expect(entries.flatMap(unpack)).toEqual(batch);
+    entries.forEach((e, i) => {
+      if (e.events.length > 1) expect(entryBytes(e)).toBeLessThanOrEqual(PACK_TARGET_BYTES);
+      // Only an event that fills 64 KB on its own goes alone while a neighbour could have joined.
+      const [head] = entries[i + 1]?.events ?? [];
+      if (head) {
+        const joined = packForBus([...e.events, head]);
+        expect(joined.length === 1 && entryBytes(joined[0] as BusEntry) <= PACK_TARGET_BYTES).toBe(false);
+      }
+    });
+    expect(entries.length).toBeLessThan(batch.length);
+  });
+
+  it('reads an entry as versions before packing published it (the archive holds them)', () => {
+    const archived =
+      '{"id":"evt_01JD0000000000000000000000","tenant":"acme","type":"webhook.test","timestamp":"2026-10-01T08:00:00.000Z",' +
+      '"data":{"test":true},"receivedAt":"2026-10-01T08:00:00.000Z","subscriptionId":"sub_1"}';
+    expect(eventsOfDetail(BusDetailSchema.parse(JSON.parse(archived)))).toEqual([JSON.parse(archived)]);
+    const pack = { events: [ev(0), { ...ev(1), tenant: 'globex' }] };
+    expect(eventsOfDetail(BusDetailSchema.parse(pack))).toEqual(pack.events);
+  });
+
   it('refuses a detail that is neither an event nor a pack of events', () => {
     expect(BusDetailSchema.safeParse({ events: [] }).success).toBe(false);
     expect(BusDetailSchema.safeParse({ events: [{ id: 'x' }] }).success).toBe(false);
