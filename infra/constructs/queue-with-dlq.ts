@@ -32,6 +32,13 @@ export interface QueueWithDlqProps {
  * days, longer than the source, because a standard DLQ keeps each message's original enqueue
  * time (a FIFO DLQ resets it on the move, so there the 14 days run from the dead-lettering).
  */
+/**
+ * SQS's largest message, set explicitly: a delivery task carries its event (up to 256 KB) plus
+ * its envelope, and a fanout message an entry plus EventBridge's wrapper, both over 256 KiB,
+ * which queues created before SQS raised its default still have.
+ */
+const MAX_MESSAGE_BYTES = 1_048_576;
+
 export class QueueWithDlq extends Construct {
   readonly queue: Queue;
   readonly deadLetterQueue: Queue;
@@ -51,6 +58,7 @@ export class QueueWithDlq extends Construct {
       queueName: named(`${props.queueName}-dlq`),
       ...fifoProps,
       retentionPeriod: Duration.days(14),
+      maxMessageSizeBytes: MAX_MESSAGE_BYTES,
       encryption: QueueEncryption.SQS_MANAGED,
       enforceSSL: true,
       redriveAllowPolicy: { redrivePermission: RedrivePermission.BY_QUEUE, sourceQueues: sources },
@@ -60,6 +68,7 @@ export class QueueWithDlq extends Construct {
       ...fifoProps,
       visibilityTimeout: props.visibilityTimeout,
       retentionPeriod: props.retentionPeriod ?? Duration.days(4),
+      maxMessageSizeBytes: MAX_MESSAGE_BYTES,
       encryption: QueueEncryption.SQS_MANAGED,
       enforceSSL: true,
       deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: props.maxReceiveCount },
