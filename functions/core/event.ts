@@ -17,7 +17,7 @@ export const EventTypeSchema = z
   );
 
 /** Event types the relay itself publishes (`relay.subscription.disabled`): producers can't. */
-const ProducerEventTypeSchema = EventTypeSchema.check(
+export const ProducerEventTypeSchema = EventTypeSchema.check(
   z.refine(
     (t) => !t.startsWith('relay.'),
     'must not start with "relay.", which is reserved for the relay\'s own events',

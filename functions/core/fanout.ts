@@ -14,14 +14,23 @@ import type {
   TaskQueue,
 } from './ports.ts';
 import type { Subscription } from './subscription.ts';
+import { matchesFilter } from './subscriptions/filter.ts';
 
 /** What fanout needs of the store. */
 export type FanoutStore = Pick<EventStore, 'putEvents'> & Pick<SubscriptionStore, 'listSubscriptions'>;
 
-/** The subscriptions an event goes to: enabled ones whose filters match, or its one target. */
+/**
+ * The subscriptions an event goes to: enabled ones whose event types and content filter match
+ * (a non-matching event makes no delivery), or its one target (a test event).
+ */
 export function targetsOf(event: RelayEvent, subscriptions: readonly Subscription[]): Subscription[] {
   if (event.subscriptionId) return subscriptions.filter((s) => s.id === event.subscriptionId);
-  return subscriptions.filter((s) => s.enabled && matchesAny(s.eventTypes, event.type));
+  return subscriptions.filter(
+    (s) =>
+      s.enabled &&
+      matchesAny(s.eventTypes, event.type) &&
+      (!s.filter || matchesFilter(s.filter, { type: event.type, data: event.data })),
+  );
 }
 
 /** What fanout works with; `ordered` is needed once a subscription is ordered. */

@@ -1,4 +1,5 @@
 import { logger } from '../commons/logger.ts';
+import { checkEventData, type SchemaCatalog } from './catalog/cache.ts';
 import { ApiError, PartialPublish } from './errors.ts';
 import { busEventBytes, type EventInput, MAX_BUS_EVENT_BYTES, type RelayEvent } from './event.ts';
 import { newEventId } from './ids.ts';
@@ -28,6 +29,8 @@ export interface IngestDeps {
   clock: Clock;
   /** The duplicate check of producer-chosen ids; without it every event is new. */
   ledger?: EventLedger;
+  /** The tenant's catalog schemas that `data` must conform to; without it nothing is checked. */
+  catalog?: SchemaCatalog;
 }
 
 export interface IngestResult {
@@ -49,7 +52,11 @@ export async function ingest(
   deps: IngestDeps,
   inputs: readonly EventInput[],
   tenant: string,
+  /** The inputs came as `{events: [...]}`: problems are named `events.{i}...`. */
+  batch = inputs.length > 1,
 ): Promise<IngestResult> {
+  // Before any claim or publish: a refused request leaves nothing behind.
+  if (deps.catalog) await checkEventData(deps.catalog, inputs, tenant, batch);
   const events = acceptEvents(inputs, tenant, deps.clock);
   // A body under the API's limit can still make an event over the bus's: the envelope adds its
   // id, tenant and times. Refuse it now, clearly, rather than fail on the bus with a 5xx forever.

@@ -1,11 +1,13 @@
+import { testEventOf } from './catalog/catalog.ts';
 import type { Delivery, DeliveryTask } from './delivery/model.ts';
 import { generateSecret } from './delivery/signing.ts';
-import { ApiError, notFound } from './errors.ts';
+import { ApiError, badRequest, notFound } from './errors.ts';
 import type { RelayEvent } from './event.ts';
 import { newEventId, newSubscriptionId } from './ids.ts';
 import type {
   Clock,
   EventBus,
+  EventListQuery,
   EventReplayer,
   Page,
   RedriveStatus,
@@ -13,7 +15,12 @@ import type {
   Store,
   TaskQueue,
 } from './ports.ts';
-import type { Subscription, SubscriptionCreate, SubscriptionPatch } from './subscription.ts';
+import {
+  deliveryOptions,
+  type Subscription,
+  type SubscriptionCreate,
+  type SubscriptionPatch,
+} from './subscription.ts';
 import type { TargetPolicy } from './targets.ts';
 
 /** What the management API works with. */
@@ -50,11 +57,22 @@ export class Management {
   constructor(private readonly deps: ManagementDeps) {}
 
   /** A URL whose literal host the SSRF defence refuses is a 400 now, not a failed delivery later. */
-  private checkTarget(url: string): void {
+  private checkTarget(url: string, path = 'url'): void {
     const refusal = this.deps.targets.refusalForUrl(new URL(url));
     if (refusal) {
-      throw new ApiError(400, 'target_refused', `url is refused: ${refusal}`, [
-        { path: 'url', message: refusal },
+      throw new ApiError(400, 'target_refused', `${path} is refused: ${refusal}`, [
+        { path, message: refusal },
+      ]);
+    }
+  }
+
+  /** The token URL passes the same SSRF check; custom headers may not carry a second authorization. */
+  private checkDeliveryOptions(sub: Pick<Subscription, 'auth' | 'headers'>): void {
+    if (sub.auth?.type === 'oauth2') this.checkTarget(sub.auth.tokenUrl, 'auth.tokenUrl');
+    if (sub.auth && sub.headers && 'authorization' in sub.headers) {
+      const message = 'may not be set together with auth, which sets the authorization header';
+      throw badRequest(`request body is invalid: headers.authorization: ${message}`, [
+        { path: 'headers.authorization', message },
       ]);
     }
   }
@@ -72,10 +90,12 @@ export class Management {
       ...(input.maxInFlight !== undefined ? { maxInFlight: input.maxInFlight } : {}),
       ...(input.rateLimitPerSecond !== undefined ? { rateLimitPerSecond: input.rateLimitPerSecond } : {}),
       ...(input.ordering === 'fifo' ? { ordering: 'fifo' as const } : {}),
+      ...deliveryOptions(input),
       secret: input.secret ?? generateSecret(),
       createdAt: now.toISOString(),
       updatedAt: now.toISOString(),
     };
+    this.checkDeliveryOptions(sub);
     await this.deps.store.putSubscription(sub);
     return sub;
   }
@@ -107,21 +127,31 @@ export class Management {
       ...healthy
     } = sub;
     const { disabledReason: _r2, disabledAt: _a2, ...enabledCopy } = sub;
-    const { rateLimitPerSecond, ordering, ...rest } = patch;
+    const { rateLimitPerSecond, ordering, filter, headers, auth, format, ...rest } = patch;
     const picked = fresh ? healthy : patch.enabled === true ? enabledCopy : sub;
     // `rateLimitPerSecond: null` removes the limit; `ordering: "none"` the ordering.
     const { rateLimitPerSecond: _old, ...unlimited } = picked;
     const limited = rateLimitPerSecond === null ? unlimited : picked;
     const { ordering: _o, ...unordered } = limited;
-    const base = ordering === 'none' ? unordered : limited;
+    const ordered = ordering === 'none' ? unordered : limited;
+    // filter, headers, auth and format: a given value (null included) replaces the stored one.
+    const { filter: _fi, headers: _he, auth: _au, format: _fo, ...plain } = ordered;
+    const options = deliveryOptions({
+      filter: filter === undefined ? ordered.filter : filter,
+      headers: headers === undefined ? ordered.headers : headers,
+      auth: auth === undefined ? ordered.auth : auth,
+      format: format ?? ordered.format,
+    });
     const updated: Subscription = {
-      ...base,
+      ...plain,
       ...rest,
+      ...options,
       ...(typeof rateLimitPerSecond === 'number' ? { rateLimitPerSecond } : {}),
       ...(ordering === 'fifo' ? { ordering } : {}),
       ...(patch.eventTypes ? { eventTypes: [...new Set(patch.eventTypes)] } : {}),
       updatedAt: this.deps.clock.now().toISOString(),
     };
+    this.checkDeliveryOptions(updated);
     if (!(await this.deps.store.putSubscription(updated, versionOf(sub)))) throw changedMeanwhile(id);
     return updated;
   }
@@ -153,8 +183,11 @@ export class Management {
     if (!(await this.deps.store.deleteSubscription(tenant, id))) throw notFound('subscription', id);
   }
 
-  /** "Send test event": a `webhook.test` event through the normal path, to this subscription only. */
-  async sendTestEvent(tenant: string, id: string): Promise<RelayEvent> {
+  /**
+   * "Send test event": a `webhook.test` event through the normal path, to this subscription only;
+   * with `eventType`, an event of that type carrying its catalog example instead.
+   */
+  async sendTestEvent(tenant: string, id: string, eventType?: string): Promise<RelayEvent> {
     const sub = await this.getSubscription(tenant, id);
     if (!sub.enabled) {
       throw new ApiError(
@@ -163,14 +196,21 @@ export class Management {
         `subscription ${id} is disabled; enable it to send a test event`,
       );
     }
+    // With an event type: that type and its example from the catalog (catalog/catalog.ts).
+    const content =
+      eventType === undefined
+        ? {
+            type: 'webhook.test',
+            data: { subscriptionId: id, message: 'This is a test event from the webhook relay.' },
+          }
+        : await testEventOf(this.deps.store, sub, eventType);
     const now = this.deps.clock.now();
     const event: RelayEvent = {
       id: newEventId(now.getTime()),
       tenant,
-      type: 'webhook.test',
+      ...content,
       timestamp: now.toISOString(),
       receivedAt: now.toISOString(),
-      data: { subscriptionId: id, message: 'This is a test event from the webhook relay.' },
       subscriptionId: id,
     };
     await this.deps.bus.publish([event]);
@@ -188,6 +228,11 @@ export class Management {
       limit,
       ...(cursor ? { cursor } : {}),
     });
+  }
+
+  /** The tenant's events, newest first (by type and receipt-time window). */
+  listEvents(tenant: string, query: EventListQuery): Promise<Page<RelayEvent>> {
+    return this.deps.store.listEvents(tenant, query);
   }
 
   async getEvent(tenant: string, id: string): Promise<{ event: RelayEvent; deliveries: Delivery[] }> {

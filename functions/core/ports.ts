@@ -1,3 +1,4 @@
+import type { EventType, JsonObject } from './catalog/event-type.ts';
 import type { Attempt, Delivery, DeliveryTask } from './delivery/model.ts';
 import type { RelayEvent } from './event.ts';
 import type { Subscription } from './subscription.ts';
@@ -118,10 +119,21 @@ export interface StoredEvent {
   deliveryIds: readonly string[];
 }
 
+/** `GET /v1/events`: newest first, optionally one type and a window on receipt time. */
+export interface EventListQuery {
+  limit: number;
+  cursor?: string | undefined;
+  type?: string | undefined;
+  /** ISO 8601 (UTC, as `toISOString` writes it), inclusive. */
+  from?: string | undefined;
+  to?: string | undefined;
+}
+
 export interface EventStore {
   /** `replay`: add these deliveries to the stored event's (a replay), keeping the others. */
   putEvents(events: readonly StoredEvent[], opts?: { replay?: boolean }): Promise<void>;
   getEvent(tenant: string, id: string): Promise<RelayEvent | undefined>;
+  listEvents(tenant: string, query: EventListQuery): Promise<Page<RelayEvent>>;
 }
 
 /** The delivery log: one record per (event, subscription) with every attempt. */
@@ -169,7 +181,29 @@ export interface DeliveryContextReader {
   }>;
 }
 
-export type Store = SubscriptionStore & EventStore & DeliveryStore & DeliveryContextReader & ApiKeyStore;
+/** The tenant's event-type catalog: one record per type, keyed by its name. */
+export interface EventTypeStore {
+  /**
+   * Writes an event type: with `'new'` only if no type of that name exists, with `{revision}`
+   * only over that revision (an update never undoes an edit or a delete made meanwhile); false
+   * otherwise.
+   */
+  putEventType(eventType: EventType, expected: 'new' | { revision: number }): Promise<boolean>;
+  getEventType(tenant: string, name: string): Promise<EventType | undefined>;
+  /** The whole catalog, in name order. */
+  listEventTypes(tenant: string): Promise<EventType[]>;
+  /** Only the types with a schema, and only their schema (one Query): what ingest caches. */
+  listEventTypeSchemas(tenant: string): Promise<Array<{ name: string; schema: JsonObject }>>;
+  countEventTypes(tenant: string): Promise<number>;
+  deleteEventType(tenant: string, name: string): Promise<boolean>;
+}
+
+export type Store = SubscriptionStore &
+  EventStore &
+  DeliveryStore &
+  DeliveryContextReader &
+  ApiKeyStore &
+  EventTypeStore;
 
 /** Progress of moving dead-lettered tasks back for a fresh round of attempts. */
 export interface RedriveStatus {

@@ -1,5 +1,8 @@
 import * as z from 'zod/mini';
 import { EVENT_FILTER_PATTERN } from './matching.ts';
+import { type EndpointAuth, EndpointAuthSchema, publicAuth } from './subscriptions/auth.ts';
+import { type EventFilter, FilterSchema } from './subscriptions/filter.ts';
+import { CustomHeadersSchema, normalizeHeaders } from './subscriptions/headers.ts';
 import './zod.ts';
 
 const SECRET_PATTERN = /^whsec_[A-Za-z0-9+/]+={0,2}$/;
@@ -62,6 +65,10 @@ const RateLimitSchema = z
  */
 export const OrderingSchema = z.enum(['none', 'fifo'], { error: 'must be "none" or "fifo"' });
 
+/** The body's format: `json` (the default) or `xml` (core/delivery/xml.ts gives the mapping). */
+export const PayloadFormatSchema = z.enum(['json', 'xml'], { error: 'must be "json" or "xml"' });
+export type PayloadFormat = z.infer<typeof PayloadFormatSchema>;
+
 /** `POST /v1/subscriptions` body. */
 export const SubscriptionCreateSchema = z.strictObject({
   url: UrlSchema,
@@ -72,8 +79,27 @@ export const SubscriptionCreateSchema = z.strictObject({
   maxInFlight: z.optional(MaxInFlightSchema),
   rateLimitPerSecond: z.optional(RateLimitSchema),
   ordering: z.optional(OrderingSchema),
+  /** Only events matching this EventBridge-style pattern on `{type, data}` (subscriptions/filter.ts). */
+  filter: z.optional(FilterSchema),
+  headers: z.optional(CustomHeadersSchema),
+  auth: z.optional(EndpointAuthSchema),
+  format: z.optional(PayloadFormatSchema),
 });
 export type SubscriptionCreate = z.infer<typeof SubscriptionCreateSchema>;
+
+const PATCHABLE = [
+  'url',
+  'eventTypes',
+  'description',
+  'enabled',
+  'maxInFlight',
+  'rateLimitPerSecond',
+  'ordering',
+  'filter',
+  'headers',
+  'auth',
+  'format',
+];
 
 /** `PATCH /v1/subscriptions/{id}` body: any of the mutable fields, at least one. */
 export const SubscriptionPatchSchema = z
@@ -86,13 +112,13 @@ export const SubscriptionPatchSchema = z
     /** `null` removes the limit. */
     rateLimitPerSecond: z.optional(z.nullable(RateLimitSchema)),
     ordering: z.optional(OrderingSchema),
+    /** `null` removes the filter, the headers or the auth; a value replaces the whole field. */
+    filter: z.optional(z.nullable(FilterSchema)),
+    headers: z.optional(z.nullable(CustomHeadersSchema)),
+    auth: z.optional(z.nullable(EndpointAuthSchema)),
+    format: z.optional(PayloadFormatSchema),
   })
-  .check(
-    z.refine(
-      (p) => Object.keys(p).length > 0,
-      'must change at least one of url, eventTypes, description, enabled, maxInFlight, rateLimitPerSecond, ordering',
-    ),
-  );
+  .check(z.refine((p) => Object.keys(p).length > 0, `must change at least one of ${PATCHABLE.join(', ')}`));
 export type SubscriptionPatch = z.infer<typeof SubscriptionPatchSchema>;
 
 /** A subscription as stored. The secret never leaves through listings. */
@@ -109,6 +135,14 @@ export interface Subscription {
   rateLimitPerSecond?: number;
   /** `fifo`: delivered one at a time in ingest order; absent: unordered. */
   ordering?: 'fifo';
+  /** Only events matching it are delivered (absent: every event of its types). */
+  filter?: EventFilter;
+  /** Extra request headers on every webhook, names lower-case. */
+  headers?: Record<string, string>;
+  /** How the relay authenticates to the endpoint; its credentials are never listed. */
+  auth?: EndpointAuth;
+  /** Absent: json. */
+  format?: 'xml';
   /** Why the relay disabled it (the receiver answered 410 Gone, ...); cleared on re-enabling. */
   disabledReason?: string;
   disabledAt?: string;
@@ -127,16 +161,50 @@ export interface Subscription {
 
 export type PublicSubscription = Omit<
   Subscription,
-  'secret' | 'tenant' | 'previousSecrets' | 'healthUpdatedAt'
+  'secret' | 'tenant' | 'previousSecrets' | 'healthUpdatedAt' | 'auth' | 'format'
 > & {
   /** When the last rotation's old secret stops (or stopped) being signed with. */
   previousSecretExpiresAt?: string;
+  /** The auth's type and non-secret fields only. */
+  auth?: ReturnType<typeof publicAuth>;
+  format: PayloadFormat;
 };
 
+/** A subscription as the API shows it: no secret, no credentials. */
 export function toPublic(sub: Subscription): PublicSubscription {
-  const { secret: _secret, tenant: _tenant, previousSecrets, healthUpdatedAt: _h, ...rest } = sub;
+  const {
+    secret: _secret,
+    tenant: _tenant,
+    previousSecrets,
+    healthUpdatedAt: _h,
+    auth,
+    format,
+    ...rest
+  } = sub;
   const last = previousSecrets?.at(-1)?.expiresAt;
-  return { ...rest, ...(last ? { previousSecretExpiresAt: last } : {}) };
+  return {
+    ...rest,
+    format: format ?? 'json',
+    ...(auth ? { auth: publicAuth(auth) } : {}),
+    ...(last ? { previousSecretExpiresAt: last } : {}),
+  };
+}
+
+/** The optional fields a create or a patch sets, as stored (`null` and defaults dropped). */
+export function deliveryOptions(input: {
+  filter?: EventFilter | null | undefined;
+  headers?: Record<string, string> | null | undefined;
+  auth?: EndpointAuth | null | undefined;
+  format?: PayloadFormat | undefined;
+}): Pick<Subscription, 'filter' | 'headers' | 'auth' | 'format'> {
+  return {
+    ...(input.filter ? { filter: input.filter } : {}),
+    ...(input.headers && Object.keys(input.headers).length
+      ? { headers: normalizeHeaders(input.headers) }
+      : {}),
+    ...(input.auth ? { auth: input.auth } : {}),
+    ...(input.format === 'xml' ? { format: 'xml' as const } : {}),
+  };
 }
 
 /** The secrets a delivery is signed with now: the current one, then any still in their grace period. */

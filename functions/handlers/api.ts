@@ -1,7 +1,15 @@
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import * as z from 'zod/mini';
+import { EventTypes } from '../core/catalog/catalog.ts';
+import {
+  EventTypeCreateSchema,
+  EventTypePatchSchema,
+  TestEventSchema,
+  toPublicEventType,
+} from '../core/catalog/event-type.ts';
 import { toPublicDelivery } from '../core/delivery/model.ts';
 import { badRequest, methodNotAllowed, routeNotFound } from '../core/errors.ts';
+import { EventTypeSchema, type RelayEvent } from '../core/event.ts';
 import { Management, type ManagementDeps } from '../core/management.ts';
 import {
   RotateSecretSchema,
@@ -26,7 +34,8 @@ export interface ApiDeps extends ManagementDeps {
   auth: Authenticator;
 }
 
-const PageQuerySchema = z.object({
+/** `?limit=&cursor=` of the paged listings. */
+export const PageQuerySchema = z.object({
   limit: z._default(z.coerce.number().check(z.int(), z.minimum(1), z.maximum(100)), 50),
   cursor: z.optional(z.string().check(z.maxLength(2048))),
 });
@@ -36,13 +45,25 @@ const isoDateTime = z.iso.datetime({
   error: 'must be an ISO 8601 date-time, e.g. 2026-11-23T10:00:00Z',
 });
 
+/** `GET /v1/events?type=&from=&to=&limit=&cursor=`. */
+export const EventListQuerySchema = z.extend(PageQuerySchema, {
+  type: z.optional(EventTypeSchema),
+  from: z.optional(isoDateTime),
+  to: z.optional(isoDateTime),
+});
+
+/** An event as the API shows it: no tenant, no internal target. */
+const publicEvent = ({ tenant: _t, subscriptionId: _s, ...rest }: RelayEvent) => rest;
+
 /** A time window `{from, to?}`; `to` defaults to now. */
-const WindowSchema = z.strictObject({
+export const WindowSchema = z.strictObject({
   from: isoDateTime,
   to: z.optional(isoDateTime),
 });
-const KeyListQuerySchema = z.object({ tenant: z.optional(TenantSchema) });
-const RecoverSchema = z.extend(WindowSchema, { cursor: z.optional(z.string().check(z.maxLength(2048))) });
+export const KeyListQuerySchema = z.object({ tenant: z.optional(TenantSchema) });
+export const RecoverSchema = z.extend(WindowSchema, {
+  cursor: z.optional(z.string().check(z.maxLength(2048))),
+});
 
 function toWindow(input: { from: string; to?: string | undefined }, now: Date): { from: Date; to: Date } {
   const from = new Date(input.from);
@@ -65,13 +86,15 @@ type Action = (req: {
 export function makeApiHandler(deps: ApiDeps) {
   const m = new Management(deps);
   const keys = new ApiKeys({ store: deps.store, clock: deps.clock });
+  const catalog = new EventTypes({ store: deps.store, clock: deps.clock });
   const page = (event: APIGatewayProxyEventV2) =>
     parseValue(event.queryStringParameters ?? {}, PageQuerySchema, 'query string is invalid');
 
   const actions: Record<string, Action> = {
     'POST /v1/subscriptions': async ({ tenant, event }) => {
       const sub = await m.createSubscription(tenant, parseBody(event, SubscriptionCreateSchema));
-      return json(201, { ...toPublic(sub), secret: sub.secret });
+      // The secret and the auth's credentials, once: listings never show the credentials again.
+      return json(201, { ...toPublic(sub), secret: sub.secret, ...(sub.auth ? { auth: sub.auth } : {}) });
     },
     'GET /v1/subscriptions': async ({ tenant }) =>
       json(200, { subscriptions: (await m.listSubscriptions(tenant)).map(toPublic) }),
@@ -95,19 +118,54 @@ export function makeApiHandler(deps: ApiDeps) {
       const sub = await m.rotateSecret(tenant, params.id as string, body.secret);
       return json(200, { ...toPublic(sub), secret: sub.secret });
     },
-    'POST /v1/subscriptions/{id}/test': async ({ tenant, params }) => {
-      const event = await m.sendTestEvent(tenant, params.id as string);
-      return json(202, { id: event.id });
+    'POST /v1/subscriptions/{id}/test': async ({ tenant, params, event }) => {
+      // Optional body: `{"eventType": "order.created"}` sends that type's catalog example.
+      const body = event.body ? parseBody(event, TestEventSchema) : {};
+      const sent = await m.sendTestEvent(tenant, params.id as string, body.eventType);
+      return json(202, { id: sent.id, type: sent.type });
+    },
+    'POST /v1/event-types': async ({ tenant, event }) =>
+      json(201, toPublicEventType(await catalog.create(tenant, parseBody(event, EventTypeCreateSchema)))),
+    'GET /v1/event-types': async ({ tenant }) =>
+      json(200, { eventTypes: (await catalog.list(tenant)).map(toPublicEventType) }),
+    'GET /v1/event-types/{name}': async ({ tenant, params }) =>
+      json(200, toPublicEventType(await catalog.get(tenant, params.name as string))),
+    'PATCH /v1/event-types/{name}': async ({ tenant, params, event }) =>
+      json(
+        200,
+        toPublicEventType(
+          await catalog.update(tenant, params.name as string, parseBody(event, EventTypePatchSchema)),
+        ),
+      ),
+    'DELETE /v1/event-types/{name}': async ({ tenant, params }) => {
+      await catalog.delete(tenant, params.name as string);
+      return { statusCode: 204, body: '' };
     },
     'GET /v1/subscriptions/{id}/deliveries': async ({ tenant, params, event }) => {
       const q = page(event);
       const result = await m.listDeliveries(tenant, params.id as string, q.limit, q.cursor);
       return json(200, { deliveries: result.items.map(toPublicDelivery), next: result.next ?? null });
     },
+    'GET /v1/events': async ({ tenant, event }) => {
+      const q = parseValue(
+        event.queryStringParameters ?? {},
+        EventListQuerySchema,
+        'query string is invalid',
+      );
+      const iso = (t: string | undefined) => (t === undefined ? undefined : new Date(t).toISOString());
+      const from = iso(q.from);
+      const to = iso(q.to);
+      if (from && to && from > to) {
+        throw badRequest('query string is invalid: to: must not be earlier than from', [
+          { path: 'to', message: `must not be earlier than from (${from})` },
+        ]);
+      }
+      const result = await m.listEvents(tenant, { limit: q.limit, cursor: q.cursor, type: q.type, from, to });
+      return json(200, { events: result.items.map(publicEvent), next: result.next ?? null });
+    },
     'GET /v1/events/{id}': async ({ tenant, params }) => {
       const { event, deliveries } = await m.getEvent(tenant, params.id as string);
-      const { tenant: _t, subscriptionId: _s, ...publicEvent } = event;
-      return json(200, { ...publicEvent, deliveries: deliveries.map(toPublicDelivery) });
+      return json(200, { ...publicEvent(event), deliveries: deliveries.map(toPublicDelivery) });
     },
     'GET /v1/deliveries/{id}': async ({ tenant, params }) =>
       json(200, toPublicDelivery(await m.getDelivery(tenant, params.id as string))),
@@ -166,6 +224,10 @@ export function makeApiHandler(deps: ApiDeps) {
       const method = event.requestContext.http.method.toUpperCase();
       const path = event.rawPath.length > 1 ? event.rawPath.replace(/\/+$/, '') : event.rawPath;
       if (method === 'GET' && path === '/health') return json(200, { status: 'ok' });
+      // Public like /health; loaded on first use, so the document costs no cold start.
+      if (method === 'GET' && path === '/openapi.json') {
+        return json(200, (await import('./openapi.ts')).openApiDocument());
+      }
       const found = findRoute(method, path);
       // Authenticate before saying anything about routes, so the API's shape is not probeable.
       const principal = await authenticate(deps.auth, event);

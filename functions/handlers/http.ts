@@ -2,7 +2,14 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import type * as z from 'zod/mini';
 import { logger } from '../commons/logger.ts';
-import { ApiError, badRequest, payloadTooLarge, unauthorized, zodDetails } from '../core/errors.ts';
+import {
+  ApiError,
+  badRequest,
+  payloadTooLarge,
+  unauthorized,
+  unsupportedMediaType,
+  zodDetails,
+} from '../core/errors.ts';
 import { hashKey, keyIdOf, tenantKeyRequired } from '../core/keys.ts';
 import type { ApiKeyStore } from '../core/ports.ts';
 
@@ -124,6 +131,8 @@ export function parseBody<S extends z.ZodMiniType>(event: APIGatewayProxyEventV2
   const text = event.isBase64Encoded ? Buffer.from(raw, 'base64').toString('utf8') : raw;
   if (Buffer.byteLength(text) > MAX_BODY_BYTES) throw payloadTooLarge(MAX_BODY_BYTES);
   if (text.trim() === '') throw badRequest('request body is empty; send a JSON object');
+  const type = event.headers?.['content-type'] ?? '';
+  if (!isJsonMediaType(type)) throw unsupportedMediaType(type);
   let value: unknown;
   try {
     value = JSON.parse(text);
@@ -131,6 +140,11 @@ export function parseBody<S extends z.ZodMiniType>(event: APIGatewayProxyEventV2
     throw badRequest(`request body is not valid JSON: ${(err as Error).message}`);
   }
   return parseValue(value, schema, 'request body is invalid');
+}
+
+/** `application/json`, with or without parameters (`; charset=utf-8`), in any case. */
+export function isJsonMediaType(contentType: string): boolean {
+  return /^application\/json\s*(;.*)?$/i.test(contentType.trim());
 }
 
 export function parseValue<S extends z.ZodMiniType>(value: unknown, schema: S, summary: string): z.infer<S> {

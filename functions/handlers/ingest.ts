@@ -1,5 +1,6 @@
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { logger } from '../commons/logger.ts';
+import type { SchemaCatalog } from '../core/catalog/cache.ts';
 import { EventBatchInputSchema, EventInputSchema } from '../core/event.ts';
 import { ingest } from '../core/ingest.ts';
 import { METRICS, type RelayMetrics } from '../core/metrics.ts';
@@ -20,6 +21,8 @@ export interface IngestDeps {
   metrics?: RelayMetrics;
   /** Duplicate check of producer-chosen event ids (24 h). */
   ledger?: EventLedger;
+  /** The event-type catalog's schemas, cached: `data` that does not conform is refused (400). */
+  catalog?: SchemaCatalog;
 }
 
 /** `POST /v1/events` and `POST /v1/events/batch` (API Gateway HTTP API, payload v2). */
@@ -29,7 +32,7 @@ export function makeIngestHandler(deps: IngestDeps) {
       const tenant = await requireTenant(deps.auth, event);
       if (event.rawPath.endsWith('/batch')) {
         const { events } = parseBody(event, EventBatchInputSchema);
-        const result = await ingest(deps, events, tenant);
+        const result = await ingest(deps, events, tenant, true);
         deps.metrics?.count(METRICS.eventsIngested, result.published.length);
         logger.info('events accepted', { count: result.published.length, duplicates: result.duplicates });
         // 200 when nothing was new: the producer is retrying a batch that already went through.

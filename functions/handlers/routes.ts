@@ -10,12 +10,17 @@ export interface Route {
   target: RouteTarget;
   /** Operator routes take the admin key; every other /v1 route a tenant's key. */
   admin?: true;
+  /** Answered without any key (the API function answers these before authenticating). */
+  public?: true;
 }
 
 export const ROUTES: readonly Route[] = [
-  { method: 'GET', path: '/health', target: 'api' },
+  { method: 'GET', path: '/health', target: 'api', public: true },
+  // The OpenAPI 3.1 document of this table (openapi.ts).
+  { method: 'GET', path: '/openapi.json', target: 'api', public: true },
   { method: 'POST', path: '/v1/events', target: 'ingest' },
   { method: 'POST', path: '/v1/events/batch', target: 'ingest' },
+  { method: 'GET', path: '/v1/events', target: 'api' },
   { method: 'GET', path: '/v1/events/{id}', target: 'api' },
   { method: 'GET', path: '/v1/subscriptions', target: 'api' },
   { method: 'POST', path: '/v1/subscriptions', target: 'api' },
@@ -29,6 +34,12 @@ export const ROUTES: readonly Route[] = [
   { method: 'GET', path: '/v1/deliveries/{id}', target: 'api' },
   { method: 'POST', path: '/v1/deliveries/{id}/retry', target: 'api' },
   { method: 'GET', path: '/v1/dlq', target: 'api' },
+  // The tenant's event-type catalog (core/catalog/): schemas ingest enforces, test-event examples.
+  { method: 'POST', path: '/v1/event-types', target: 'api' },
+  { method: 'GET', path: '/v1/event-types', target: 'api' },
+  { method: 'GET', path: '/v1/event-types/{name}', target: 'api' },
+  { method: 'PATCH', path: '/v1/event-types/{name}', target: 'api' },
+  { method: 'DELETE', path: '/v1/event-types/{name}', target: 'api' },
   // The DLQ queue and the bus archive are shared by every tenant: moving or replaying them is
   // the operator's call.
   { method: 'POST', path: '/v1/dlq/redrive', target: 'api', admin: true },

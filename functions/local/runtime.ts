@@ -23,6 +23,7 @@ import { LocalQueue } from '../adapters/local/queue.ts';
 import { LocalReplayer } from '../adapters/local/replayer.ts';
 import { LocalTaskQueue } from '../adapters/local/task-queue.ts';
 import { logger } from '../commons/logger.ts';
+import { CachedSchemaCatalog } from '../core/catalog/cache.ts';
 import { type RelayConfig, targetPolicy } from '../core/config.ts';
 import { ORDERED_DRAIN_MS, ORDERED_MAX_RECEIVES } from '../core/delivery/ordering.ts';
 import { MAX_RECEIVES } from '../core/delivery/scheduling.ts';
@@ -153,7 +154,8 @@ export async function startLocalRelay(opts: LocalRelayOptions): Promise<LocalRel
   const metrics = new MemoryMetrics();
   const replayer = new LocalReplayer(store, bus);
 
-  const ingestHandler = makeIngestHandler({ bus, clock, auth, metrics, ledger: store });
+  const catalog = new CachedSchemaCatalog(store, clock);
+  const ingestHandler = makeIngestHandler({ bus, clock, auth, metrics, ledger: store, catalog });
   const apiHandler = makeApiHandler({
     store,
     bus,

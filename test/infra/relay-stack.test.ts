@@ -331,7 +331,7 @@ describe('RelayStack', () => {
     expect(JSON.stringify(allowing('events:PutEvents').map((s) => s.Resource))).toContain(logicalIdOf('Bus'));
   });
 
-  it('gives the ingest function only the bus, the API key and single-item writes for the duplicate check', () => {
+  it('gives the ingest function only the bus, the API key, single-item writes for the duplicate check and a Query for the catalog', () => {
     const ingestRole = logicalIdOf('IngestFunctionServiceRole');
     const policy = ofType('AWS::IAM::Policy').find(([, p]) =>
       JSON.stringify(p.Properties.Roles).includes(ingestRole),
@@ -344,6 +344,7 @@ describe('RelayStack', () => {
       'dynamodb:DeleteItem',
       'dynamodb:GetItem',
       'dynamodb:PutItem',
+      'dynamodb:Query',
       'dynamodb:UpdateItem',
       'events:PutEvents',
       'secretsmanager:DescribeSecret',

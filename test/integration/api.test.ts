@@ -228,7 +228,7 @@ describe('HTTP contract of the local relay', () => {
         /cursor/,
       ],
       ['GET', '/v1/dlq?limit=1000', undefined, 400, /limit/],
-      ['GET', '/v1/events', undefined, 405, /use POST/],
+      ['PUT', '/v1/events', undefined, 405, /use (POST, GET|GET, POST)/],
       ['DELETE', '/v1/dlq', undefined, 405, /GET/],
       ['PUT', `/v1/subscriptions/${id}`, { url: rx.url }, 405, /PATCH/],
       ['POST', '/v1/events', { type: `a.${'b'.repeat(127)}`, data: {} }, 400, /at most 128/],

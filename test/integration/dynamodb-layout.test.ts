@@ -1,18 +1,18 @@
-import { DynamoDBDocumentClient, PutCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { type DynamoDBDocumentClient, PutCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { marshall } from '@aws-sdk/util-dynamodb';
 // @ts-expect-error dynalite ships no types for its internals; itemSize is DynamoDB's size rule.
 import { itemSize } from 'dynalite/db/index.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deliveryItem } from '../../functions/adapters/dynamodb/deliveries.ts';
 import { eventItem, MAX_LISTED_DELIVERIES } from '../../functions/adapters/dynamodb/events.ts';
-import { DynamoStore } from '../../functions/adapters/dynamodb/store.ts';
+import type { DynamoStore } from '../../functions/adapters/dynamodb/store.ts';
 import { TABLE_KEYS } from '../../functions/adapters/dynamodb/table.ts';
 import { SUCCESS_EXCERPT_BYTES } from '../../functions/core/delivery/attempt.ts';
 import type { Delivery, DeliveryTask } from '../../functions/core/delivery/model.ts';
 import type { RelayEvent } from '../../functions/core/event.ts';
 import { deliveryId, parseDeliveryId } from '../../functions/core/ids.ts';
 import { scopedKey } from '../../functions/core/ports.ts';
-import { ensureTable, localDynamoClient, startDynalite } from '../../functions/local/dynalite.ts';
+import { startDynamoStore } from '../support/dynamo-store.ts';
 import { legacyDeliveryId, legacyDeliveryItem, legacyEventItem } from '../support/legacy-items.ts';
 import { samplePayload } from '../support/sample-payload.ts';
 
@@ -65,15 +65,17 @@ function aDelivery(event: RelayEvent, subscriptionId: string, over: Partial<Deli
   };
 }
 
-describe('the delivery log at two write units per webhook', () => {
-  it('writes a 1 KB event (compressed) and its first-attempt success in one write unit each, with no index entry', () => {
+describe('the delivery log at three write units per webhook', () => {
+  it('writes a 1 KB event (compressed) and its first-attempt success in one write unit each, only the event in the event list', () => {
     const event = anEvent();
     expect(JSON.stringify(event.data).length).toBeGreaterThanOrEqual(1024);
     const sub = 'sub_01JEXAMPLESUBSCRIPTION0001';
     const delivery = aDelivery(event, sub);
     const ev = eventItem(event, [delivery.id], 1);
     const dl = deliveryItem(delivery, 1);
-    expect(writeUnits(ev)).toBe(1);
+    // The event item (1) and its entry in the event list (gsi2, 1); the delivery record (1).
+    expect(writeUnits(ev)).toBe(2);
+    expect(ev).toHaveProperty('gsi2pk');
     expect(writeUnits(dl)).toBe(1);
     // The old layout: the payload as text (2 units) and three index entries on the delivery.
     expect(writeUnits(legacyEventItem(event)) + writeUnits(legacyDeliveryItem(delivery))).toBe(5);
@@ -90,12 +92,12 @@ describe('the delivery log at two write units per webhook', () => {
     expect(writeUnits(deliveryItem(delivery, 1))).toBe(1);
   });
 
-  it('keeps the event item of three subscribers within one write unit', () => {
+  it('keeps the event item of three subscribers within one write unit (and one for its list entry)', () => {
     const event = anEvent();
     const ids = ['A', 'B', 'C'].map((s) =>
       deliveryId('acme', event.id, `sub_01JEXAMPLESUBSCRIPTION000${s}`, event.receivedAt),
     );
-    expect(writeUnits(eventItem(event, ids, 1))).toBe(1);
+    expect(writeUnits(eventItem(event, ids, 1))).toBe(2);
   });
 
   it('puts a dead delivery, and only a dead one, in the DLQ index', () => {
@@ -123,15 +125,7 @@ describe('DynamoStore access patterns against dynalite', () => {
   let close: () => Promise<void>;
 
   beforeAll(async () => {
-    const db = await startDynalite();
-    const client = localDynamoClient(db.endpoint);
-    await ensureTable(client, 'relay');
-    doc = DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
-    store = new DynamoStore(doc, 'relay', 30);
-    close = async () => {
-      client.destroy();
-      await db.close();
-    };
+    ({ store, doc, close } = await startDynamoStore());
   });
   afterAll(() => close());
 
@@ -211,6 +205,60 @@ describe('DynamoStore access patterns against dynalite', () => {
       to: iso(T0 + 4000),
     });
     expect(window.items.map((d) => d.eventId)).toEqual(['evt_l4', 'evt_l3', 'evt_l2']);
+  });
+
+  it("lists a tenant's events newest first across the list's shards, page by page, none skipped or repeated", async () => {
+    const tenant = 'listco';
+    const made: RelayEvent[] = [];
+    // Several events share a receipt time (one batch), the rest one second apart.
+    for (let i = 0; i < 23; i++) {
+      made.push(
+        anEvent({
+          id: `evt_list_${String(i).padStart(2, '0')}`,
+          tenant,
+          type: i % 3 === 0 ? 'order.created' : 'shipment.delivered',
+          receivedAt: iso(T0 + Math.floor(i / 2) * 1000),
+          data: { i },
+        }),
+      );
+    }
+    await store.putEvents(made.map((event) => ({ event, deliveryIds: [] })));
+    await store.putEvents([
+      { event: anEvent({ id: 'evt_list_other', tenant: 'othertenant' }), deliveryIds: [] },
+    ]);
+    const byNewest = [...made].sort((a, b) =>
+      a.receivedAt === b.receivedAt ? (a.id < b.id ? 1 : -1) : a.receivedAt < b.receivedAt ? 1 : -1,
+    );
+    const all = async (q: { type?: string; from?: string; to?: string }, limit: number) => {
+      const seen: string[] = [];
+      let cursor: string | undefined;
+      let pages = 0;
+      do {
+        const page = await store.listEvents(tenant, { limit, cursor, ...q });
+        expect(page.items.length).toBeLessThanOrEqual(limit);
+        seen.push(...page.items.map((e) => e.id));
+        cursor = page.next;
+        pages++;
+      } while (cursor && pages < 50);
+      return seen;
+    };
+    for (const limit of [1, 4, 7, 100]) expect(await all({}, limit)).toEqual(byNewest.map((e) => e.id));
+    expect(await all({ type: 'order.created' }, 2)).toEqual(
+      byNewest.filter((e) => e.type === 'order.created').map((e) => e.id),
+    );
+    const from = iso(T0 + 3000);
+    const to = iso(T0 + 6000);
+    expect(await all({ from, to }, 3)).toEqual(
+      byNewest.filter((e) => e.receivedAt >= from && e.receivedAt <= to).map((e) => e.id),
+    );
+    const first = await store.listEvents(tenant, { limit: 1 });
+    expect(first.items[0]?.data).toEqual({ i: 22 });
+    expect((await store.listEvents('othertenant', { limit: 10 })).items.map((e) => e.id)).toEqual([
+      'evt_list_other',
+    ]);
+    await expect(store.listEvents(tenant, { limit: 5, cursor: 'bm90IGEgY3Vyc29y' })).rejects.toMatchObject({
+      status: 400,
+    });
   });
 
   it('gets one delivery by id, appends a manual attempt to it, and lists it dead until it succeeds', async () => {

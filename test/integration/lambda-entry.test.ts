@@ -11,6 +11,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { ensureTable, localDynamoClient, startDynalite } from '../../functions/local/dynalite.ts';
+import { captureEmf } from '../support/emf.ts';
 import { apiGatewayEvent, ruleDelivery, sqsRecord } from '../support/lambda-events.ts';
 import { startReceiver, waitFor } from '../support/receiver.ts';
 
@@ -36,6 +37,8 @@ let fanout: Handler<SQSEvent, { batchItemFailures: Array<{ itemIdentifier: strin
 let delivery: Handler<SQSEvent, { batchItemFailures: Array<{ itemIdentifier: string }> }>;
 let ordered: Handler<SQSEvent, { batchItemFailures: Array<{ itemIdentifier: string }> }>;
 let closeDb: () => Promise<void>;
+/** The handlers' EMF metric lines: checked here rather than printed in the test output. */
+let emf: ReturnType<typeof captureEmf>;
 
 const httpEvent = (method: string, path: string, body?: unknown, key = tenantKey) =>
   apiGatewayEvent(method, path, body, key);
@@ -48,6 +51,7 @@ const sentTasks = () =>
     .flatMap((c) => c.args[0].input.Entries ?? []) as SendMessageBatchRequestEntry[];
 
 beforeAll(async () => {
+  emf = captureEmf();
   const db = await startDynalite();
   const client = localDynamoClient(db.endpoint);
   await ensureTable(client, 'relay-table');
@@ -84,10 +88,12 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  emf.restore();
   await closeDb();
 });
 
 beforeEach(() => {
+  emf.clear();
   eventBridge.reset();
   sqs.reset();
   secrets.reset();
@@ -147,6 +153,13 @@ describe('Lambda entry modules, wired to AWS adapters', () => {
         status: 'succeeded',
         attempts: [{ status: 200 }],
       });
+      // Each invocation flushed its metrics as one EMF document in the WebhookRelay namespace.
+      expect(emf.values('EventsIngested')).toEqual([1]);
+      expect(emf.values('DeliveriesSucceeded')).toEqual([1]);
+      expect(emf.documents.map((d) => d._aws.CloudWatchMetrics[0]?.Namespace)).toEqual([
+        'WebhookRelay',
+        'WebhookRelay',
+      ]);
     } finally {
       await rx.close();
     }
@@ -239,5 +252,25 @@ describe('Lambda entry modules, wired to AWS adapters', () => {
     expect((await ingest(httpEvent('POST', '/v1/events', { type: 'a.b', data: {} }, key))).statusCode).toBe(
       401,
     );
+  });
+
+  it("checks data against the tenant's catalog schema, read from the table by the ingest function", async () => {
+    const made = await api(httpEvent('POST', '/v1/admin/api-keys', { tenant: 'catalogued' }, ADMIN_KEY));
+    const { key } = JSON.parse(made.body ?? '{}') as { key: string };
+    const schema = { type: 'object', required: ['amount'], properties: { amount: { type: 'number' } } };
+    const created = await api(httpEvent('POST', '/v1/event-types', { name: 'order.created', schema }, key));
+    expect(created.statusCode).toBe(201);
+    const refused = await ingest(
+      httpEvent('POST', '/v1/events', { type: 'order.created', data: { amount: 'ten' } }, key),
+    );
+    expect(refused.statusCode).toBe(400);
+    expect(JSON.parse(refused.body ?? '{}').error.details).toEqual([
+      { path: 'data.amount', message: 'must be a number' },
+    ]);
+    expect(eventBridge.commandCalls(PutEventsCommand)).toHaveLength(0);
+    const accepted = await ingest(
+      httpEvent('POST', '/v1/events', { type: 'order.created', data: { amount: 10 } }, key),
+    );
+    expect(accepted.statusCode).toBe(202);
   });
 });

@@ -41,6 +41,8 @@ describe('tenants and API keys', () => {
     );
     await settle(relay);
     own.delivery = (await acme.get(`/v1/events/${own.event}`)).body.deliveries[0].id;
+    const catalogued = await acme.post('/v1/event-types', { name: 'acme.only', description: 'acme catalog' });
+    expect(catalogued.status).toBe(201);
   });
   afterAll(async () => {
     await relay.close();
@@ -110,6 +112,14 @@ describe('tenants and API keys', () => {
       expect(res.status).toBe(202);
       expect(res.body.duplicates).toBe(0);
     },
+    'GET /v1/events': async (g) => {
+      const res = await g.get('/v1/events?limit=100');
+      expect(res.status).toBe(200);
+      const ids = res.body.events.map((e: { id: string }) => e.id);
+      expect(ids).not.toContain(own.event);
+      // globex's own event with acme's producer id is globex's.
+      for (const e of res.body.events) expect(e).not.toHaveProperty('tenant');
+    },
     'GET /v1/events/{id}': async (g) => {
       expect404(await g.get(`/v1/events/${own.event}`));
       // globex has its own event with this id (above): it sees its own, never acme's deliveries.
@@ -149,6 +159,22 @@ describe('tenants and API keys', () => {
       const res = await g.get('/v1/dlq');
       for (const d of res.body.deliveries) expect(d.subscriptionId).not.toBe(own.sub);
     },
+    'GET /v1/event-types': async (g) => {
+      const res = await g.get('/v1/event-types');
+      expect(res.body.eventTypes.map((t: { name: string }) => t.name)).not.toContain('acme.only');
+    },
+    'GET /v1/event-types/{name}': async (g) => expect404(await g.get('/v1/event-types/acme.only')),
+    'PATCH /v1/event-types/{name}': async (g) =>
+      expect404(await g.patch('/v1/event-types/acme.only', { deprecated: true })),
+    'DELETE /v1/event-types/{name}': async (g) => expect404(await g.del('/v1/event-types/acme.only')),
+    // Last of the catalog's probes: globex's own type of that name, in its own catalog.
+    'POST /v1/event-types': async (g) => {
+      expect((await g.post('/v1/event-types', { name: 'acme.only' })).status).toBe(201);
+      expect((await acme.get('/v1/event-types/acme.only')).body).toMatchObject({
+        description: 'acme catalog',
+        deprecated: false,
+      });
+    },
   };
   const expect404 = (res: { status: number; body: { error: { code: string } } }) => {
     expect(res.status).toBe(404);
@@ -156,9 +182,7 @@ describe('tenants and API keys', () => {
   };
 
   it('has an isolation probe for every tenant route', () => {
-    const tenantRoutes = ROUTES.filter((r) => !r.admin && r.path !== '/health').map(
-      (r) => `${r.method} ${r.path}`,
-    );
+    const tenantRoutes = ROUTES.filter((r) => !r.admin && !r.public).map((r) => `${r.method} ${r.path}`);
     expect(Object.keys(probes).sort()).toEqual(tenantRoutes.sort());
   });
 

@@ -63,6 +63,20 @@ export class TableClient {
     return out;
   }
 
+  /** How many items a Query matches, every page counted (`Select: COUNT`). */
+  async count(input: Omit<QueryCommandInput, 'TableName' | 'Select'>): Promise<number> {
+    let count = 0;
+    let start: Item | undefined;
+    do {
+      const res = await this.doc.send(
+        new QueryCommand({ ...input, TableName: this.tableName, Select: 'COUNT', ExclusiveStartKey: start }),
+      );
+      count += res.Count ?? 0;
+      start = res.LastEvaluatedKey;
+    } while (start);
+    return count;
+  }
+
   /** One page of a Query; the cursor is the LastEvaluatedKey, opaque to callers. */
   async page(
     input: Omit<QueryCommandInput, 'TableName'>,

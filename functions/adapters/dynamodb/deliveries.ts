@@ -1,4 +1,4 @@
-import { GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { Attempt, Delivery } from '../../core/delivery/model.ts';
 import { timeCode } from '../../core/ids.ts';
 import type { DeliveryStore, Page } from '../../core/ports.ts';
@@ -271,23 +271,11 @@ export class DynamoDeliveryStore implements DeliveryStore {
     return page.last ? { items, next: encodeCursor(page.last) } : { items };
   }
 
-  async countDeadDeliveries(tenant: string): Promise<number> {
-    let count = 0;
-    let start: Item | undefined;
-    do {
-      const res = await this.t.doc.send(
-        new QueryCommand({
-          TableName: this.t.tableName,
-          IndexName: 'gsi3',
-          KeyConditionExpression: 'gsi3pk = :pk',
-          ExpressionAttributeValues: { ':pk': deadIndexPk(tenant) },
-          Select: 'COUNT',
-          ExclusiveStartKey: start,
-        }),
-      );
-      count += res.Count ?? 0;
-      start = res.LastEvaluatedKey;
-    } while (start);
-    return count;
+  countDeadDeliveries(tenant: string): Promise<number> {
+    return this.t.count({
+      IndexName: 'gsi3',
+      KeyConditionExpression: 'gsi3pk = :pk',
+      ExpressionAttributeValues: { ':pk': deadIndexPk(tenant) },
+    });
   }
 }

@@ -1,9 +1,17 @@
 import { deflateRawSync, inflateRawSync } from 'node:zlib';
-import { GetCommand, PutCommand, ScanCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand, QueryCommand, ScanCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { RelayEvent } from '../../core/event.ts';
-import type { EventStore, StoredEvent } from '../../core/ports.ts';
-import { type Item, isConditionFailure, strip, type TableClient } from './client.ts';
-import { EVENT_SK, eventKey } from './table.ts';
+import type { EventListQuery, EventStore, Page, StoredEvent } from '../../core/ports.ts';
+import {
+  decodeCursorValue,
+  encodeCursor,
+  type Item,
+  invalidCursor,
+  isConditionFailure,
+  strip,
+  type TableClient,
+} from './client.ts';
+import { EVENT_LIST_SHARDS, EVENT_SK, eventKey, eventListPk, eventListShard, eventListSk } from './table.ts';
 
 /**
  * Payloads shorter than this stay JSON text: deflate saves little on them and costs CPU. Above
@@ -44,6 +52,8 @@ export function eventItem(e: RelayEvent, deliveryIds: readonly string[], ttl: nu
   const { data, ...rest } = e;
   return {
     ...eventKey(e.tenant, e.id),
+    gsi2pk: eventListPk(e.tenant, eventListShard(e.id)),
+    gsi2sk: eventListSk(e.receivedAt, e.id),
     ...rest,
     payload: encodePayload(data),
     ...(deliveryIds.length ? { dlvs: new Set(deliveryIds.slice(0, MAX_LISTED_DELIVERIES)) } : {}),
@@ -129,6 +139,84 @@ export class DynamoEventStore implements EventStore {
   }
 
   /**
+   * A tenant's events, newest first: each shard of the list is read in order (past the events
+   * the type filter drops, up to {@link LIST_SCAN_PER_SHARD} a page) and the shards merged. A
+   * shard that stopped early bounds the page, so no event is skipped; the cursor holds where
+   * each shard goes on.
+   */
+  async listEvents(tenant: string, q: EventListQuery): Promise<Page<RelayEvent>> {
+    const positions = q.cursor ? decodeListCursor(q.cursor) : Array<ShardPosition>(EVENT_LIST_SHARDS).fill(0);
+    const range = {
+      from: q.from ?? '0',
+      // `#` sorts before `~`: the bound takes every id at `to` itself.
+      to: `${q.to ?? '9'}~`,
+    };
+    const reads: Array<{ items: Item[]; lastSk?: string }> = await Promise.all(
+      positions.map((at, shard) =>
+        at === null ? { items: [] } : this.readShard(tenant, shard, at, range, q),
+      ),
+    );
+    // An unfinished shard's unread events are older than the last it read: nothing older than
+    // the newest such stop may be shown yet.
+    const bound = reads.reduce((max, r) => (r.lastSk !== undefined && r.lastSk > max ? r.lastSk : max), '');
+    const merged = reads
+      .flatMap((r, shard) => r.items.map((item) => ({ item, shard, sk: item.gsi2sk as string })))
+      .filter((m) => m.sk >= bound)
+      .sort((a, b) => (a.sk < b.sk ? 1 : a.sk > b.sk ? -1 : 0))
+      .slice(0, q.limit);
+    const next = positions.map((at, shard): ShardPosition => {
+      const shown = merged.filter((m) => m.shard === shard);
+      const read = reads[shard] as (typeof reads)[number];
+      if (shown.length === read.items.length) return read.lastSk ?? null;
+      return shown.length ? (shown.at(-1) as (typeof shown)[number]).sk : at;
+    });
+    const items = merged.map((m) => eventOf(m.item));
+    return next.every((p) => p === null) ? { items } : { items, next: encodeCursor({ shards: next }) };
+  }
+
+  private async readShard(
+    tenant: string,
+    shard: number,
+    after: string | 0,
+    range: { from: string; to: string },
+    q: EventListQuery,
+  ): Promise<{ items: Item[]; lastSk?: string }> {
+    const pk = eventListPk(tenant, shard);
+    let start: Item | undefined =
+      after === 0
+        ? undefined
+        : { gsi2pk: pk, gsi2sk: after, ...eventKey(tenant, after.slice(after.indexOf('#') + 1)) };
+    const items: Item[] = [];
+    let scanned = 0;
+    do {
+      const res = await this.t.doc.send(
+        new QueryCommand({
+          TableName: this.t.tableName,
+          IndexName: 'gsi2',
+          KeyConditionExpression: 'gsi2pk = :pk AND gsi2sk BETWEEN :from AND :to',
+          ...(q.type
+            ? { FilterExpression: '#type = :type', ExpressionAttributeNames: { '#type': 'type' } }
+            : {}),
+          ExpressionAttributeValues: {
+            ':pk': pk,
+            ':from': range.from,
+            ':to': range.to,
+            ...(q.type ? { ':type': q.type } : {}),
+          },
+          ScanIndexForward: false,
+          Limit: q.limit,
+          ExclusiveStartKey: start,
+        }),
+      );
+      items.push(...(res.Items ?? []));
+      scanned += res.ScannedCount ?? 0;
+      start = res.LastEvaluatedKey;
+    } while (start && items.length < q.limit && scanned < LIST_SCAN_PER_SHARD);
+    // Stopped with more to read: what it did not read is older than the last it read (`lastSk`).
+    return start ? { items, lastSk: start.gsi2sk as string } : { items };
+  }
+
+  /**
    * Every stored event accepted within [from, to], a page at a time. A table scan: local mode
    * replays from it; on AWS the bus archive replays and this is never called.
    */
@@ -148,4 +236,25 @@ export class DynamoEventStore implements EventStore {
       start = res.LastEvaluatedKey;
     } while (start);
   }
+}
+
+/** Events of one shard read per page at most, matching the type or not. */
+const LIST_SCAN_PER_SHARD = 1000;
+
+/** Where a shard of the list goes on: at its top (0), after this entry, or nowhere (null). */
+type ShardPosition = string | 0 | null;
+
+function decodeListCursor(cursor: string): ShardPosition[] {
+  const value = decodeCursorValue(cursor) as { shards?: unknown } | null;
+  const shards = value?.shards;
+  if (
+    !Array.isArray(shards) ||
+    shards.length !== EVENT_LIST_SHARDS ||
+    !shards.every(
+      (p) => p === 0 || p === null || (typeof p === 'string' && /^[^#]+#.+$/.test(p) && p.length < 400),
+    )
+  ) {
+    throw invalidCursor();
+  }
+  return shards as ShardPosition[];
 }

@@ -4,6 +4,7 @@ import { DynamoApiKeyStore } from './api-keys.ts';
 import { TableClient } from './client.ts';
 import { DynamoDeliveryContext } from './context.ts';
 import { DynamoDeliveryStore } from './deliveries.ts';
+import { DynamoEventTypeStore } from './event-types.ts';
 import { DynamoEventStore } from './events.ts';
 import { DynamoEventLedger } from './ledger.ts';
 import { DynamoSubscriptionStore } from './subscriptions.ts';
@@ -19,6 +20,7 @@ export class DynamoStore implements Store, EventLedger {
   readonly table: TableClient;
   readonly subscriptions: DynamoSubscriptionStore;
   readonly apiKeys: DynamoApiKeyStore;
+  readonly eventTypes: DynamoEventTypeStore;
   readonly ledger: DynamoEventLedger;
   readonly events: DynamoEventStore;
   readonly deliveries: DynamoDeliveryStore;
@@ -28,6 +30,7 @@ export class DynamoStore implements Store, EventLedger {
     this.table = new TableClient(doc, tableName, retentionDays);
     this.subscriptions = new DynamoSubscriptionStore(this.table);
     this.apiKeys = new DynamoApiKeyStore(this.table);
+    this.eventTypes = new DynamoEventTypeStore(this.table);
     this.ledger = new DynamoEventLedger(this.table);
     this.events = new DynamoEventStore(this.table);
     this.deliveries = new DynamoDeliveryStore(this.table);
@@ -47,6 +50,13 @@ export class DynamoStore implements Store, EventLedger {
   getApiKey: Store['getApiKey'] = (...a) => this.apiKeys.getApiKey(...a);
   listApiKeys: Store['listApiKeys'] = (...a) => this.apiKeys.listApiKeys(...a);
   deleteApiKey: Store['deleteApiKey'] = (...a) => this.apiKeys.deleteApiKey(...a);
+  // EventTypeStore
+  putEventType: Store['putEventType'] = (...a) => this.eventTypes.putEventType(...a);
+  getEventType: Store['getEventType'] = (...a) => this.eventTypes.getEventType(...a);
+  listEventTypes: Store['listEventTypes'] = (...a) => this.eventTypes.listEventTypes(...a);
+  listEventTypeSchemas: Store['listEventTypeSchemas'] = (...a) => this.eventTypes.listEventTypeSchemas(...a);
+  countEventTypes: Store['countEventTypes'] = (...a) => this.eventTypes.countEventTypes(...a);
+  deleteEventType: Store['deleteEventType'] = (...a) => this.eventTypes.deleteEventType(...a);
   // EventLedger
   claim: EventLedger['claim'] = (...a) => this.ledger.claim(...a);
   markAccepted: EventLedger['markAccepted'] = (...a) => this.ledger.markAccepted(...a);
@@ -54,6 +64,7 @@ export class DynamoStore implements Store, EventLedger {
   // EventStore
   putEvents: Store['putEvents'] = (...a) => this.events.putEvents(...a);
   getEvent: Store['getEvent'] = (...a) => this.events.getEvent(...a);
+  listEvents: Store['listEvents'] = (...a) => this.events.listEvents(...a);
   scanEvents = (from: string, to: string) => this.events.scanEvents(from, to);
   // DeliveryStore
   putDeliveries: Store['putDeliveries'] = (...a) => this.deliveries.putDeliveries(...a);

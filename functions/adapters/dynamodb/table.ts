@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { CreateTableCommandInput } from '@aws-sdk/client-dynamodb';
 import { parseDeliveryId } from '../../core/ids.ts';
 
@@ -10,8 +11,9 @@ import { parseDeliveryId } from '../../core/ids.ts';
  * |-----------------|---------------------------|-----------------------------|--------------------------------|-------------------------------|-------------------------------------------|
  * | subscription    | SUB#{tenant}              | {subscriptionId}            |                                | management API, health        | fanout (Query), delivery (BatchGet), API  |
  * | api key         | APIKEY#{keyId}            | APIKEY                      | gsi1 APIKEYS / {created}#{id}  | management API (admin)        | authenticator (Get), key list (gsi1)      |
+ * | event type      | ETYPE#{tenant}            | {name}                      |                                | management API (catalog)      | API, ingest (Query of schemas, cached), test event |
  * | idempotency     | IDEM#{tenant}#{eventId}   | IDEM                        |                                | ingest (producer-chosen ids)  | ingest                                    |
- * | event           | EVT#{tenant}#{eventId}    | EVT                         |                                | fanout (payload, delivery ids)| GET event, manual retry, ordered, replay  |
+ * | event           | EVT#{tenant}#{eventId}    | EVT                         | gsi2 EVTS#{tenant}#{shard} / {receivedAt}#{id} | fanout (payload, delivery ids)| GET event, event list (gsi2), manual retry, ordered, replay |
  * | delivery        | DLV#{subscriptionId}      | {receivedAt code}{hash}     | gsi3 only when dead            | delivery (once per attempt round outcome) | delivery (BatchGet), lists, GET delivery |
  * | slots           | LIMIT#{tenant}#{subId}    | SLOTS                       |                                | delivery (limits.ts)          | delivery                                  |
  * | rate            | LIMIT#{tenant}#{subId}    | RATE                        |                                | delivery (limits.ts)          | delivery                                  |
@@ -24,17 +26,21 @@ import { parseDeliveryId } from '../../core/ids.ts';
  *   lists (`dlvs`, written by fanout with the event: no index needed);
  * - deliveries of a subscription, newest first, within a time window: Query of `DLV#{subId}`
  *   backwards; the sort key starts with the event's receipt time (ids.ts `timeCode`);
+ * - a tenant's events, newest first, by type and time window: gsi2, one Query per shard
+ *   (`EVTS#{tenant}#{0..3}`) merged; its entry is the event's second write unit;
  * - one delivery by id: the id carries its partition and sort key (ids.ts `parseDeliveryId`);
  * - the DLQ list and count: gsi3 (`DEAD#{tenant}` / `{updatedAt}#{id}`), sparse: only dead
  *   deliveries carry its keys, so the success path writes no index entry;
  * - the delivery step: one BatchGetItem of the deliveries and subscriptions; the event's payload
  *   travels in the task (the event item is read only for a task without it).
  * So a webhook's success path writes 2 items of at most 1 KB each (1 subscriber, 1 KB payload,
- * compressed: events.ts): the event and the delivery record.
+ * compressed: events.ts), the event and the delivery record, and the event's gsi2 entry: 3
+ * write units, the third paying for `GET /v1/events`.
  *
  * Items of earlier versions (the legacy delivery row, events with a `data` string and no `dlvs`)
- * are read where they are and left to expire by TTL (deliveries.ts says how); gsi1 and gsi2 stay
- * declared for them and for API keys, and cost nothing for items without their attributes.
+ * are read where they are and left to expire by TTL (deliveries.ts says how); gsi1 stays
+ * declared for them and for API keys, gsi2 for them and the event list; an index costs nothing
+ * for items without its attributes. Events stored by earlier versions are not in the list.
  *
  * Events and deliveries carry `ttl` (epoch seconds) for DynamoDB TTL; idempotency claims too.
  */
@@ -60,10 +66,25 @@ export interface Key {
 export const subscriptionKey = (tenant: string, id: string): Key => ({ pk: `SUB#${tenant}`, sk: id });
 export const subscriptionPartition = (tenant: string) => `SUB#${tenant}`;
 export const apiKeyKey = (id: string): Key => ({ pk: `APIKEY#${id}`, sk: 'APIKEY' });
+/** A tenant's catalog is one partition, sorted by name: a list (and ingest's read) is one Query. */
+export const eventTypeKey = (tenant: string, name: string): Key => ({ pk: `ETYPE#${tenant}`, sk: name });
+export const eventTypePartition = (tenant: string) => `ETYPE#${tenant}`;
 export const API_KEYS_INDEX_PK = 'APIKEYS';
 export const ledgerKey = (tenant: string, id: string): Key => ({ pk: `IDEM#${tenant}#${id}`, sk: 'IDEM' });
 export const eventKey = (tenant: string, id: string): Key => ({ pk: `EVT#${tenant}#${id}`, sk: 'EVT' });
 export const EVENT_SK = 'EVT';
+
+/**
+ * The event list (gsi2): an event's entry goes to one of a tenant's shards by its id, so one
+ * tenant's events spread over this many index partitions (DynamoDB takes ~1,000 writes/s per
+ * partition); a page merges the shards newest first (events.ts).
+ */
+export const EVENT_LIST_SHARDS = 4;
+export const eventListPk = (tenant: string, shard: number) => `EVTS#${tenant}#${shard}`;
+export const eventListShard = (id: string) =>
+  createHash('sha256').update(id).digest().readUInt8(0) % EVENT_LIST_SHARDS;
+/** Sorts by receipt time; the id after the `#` (receipt times hold none). */
+export const eventListSk = (receivedAt: string, id: string) => `${receivedAt}#${id}`;
 
 /** A delivery's partition: its subscription's. */
 export const deliveryPartition = (subscriptionId: string) => `DLV#${subscriptionId}`;

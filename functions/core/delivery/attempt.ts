@@ -2,9 +2,11 @@ import { classifyStatus, DeliveryFailure } from '../errors.ts';
 import { type RelayEvent, webhookBody } from '../event.ts';
 import type { Clock, HttpSender } from '../ports.ts';
 import { activeSecrets, type Subscription } from '../subscription.ts';
+import { authCacheKey, authHeaders, OAuthTokenCache } from '../subscriptions/auth.ts';
 import type { Attempt } from './model.ts';
 import { parseRetryAfter } from './retry.ts';
 import { webhookHeaders } from './signing.ts';
+import { webhookXml, XML_CONTENT_TYPE } from './xml.ts';
 
 export type AttemptOutcome = 'success' | 'retryable' | 'permanent';
 
@@ -39,25 +41,47 @@ export async function attemptDelivery(args: {
   trigger: Attempt['trigger'];
   timeoutMs: number;
   excerptBytes: number;
+  /** OAuth2 tokens of subscriptions with `auth.type: oauth2`; one cache per sender by default. */
+  tokens?: OAuthTokenCache;
 }): Promise<AttemptResult> {
   const { sender, clock, subscription, event } = args;
   const started = clock.now();
-  const body = webhookBody(event);
+  const payload = webhookPayload(subscription, event);
   const headers = {
-    'content-type': 'application/json',
-    'user-agent': 'webhook-relay/0.1',
+    'user-agent': USER_AGENT,
+    ...subscription.headers,
+    'content-type': payload.contentType,
     // During a rotation's grace period both secrets sign, so receivers can switch at their pace.
+    // The signature covers the exact bytes sent, JSON or XML.
     ...webhookHeaders(
       activeSecrets(subscription, started),
       event.id,
       Math.floor(started.getTime() / 1000),
-      body,
+      payload.body,
     ),
   };
   const base = { attempt: args.attempt, at: started.toISOString(), trigger: args.trigger };
   const t0 = performance.now();
   try {
-    const res = await sender.post(subscription.url, headers, body, args.timeoutMs);
+    const auth = subscription.auth;
+    const tokens = args.tokens ?? defaultTokens(sender, clock);
+    const cacheKey = auth ? authCacheKey(subscription.id, auth) : '';
+    let authorization = await authHeaders(auth, tokens, cacheKey);
+    let res = await sender.post(
+      subscription.url,
+      { ...headers, ...authorization },
+      payload.body,
+      args.timeoutMs,
+    );
+    if (res.status === 401 && auth?.type === 'oauth2') {
+      // The token may have been revoked before its expiry: fetch a fresh one, once. Only this
+      // token is dropped, so a newer one another attempt fetched meanwhile is kept.
+      tokens.invalidate(cacheKey, authorization.authorization?.replace(/^Bearer /, ''));
+      authorization = await authHeaders(auth, tokens, cacheKey);
+      // Within what is left of the attempt's time (at least a second), so one attempt stays one.
+      const left = Math.max(1000, args.timeoutMs - Math.round(performance.now() - t0));
+      res = await sender.post(subscription.url, { ...headers, ...authorization }, payload.body, left);
+    }
     const durationMs = Math.round(performance.now() - t0);
     const outcome = classifyStatus(res.status);
     const responseBody = utf8Prefix(
@@ -88,6 +112,29 @@ export async function attemptDelivery(args: {
       ...(failure.timedOut ? { timedOut: true } : {}),
     };
   }
+}
+
+const USER_AGENT = 'webhook-relay/0.1';
+
+/** The body a subscription gets, in its format: JSON (Standard Webhooks' shape) or XML. */
+export function webhookPayload(
+  subscription: Pick<Subscription, 'format'>,
+  event: RelayEvent,
+): { body: string; contentType: string } {
+  return subscription.format === 'xml'
+    ? { body: webhookXml(event), contentType: XML_CONTENT_TYPE }
+    : { body: webhookBody(event), contentType: 'application/json' };
+}
+
+const tokenCaches = new WeakMap<HttpSender, OAuthTokenCache>();
+/** One token cache per sender (per function instance): tokens outlive an invocation. */
+function defaultTokens(sender: HttpSender, clock: Clock): OAuthTokenCache {
+  let cache = tokenCaches.get(sender);
+  if (!cache) {
+    cache = new OAuthTokenCache({ sender, clock });
+    tokenCaches.set(sender, cache);
+  }
+  return cache;
 }
 
 function describeStatus(status: number): string {

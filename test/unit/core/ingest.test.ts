@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { compileSchema } from '../../../functions/core/catalog/validator.ts';
 import { PartialPublish } from '../../../functions/core/errors.ts';
 import type { RelayEvent } from '../../../functions/core/event.ts';
 import { ingest } from '../../../functions/core/ingest.ts';
@@ -126,5 +127,57 @@ describe('ingest with the duplicate check', () => {
       ingest({ bus: new Bus(), clock: fixedClock(), ledger }, [input('ok-1'), input('bad')], 'acme'),
     ).rejects.toThrow('throttling');
     expect(ledger.state.has('acme#ok-1')).toBe(false);
+  });
+});
+
+describe('ingest with the event-type catalog', () => {
+  const catalog = {
+    validatorsFor: async () =>
+      new Map([
+        [
+          'order.created',
+          compileSchema({ type: 'object', required: ['amount'], properties: { amount: { type: 'number' } } }),
+        ],
+      ]),
+  };
+
+  it('refuses non-conforming data before claiming an id or publishing anything', async () => {
+    const ledger = new MemoryLedger();
+    const bus = new Bus();
+    const deps = { bus, clock: fixedClock(), ledger, catalog };
+    const batch = [
+      { ...input('o-1'), data: { amount: 1 } },
+      { ...input('o-2'), data: { amount: 'x' } },
+    ];
+    await expect(ingest(deps, batch, 'acme', true)).rejects.toMatchObject({
+      status: 400,
+      details: [{ path: 'events.1.data.amount', message: 'must be a number' }],
+    });
+    await expect(ingest(deps, [{ ...input(), data: {} }], 'acme')).rejects.toMatchObject({
+      details: [{ path: 'data.amount', message: 'is required' }],
+    });
+    expect(ledger.log).toEqual([]);
+    expect(bus.published).toEqual([]);
+  });
+
+  it('names a batch of one by its index too', async () => {
+    const deps = { bus: new Bus(), clock: fixedClock(), catalog };
+    await expect(ingest(deps, [{ ...input(), data: {} }], 'acme', true)).rejects.toMatchObject({
+      details: [{ path: 'events.0.data.amount', message: 'is required' }],
+    });
+  });
+
+  it('accepts conforming data and types without a schema', async () => {
+    const bus = new Bus();
+    await ingest(
+      { bus, clock: fixedClock(), catalog },
+      [
+        { ...input(), data: { amount: 1 } },
+        { type: 'invoice.sent', data: { amount: 'free' } },
+      ],
+      'acme',
+      true,
+    );
+    expect(bus.published.map((e) => e.type)).toEqual(['order.created', 'invoice.sent']);
   });
 });

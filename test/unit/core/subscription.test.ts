@@ -162,7 +162,7 @@ describe('SubscriptionPatchSchema', () => {
 
   it('rejects a patch with no fields', () => {
     expect(issuesOf(SubscriptionPatchSchema, {})[0]?.message).toBe(
-      'must change at least one of url, eventTypes, description, enabled, maxInFlight, rateLimitPerSecond, ordering',
+      'must change at least one of url, eventTypes, description, enabled, maxInFlight, rateLimitPerSecond, ordering, filter, headers, auth, format',
     );
   });
 
@@ -189,7 +189,7 @@ describe('toPublic', () => {
   it('drops the secret and the tenant', () => {
     const { secret: _s, tenant: _t, ...rest } = aSubscription({ description: 'x' });
     const pub = toPublic(aSubscription({ description: 'x' }));
-    expect(pub).toEqual(rest);
+    expect(pub).toEqual({ ...rest, format: 'json' });
     expect(pub).not.toHaveProperty('secret');
     expect(pub).not.toHaveProperty('tenant');
   });
@@ -208,5 +208,97 @@ describe('toPublic', () => {
       maxInFlight: 4,
       rateLimitPerSecond: 2,
     });
+  });
+});
+
+describe('subscription fields that fit real receivers', () => {
+  const base = { url: 'https://receiver.example/hooks', eventTypes: ['order.*'] };
+
+  it('takes a filter, custom headers, an auth and a format, and names the bad path when one is wrong', () => {
+    const ok = SubscriptionCreateSchema.parse({
+      ...base,
+      filter: { data: { country: ['NL', 'BE'] } },
+      headers: { 'X-Api-Key': 'k-123', 'x-route': 'eu' },
+      auth: { type: 'basic', username: 'relay', password: 'pw' },
+      format: 'xml',
+    });
+    expect(ok.format).toBe('xml');
+    expect(
+      issuesOf(SubscriptionCreateSchema, { ...base, filter: { data: { n: [{ numeric: ['>'] }] } } })[0]
+        ?.path?.[0],
+    ).toBe('filter');
+    expect(issuesOf(SubscriptionCreateSchema, { ...base, format: 'yaml' })[0]).toMatchObject({
+      path: ['format'],
+      message: 'must be "json" or "xml"',
+    });
+    expect(issuesOf(SubscriptionCreateSchema, { ...base, auth: { type: 'digest' } })[0]?.path?.[0]).toBe(
+      'auth',
+    );
+  });
+
+  it.each([
+    ['webhook-signature', 'signature headers'],
+    ['Webhook-Id', 'signature headers'],
+    ['content-type', 'set by the relay'],
+    ['Content-Length', 'set by the relay'],
+    ['host', 'set by the relay'],
+    ['connection', 'set by the relay'],
+    ['transfer-encoding', 'set by the relay'],
+    ['upgrade', 'set by the relay'],
+  ])('refuses the reserved header %s', (name, why) => {
+    const [issue] = issuesOf(SubscriptionCreateSchema, { ...base, headers: { [name]: 'x' } });
+    expect(issue?.path).toEqual(['headers', name]);
+    expect(issue?.message).toContain(why);
+  });
+
+  it('refuses header injection, bad names, duplicates and more than 20 headers', () => {
+    expect(
+      issuesOf(SubscriptionCreateSchema, { ...base, headers: { 'x-a': 'v\r\nx-evil: 1' } })[0]?.path,
+    ).toEqual(['headers', 'x-a']);
+    expect(issuesOf(SubscriptionCreateSchema, { ...base, headers: { 'bad name': 'v' } })[0]?.path?.[0]).toBe(
+      'headers',
+    );
+    expect(
+      issuesOf(SubscriptionCreateSchema, { ...base, headers: { 'X-A': '1', 'x-a': '2' } })[0]?.message,
+    ).toContain('twice');
+    const many = Object.fromEntries(Array.from({ length: 21 }, (_, i) => [`x-h${i}`, 'v']));
+    expect(issuesOf(SubscriptionCreateSchema, { ...base, headers: many })[0]?.message).toBe(
+      'must hold at most 20 headers',
+    );
+    const twenty = Object.fromEntries(Array.from({ length: 20 }, (_, i) => [`x-h${i}`, 'v']));
+    expect(SubscriptionCreateSchema.safeParse({ ...base, headers: twenty }).success).toBe(true);
+  });
+
+  it('takes null on a patch to remove a filter, the headers or the auth', () => {
+    expect(SubscriptionPatchSchema.parse({ filter: null, headers: null, auth: null })).toEqual({
+      filter: null,
+      headers: null,
+      auth: null,
+    });
+  });
+
+  it('never shows the credentials of an auth, only its type and public fields', () => {
+    const pub = toPublic(
+      aSubscription({
+        auth: {
+          type: 'oauth2',
+          tokenUrl: 'https://id.example/token',
+          clientId: 'relay',
+          clientSecret: 's3cr3t',
+        },
+        headers: { 'x-api-key': 'k' },
+        format: 'xml',
+      }),
+    );
+    expect(pub.auth).toEqual({ type: 'oauth2', tokenUrl: 'https://id.example/token', clientId: 'relay' });
+    expect(JSON.stringify(pub)).not.toContain('s3cr3t');
+    expect(pub.format).toBe('xml');
+    expect(pub.headers).toEqual({ 'x-api-key': 'k' });
+    expect(
+      JSON.stringify(toPublic(aSubscription({ auth: { type: 'bearer', token: 'tok-9' } }))),
+    ).not.toContain('tok-9');
+    expect(
+      JSON.stringify(toPublic(aSubscription({ auth: { type: 'basic', username: 'u', password: 'pw-7' } }))),
+    ).not.toContain('pw-7');
   });
 });

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { ApiError, badRequest, notFound } from '../../../functions/core/errors.ts';
 import {
   errorResponse,
+  isJsonMediaType,
   json,
   MAX_BODY_BYTES,
   parseBody,
@@ -12,11 +13,18 @@ import {
   StaticKeyAuthenticator,
 } from '../../../functions/handlers/http.ts';
 
-function request(body: string | undefined, opts: { base64?: boolean; authorization?: string } = {}) {
+function request(
+  body: string | undefined,
+  opts: { base64?: boolean; authorization?: string; contentType?: string | null } = {},
+) {
+  const type = opts.contentType === undefined ? 'application/json' : opts.contentType;
   return {
     ...(body !== undefined ? { body } : {}),
     isBase64Encoded: opts.base64 ?? false,
-    headers: opts.authorization ? { authorization: opts.authorization } : {},
+    headers: {
+      ...(opts.authorization ? { authorization: opts.authorization } : {}),
+      ...(type !== null ? { 'content-type': type } : {}),
+    },
   } as APIGatewayProxyEventV2;
 }
 
@@ -183,6 +191,34 @@ describe('parseBody', () => {
 
     const tooBig = Buffer.from(JSON.stringify({ name: 'a'.repeat(MAX_BODY_BYTES) })).toString('base64');
     expect(apiErrorOf(() => parseBody(request(tooBig, { base64: true }), Schema)).status).toBe(413);
+  });
+});
+
+describe('parseBody content type', () => {
+  it('refuses a JSON body sent without content-type: application/json with a 415 naming the expected type', () => {
+    for (const contentType of [
+      null,
+      'text/plain',
+      'application/x-www-form-urlencoded',
+      'application/jsonx',
+    ]) {
+      const err = apiErrorOf(() => parseBody(request('{"name":"a"}', { contentType }), Schema));
+      expect(err.status).toBe(415);
+      expect(err.code).toBe('unsupported_media_type');
+      expect(err.message).toContain('application/json');
+      expect(err.message).toContain(contentType ?? 'none');
+    }
+  });
+
+  it('takes application/json in any case and with parameters', () => {
+    for (const contentType of ['application/json', 'Application/JSON', 'application/json; charset=utf-8']) {
+      expect(parseBody(request('{"name":"a"}', { contentType }), Schema)).toEqual({ name: 'a' });
+    }
+    expect(isJsonMediaType(' application/json ;charset=UTF-8')).toBe(true);
+  });
+
+  it('says an empty body is empty before asking about its type', () => {
+    expect(apiErrorOf(() => parseBody(request('', { contentType: null }), Schema)).status).toBe(400);
   });
 });
 
