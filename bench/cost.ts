@@ -29,7 +29,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 // @ts-expect-error dynalite ships no types for its internals; itemSize is DynamoDB's size rule.
 import { itemSize } from 'dynalite/db/index.js';
 import { deliveryItem } from '../functions/adapters/dynamodb/deliveries.ts';
-import { TABLE_KEYS } from '../functions/adapters/dynamodb/table.ts';
+import { indexEntry, TABLE_KEYS } from '../functions/adapters/dynamodb/table.ts';
 import type { Delivery } from '../functions/core/delivery/model.ts';
 import { DEFAULT_RETRY_SCHEDULE } from '../functions/core/delivery/retry.ts';
 import { MAX_DELAY_SECONDS, MAX_RECEIVES } from '../functions/core/delivery/scheduling.ts';
@@ -59,12 +59,13 @@ let tenantKey = '';
 
 // ---- DynamoDB: dynalite behind a proxy that measures consumed capacity --------------------
 const usage = { dynamoRead: 0, dynamoWrite: 0, dynamoRequests: 0 };
-const indexKeys = TABLE_KEYS.indexes.map((i) => i.partitionKey);
-
 type AttributeMap = Record<string, unknown>;
+/** Write units of an item's index entries: each index's projection of it, by its own size. */
 function gsiWriteUnits(item: AttributeMap): number {
-  const kb = Math.ceil(itemSize(item) / 1024);
-  return indexKeys.filter((k) => k in item).length * kb;
+  return TABLE_KEYS.indexes.reduce((units, index) => {
+    const entry = indexEntry(item, index);
+    return units + (entry ? Math.ceil(itemSize(entry) / 1024) : 0);
+  }, 0);
 }
 
 async function startMeteredDynamo(): Promise<{ endpoint: string; close(): Promise<void> }> {
@@ -259,10 +260,12 @@ async function tableBytes(): Promise<number> {
       new ScanCommand({ TableName: 'relay-table', ExclusiveStartKey: start as never }),
     );
     for (const item of res.Items ?? []) {
-      const size = itemSize(item) + 100;
-      // An index holds a copy of each item carrying its keys (projection ALL).
-      const indexes = TABLE_KEYS.indexes.filter((i) => i.partitionKey in item).length;
-      total += size * (1 + indexes);
+      // An index holds its projection of each item carrying its keys, with the same overhead.
+      total += itemSize(item) + 100;
+      for (const index of TABLE_KEYS.indexes) {
+        const entry = indexEntry(item as AttributeMap, index);
+        if (entry) total += itemSize(entry) + 100;
+      }
     }
     start = res.LastEvaluatedKey;
   } while (start);
@@ -455,8 +458,8 @@ const failedRecord = (attempts: number): Delivery => ({
 });
 const recordUnits = Array.from({ length: DEFAULT_RETRY_SCHEDULE.length + 2 }, (_, k) => {
   const item = deliveryItem(failedRecord(k), 1);
-  const kb = Math.ceil(itemSize(marshall(item, { removeUndefinedValues: true })) / 1024);
-  return kb * (1 + TABLE_KEYS.indexes.filter((i) => i.partitionKey in item).length);
+  const marshalled = marshall(item, { removeUndefinedValues: true });
+  return Math.ceil(itemSize(marshalled) / 1024) + gsiWriteUnits(marshalled);
 });
 out.push(
   `1 million deliveries failing every attempt (schedule ${DEFAULT_RETRY_SCHEDULE.join(', ')} s), ending in the DLQ:`,

@@ -11,7 +11,7 @@ import {
 } from 'aws-cdk-lib';
 import { type CfnStage, HttpApi, HttpMethod } from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
-import { AttributeType, Billing, TableV2 } from 'aws-cdk-lib/aws-dynamodb';
+import { AttributeType, Billing, ProjectionType, TableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import { EventBus, Rule } from 'aws-cdk-lib/aws-events';
 import { SqsQueue } from 'aws-cdk-lib/aws-events-targets';
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
@@ -154,6 +154,9 @@ export class RelayStack extends Stack {
         indexName: i.name,
         partitionKey: key(i.partitionKey),
         sortKey: key(i.sortKey),
+        ...(i.include
+          ? { projectionType: ProjectionType.INCLUDE, nonKeyAttributes: [...i.include] }
+          : { projectionType: ProjectionType.ALL }),
       })),
       removalPolicy: RemovalPolicy.RETAIN,
     });

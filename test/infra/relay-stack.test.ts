@@ -504,11 +504,24 @@ describe('RelayStack', () => {
     if (!table) throw new Error('no table in the template');
     expect(table.Properties.KeySchema).toEqual(local.KeySchema);
     const indexes = (
-      table.Properties.GlobalSecondaryIndexes as Array<{ IndexName: string; KeySchema: unknown }>
-    ).map((i) => ({ IndexName: i.IndexName, KeySchema: i.KeySchema }));
+      table.Properties.GlobalSecondaryIndexes as Array<{
+        IndexName: string;
+        KeySchema: unknown;
+        Projection: unknown;
+      }>
+    ).map((i) => ({ IndexName: i.IndexName, KeySchema: i.KeySchema, Projection: i.Projection }));
     expect(indexes).toEqual(
-      local.GlobalSecondaryIndexes?.map((i) => ({ IndexName: i.IndexName, KeySchema: i.KeySchema })),
+      local.GlobalSecondaryIndexes?.map((i) => ({
+        IndexName: i.IndexName,
+        KeySchema: i.KeySchema,
+        Projection: i.Projection,
+      })),
     );
+    // The event list copies keys and the type only: a small entry whatever the payload.
+    expect(indexes.find((i) => i.IndexName === 'gsi4')?.Projection).toEqual({
+      ProjectionType: 'INCLUDE',
+      NonKeyAttributes: ['type'],
+    });
     template.hasResourceProperties('AWS::DynamoDB::GlobalTable', {
       BillingMode: 'PAY_PER_REQUEST',
       TimeToLiveSpecification: { AttributeName: 'ttl', Enabled: true },

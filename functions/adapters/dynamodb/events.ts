@@ -11,7 +11,15 @@ import {
   strip,
   type TableClient,
 } from './client.ts';
-import { EVENT_LIST_SHARDS, EVENT_SK, eventKey, eventListPk, eventListShard, eventListSk } from './table.ts';
+import {
+  EVENT_LIST_INDEX,
+  EVENT_LIST_SHARDS,
+  EVENT_SK,
+  eventKey,
+  eventListPk,
+  eventListShard,
+  eventListSk,
+} from './table.ts';
 
 /**
  * Payloads shorter than this stay JSON text: deflate saves little on them and costs CPU. Above
@@ -52,8 +60,8 @@ export function eventItem(e: RelayEvent, deliveryIds: readonly string[], ttl: nu
   const { data, ...rest } = e;
   return {
     ...eventKey(e.tenant, e.id),
-    gsi2pk: eventListPk(e.tenant, eventListShard(e.id)),
-    gsi2sk: eventListSk(e.receivedAt, e.id),
+    gsi4pk: eventListPk(e.tenant, eventListShard(e.id)),
+    gsi4sk: eventListSk(e.receivedAt, e.id),
     ...rest,
     payload: encodePayload(data),
     ...(deliveryIds.length ? { dlvs: new Set(deliveryIds.slice(0, MAX_LISTED_DELIVERIES)) } : {}),
@@ -160,7 +168,7 @@ export class DynamoEventStore implements EventStore {
     // the newest such stop may be shown yet.
     const bound = reads.reduce((max, r) => (r.lastSk !== undefined && r.lastSk > max ? r.lastSk : max), '');
     const merged = reads
-      .flatMap((r, shard) => r.items.map((item) => ({ item, shard, sk: item.gsi2sk as string })))
+      .flatMap((r, shard) => r.items.map((item) => ({ item, shard, sk: item.gsi4sk as string })))
       .filter((m) => m.sk >= bound)
       .sort((a, b) => (a.sk < b.sk ? 1 : a.sk > b.sk ? -1 : 0))
       .slice(0, q.limit);
@@ -170,7 +178,16 @@ export class DynamoEventStore implements EventStore {
       if (shown.length === read.items.length) return read.lastSk ?? null;
       return shown.length ? (shown.at(-1) as (typeof shown)[number]).sk : at;
     });
-    const items = merged.map((m) => eventOf(m.item));
+    // The index holds keys and types: the page's events are read by key (eventually consistent).
+    const found = await this.t.getAll(
+      merged.map((m) => ({ pk: m.item.pk as string, sk: m.item.sk as string })),
+      { consistent: false },
+    );
+    const byPk = new Map(found.map((item) => [item.pk as string, item]));
+    const items = merged.flatMap((m) => {
+      const item = byPk.get(m.item.pk as string);
+      return item ? [eventOf(item)] : []; // expired between the two reads
+    });
     return next.every((p) => p === null) ? { items } : { items, next: encodeCursor({ shards: next }) };
   }
 
@@ -185,15 +202,15 @@ export class DynamoEventStore implements EventStore {
     let start: Item | undefined =
       after === 0
         ? undefined
-        : { gsi2pk: pk, gsi2sk: after, ...eventKey(tenant, after.slice(after.indexOf('#') + 1)) };
+        : { gsi4pk: pk, gsi4sk: after, ...eventKey(tenant, after.slice(after.indexOf('#') + 1)) };
     const items: Item[] = [];
     let scanned = 0;
     do {
       const res = await this.t.doc.send(
         new QueryCommand({
           TableName: this.t.tableName,
-          IndexName: 'gsi2',
-          KeyConditionExpression: 'gsi2pk = :pk AND gsi2sk BETWEEN :from AND :to',
+          IndexName: EVENT_LIST_INDEX,
+          KeyConditionExpression: 'gsi4pk = :pk AND gsi4sk BETWEEN :from AND :to',
           ...(q.type
             ? { FilterExpression: '#type = :type', ExpressionAttributeNames: { '#type': 'type' } }
             : {}),
@@ -213,7 +230,7 @@ export class DynamoEventStore implements EventStore {
       start = res.LastEvaluatedKey;
     } while (start && items.length < q.limit && scanned < LIST_SCAN_PER_SHARD);
     // Stopped with more to read: what it did not read is older than the last it read (`lastSk`).
-    return start ? { items, lastSk: start.gsi2sk as string } : { items };
+    return start ? { items, lastSk: start.gsi4sk as string } : { items };
   }
 
   /**

@@ -13,7 +13,7 @@ import { parseDeliveryId } from '../../core/ids.ts';
  * | api key         | APIKEY#{keyId}            | APIKEY                      | gsi1 APIKEYS / {created}#{id}  | management API (admin)        | authenticator (Get), key list (gsi1)      |
  * | event type      | ETYPE#{tenant}            | {name}                      |                                | management API (catalog)      | API, ingest (Query of schemas, cached), test event |
  * | idempotency     | IDEM#{tenant}#{eventId}   | IDEM                        |                                | ingest (producer-chosen ids)  | ingest                                    |
- * | event           | EVT#{tenant}#{eventId}    | EVT                         | gsi2 EVTS#{tenant}#{shard} / {receivedAt}#{id} | fanout (payload, delivery ids)| GET event, event list (gsi2), manual retry, ordered, replay |
+ * | event           | EVT#{tenant}#{eventId}    | EVT                         | gsi4 EVTS#{tenant}#{shard} / {receivedAt}#{id} | fanout (payload, delivery ids)| GET event, event list (gsi4), manual retry, ordered, replay |
  * | delivery        | DLV#{subscriptionId}      | {receivedAt code}{hash}     | gsi3 only when dead            | delivery (once per attempt round outcome) | delivery (BatchGet), lists, GET delivery |
  * | slots           | LIMIT#{tenant}#{subId}    | SLOTS                       |                                | delivery (limits.ts)          | delivery                                  |
  * | rate            | LIMIT#{tenant}#{subId}    | RATE                        |                                | delivery (limits.ts)          | delivery                                  |
@@ -26,25 +26,39 @@ import { parseDeliveryId } from '../../core/ids.ts';
  *   lists (`dlvs`, written by fanout with the event: no index needed);
  * - deliveries of a subscription, newest first, within a time window: Query of `DLV#{subId}`
  *   backwards; the sort key starts with the event's receipt time (ids.ts `timeCode`);
- * - a tenant's events, newest first, by type and time window: gsi2, one Query per shard
- *   (`EVTS#{tenant}#{0..3}`) merged; its entry is the event's second write unit;
+ * - a tenant's events, newest first, by type and time window: gsi4 (keys and type only), one
+ *   Query per shard (`EVTS#{tenant}#{0..3}`) merged, then the page's events by key; its entry
+ *   is the event's second write unit;
  * - one delivery by id: the id carries its partition and sort key (ids.ts `parseDeliveryId`);
  * - the DLQ list and count: gsi3 (`DEAD#{tenant}` / `{updatedAt}#{id}`), sparse: only dead
  *   deliveries carry its keys, so the success path writes no index entry;
  * - the delivery step: one BatchGetItem of the deliveries and subscriptions; the event's payload
  *   travels in the task (the event item is read only for a task without it).
  * So a webhook's success path writes 2 items of at most 1 KB each (1 subscriber, 1 KB payload,
- * compressed: events.ts), the event and the delivery record, and the event's gsi2 entry: 3
+ * compressed: events.ts), the event and the delivery record, and the event's gsi4 entry: 3
  * write units, the third paying for `GET /v1/events`.
  *
  * Items of earlier versions (the legacy delivery row, events with a `data` string and no `dlvs`)
  * are read where they are and left to expire by TTL (deliveries.ts says how); gsi1 stays
- * declared for them and for API keys, gsi2 for them and the event list; an index costs nothing
- * for items without its attributes. Events stored by earlier versions are not in the list.
+ * declared for them and for API keys, gsi2 for them; an index costs nothing for items without
+ * its attributes. Events stored by earlier versions are not in the list (gsi4).
  *
  * Events and deliveries carry `ttl` (epoch seconds) for DynamoDB TTL; idempotency claims too.
  */
-export const TABLE_KEYS = {
+export interface IndexDef {
+  name: string;
+  partitionKey: string;
+  sortKey: string;
+  /** Non-key attributes the index copies (an INCLUDE projection); absent: the whole item (ALL). */
+  include?: readonly string[];
+}
+
+export const TABLE_KEYS: {
+  partitionKey: 'pk';
+  sortKey: 'sk';
+  ttlAttribute: 'ttl';
+  indexes: readonly IndexDef[];
+} = {
   partitionKey: 'pk',
   sortKey: 'sk',
   ttlAttribute: 'ttl',
@@ -52,11 +66,30 @@ export const TABLE_KEYS = {
     { name: 'gsi1', partitionKey: 'gsi1pk', sortKey: 'gsi1sk' },
     { name: 'gsi2', partitionKey: 'gsi2pk', sortKey: 'gsi2sk' },
     { name: 'gsi3', partitionKey: 'gsi3pk', sortKey: 'gsi3sk' },
+    // The event list: keys and the type only, so its entry is ~150 B (one write unit, little
+    // storage) whatever the payload; a page reads the events it lists by key.
+    { name: 'gsi4', partitionKey: 'gsi4pk', sortKey: 'gsi4sk', include: ['type'] },
   ],
-} as const;
+};
+
+/** What an index holds of an item: nothing without its keys, else its projection of it. */
+export function indexEntry<T extends Record<string, unknown>>(
+  item: T,
+  index: IndexDef,
+): Partial<T> | undefined {
+  if (!(index.partitionKey in item)) return undefined;
+  if (!index.include) return item;
+  const keep = new Set(['pk', 'sk', index.partitionKey, index.sortKey, ...index.include]);
+  return Object.fromEntries(Object.entries(item).filter(([k]) => keep.has(k))) as Partial<T>;
+}
 
 /** Every key attribute: what `strip` removes from an item and a cursor may hold. */
-export const KEY_ATTRS = ['pk', 'sk', 'gsi1pk', 'gsi1sk', 'gsi2pk', 'gsi2sk', 'gsi3pk', 'gsi3sk', 'ttl'];
+export const KEY_ATTRS = [
+  'pk',
+  'sk',
+  ...TABLE_KEYS.indexes.flatMap((i) => [i.partitionKey, i.sortKey]),
+  'ttl',
+];
 
 export interface Key {
   pk: string;
@@ -75,11 +108,12 @@ export const eventKey = (tenant: string, id: string): Key => ({ pk: `EVT#${tenan
 export const EVENT_SK = 'EVT';
 
 /**
- * The event list (gsi2): an event's entry goes to one of a tenant's shards by its id, so one
+ * The event list (gsi4): an event's entry goes to one of a tenant's shards by its id, so one
  * tenant's events spread over this many index partitions (DynamoDB takes ~1,000 writes/s per
  * partition); a page merges the shards newest first (events.ts).
  */
 export const EVENT_LIST_SHARDS = 4;
+export const EVENT_LIST_INDEX = 'gsi4';
 export const eventListPk = (tenant: string, shard: number) => `EVTS#${tenant}#${shard}`;
 export const eventListShard = (id: string) =>
   createHash('sha256').update(id).digest().readUInt8(0) % EVENT_LIST_SHARDS;
@@ -137,7 +171,9 @@ export function createTableInput(tableName: string): CreateTableCommandInput {
         { AttributeName: i.partitionKey, KeyType: 'HASH' },
         { AttributeName: i.sortKey, KeyType: 'RANGE' },
       ],
-      Projection: { ProjectionType: 'ALL' },
+      Projection: i.include
+        ? { ProjectionType: 'INCLUDE', NonKeyAttributes: [...i.include] }
+        : { ProjectionType: 'ALL' },
     })),
   };
 }
