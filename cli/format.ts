@@ -12,19 +12,20 @@ export function table(rows: ReadonlyArray<Record<string, unknown>>, columns: rea
   return `${[line(columns.map((c) => c.toUpperCase())), ...cells.map(line)].join('\n')}\n`;
 }
 
-function cell(value: unknown): string {
+/** A table cell: one line, at most `max` characters. */
+function cell(value: unknown, max = 60): string {
   if (value === undefined || value === null) return '-';
-  if (Array.isArray(value)) return value.map(cell).join(',');
+  if (Array.isArray(value)) return value.map((v) => cell(v, max)).join(',');
   const text = typeof value === 'object' ? JSON.stringify(value) : String(value);
   const flat = text.replace(/\s+/g, ' ');
-  return flat.length > 60 ? `${flat.slice(0, 57)}...` : flat;
+  return flat.length > max ? `${flat.slice(0, max - 3)}...` : flat;
 }
 
-/** Key: value lines, for one object. */
+/** Key: value lines, for one object, values in full (one line each); nested objects are left out. */
 export function details(obj: Record<string, unknown>): string {
   const keys = Object.keys(obj).filter((k) => typeof obj[k] !== 'object' || obj[k] === null);
   const width = Math.max(...keys.map((k) => k.length));
-  return `${keys.map((k) => `${`${k}:`.padEnd(width + 1)} ${cell(obj[k])}`).join('\n')}\n`;
+  return `${keys.map((k) => `${`${k}:`.padEnd(width + 1)} ${cell(obj[k], Number.POSITIVE_INFINITY)}`).join('\n')}\n`;
 }
 
 export function progressBar(done: number, total: number, width = 30): string {

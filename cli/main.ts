@@ -1,4 +1,16 @@
 import { type ParseArgsConfig, parseArgs } from 'node:util';
+import { matchesAny } from '../functions/core/matching.ts';
+import { type EventFilter, matchesFilter } from '../functions/core/subscriptions/filter.ts';
+import {
+  describeAuth,
+  type JsonObject,
+  parseAuth,
+  parseFormat,
+  parseHeaders,
+  readJson,
+  readJsonObject,
+  UsageError,
+} from './args.ts';
 import { ApiFailure, RelayClient, Unreachable } from './client.ts';
 import { details, progressBar, table } from './format.ts';
 
@@ -20,9 +32,7 @@ export interface Io {
   signal?: AbortSignal;
 }
 
-class UsageError extends Error {}
-
-type Values = Record<string, string | boolean | undefined>;
+type Values = Record<string, string | boolean | string[] | undefined>;
 interface Ctx {
   client: RelayClient;
   json: boolean;
@@ -116,15 +126,63 @@ function positiveInt(ctx: Ctx, name: string, fallback: number): number {
   return n;
 }
 
-function jsonOption(ctx: Ctx, name: string): unknown {
+/** A JSON option, inline or `@file`. */
+async function jsonOption(ctx: Ctx, name: string): Promise<unknown> {
   const raw = str(ctx, name);
-  if (raw === undefined) return undefined;
-  try {
-    return JSON.parse(raw);
-  } catch (err) {
-    throw new UsageError(`--${name} is not valid JSON: ${(err as Error).message}`);
-  }
+  return raw === undefined ? undefined : readJson(name, raw);
 }
+
+/** Every value of a repeatable option. */
+function strs(ctx: Ctx, name: string): string[] {
+  const v = ctx.values[name];
+  return Array.isArray(v) ? v : typeof v === 'string' ? [v] : [];
+}
+
+function exclusive(ctx: Ctx, a: string, b: string): void {
+  if (ctx.values[a] !== undefined && ctx.values[b] !== undefined)
+    throw new UsageError(`--${a} and --${b} exclude each other`);
+}
+
+/**
+ * `--filter`, `--header`, `--auth`, `--format` of `subscriptions create|update` as API fields;
+ * on update `--filter null`, `--no-filter`, `--no-headers` and `--no-auth` remove a field
+ * (`null`), and `--header` replaces the whole set.
+ */
+async function deliveryFields(ctx: Ctx, update: boolean): Promise<JsonObject> {
+  const fields: JsonObject = {};
+  exclusive(ctx, 'filter', 'no-filter');
+  exclusive(ctx, 'header', 'no-headers');
+  exclusive(ctx, 'auth', 'no-auth');
+  const filter = str(ctx, 'filter');
+  if (filter?.trim() === 'null') {
+    if (!update) throw new UsageError('--filter null only removes a filter (subscriptions update)');
+    fields.filter = null;
+  } else if (filter !== undefined) {
+    fields.filter = await readJsonObject('filter', filter, 'an EventBridge event pattern over {type, data}');
+  }
+  if (ctx.values['no-filter']) fields.filter = null;
+  const headers = strs(ctx, 'header');
+  if (headers.length) fields.headers = parseHeaders(headers);
+  if (ctx.values['no-headers']) fields.headers = null;
+  const auth = str(ctx, 'auth');
+  if (auth !== undefined) fields.auth = await parseAuth(auth);
+  if (ctx.values['no-auth']) fields.auth = null;
+  const format = str(ctx, 'format');
+  if (format !== undefined) fields.format = parseFormat(format);
+  return fields;
+}
+
+const DELIVERY_OPTIONS = {
+  filter: { type: 'string' },
+  header: { type: 'string', multiple: true },
+  auth: { type: 'string' },
+  format: { type: 'string' },
+} as const;
+const DELIVERY_REMOVE_OPTIONS = {
+  'no-filter': { type: 'boolean' },
+  'no-headers': { type: 'boolean' },
+  'no-auth': { type: 'boolean' },
+} as const;
 
 function list(raw: string | undefined): string[] | undefined {
   return raw
@@ -187,9 +245,131 @@ interface Sub {
   eventTypes: string[];
   enabled: boolean;
   description?: string;
+  filter?: EventFilter;
+  headers?: Record<string, string>;
+  /** Type and non-secret fields (the create response: in full, once). */
+  auth?: JsonObject;
+  format?: string;
   createdAt: string;
 }
-const SUB_COLUMNS = ['id', 'url', 'eventTypes', 'enabled', 'description', 'createdAt'];
+const SUB_COLUMNS = [
+  'id',
+  'url',
+  'eventTypes',
+  'enabled',
+  'format',
+  'filter',
+  'headers',
+  'auth',
+  'description',
+  'createdAt',
+];
+
+/** A subscription for people: the filter as JSON, headers as `name: value`, the auth's type only. */
+function subView(s: Sub): Record<string, unknown> {
+  return {
+    ...s,
+    eventTypes: s.eventTypes.join(','),
+    format: s.format ?? 'json',
+    filter: s.filter ? JSON.stringify(s.filter) : undefined,
+    headers: s.headers
+      ? Object.entries(s.headers)
+          .map(([k, v]) => `${k}: ${v}`)
+          .join('; ')
+      : undefined,
+    auth: describeAuth(s.auth),
+  };
+}
+
+/** Pretty JSON under a heading, indented, for `get` views. */
+const block = (title: string, value: unknown) =>
+  `${title}:\n${JSON.stringify(value, null, 2)
+    .split('\n')
+    .map((l) => `  ${l}`)
+    .join('\n')}\n`;
+
+interface EventType {
+  name: string;
+  description?: string;
+  schema?: JsonObject;
+  example?: JsonObject;
+  deprecated: boolean;
+  createdAt: string;
+  updatedAt: string;
+}
+const eventTypeRow = (t: EventType) => ({
+  ...t,
+  schema: t.schema ? 'yes' : 'no',
+  example: t.example ? 'yes' : 'no',
+});
+const EVENT_TYPE_COLUMNS = ['name', 'description', 'deprecated', 'schema', 'example', 'updatedAt'];
+const eventTypeView = (t: EventType) =>
+  details(eventTypeRow(t)) +
+  (t.schema ? block('schema', t.schema) : '') +
+  (t.example ? block('example', t.example) : '');
+
+/** The `schema`, `example` and `deprecated` options of `event-types create|update`. */
+async function eventTypeFields(ctx: Ctx, update: boolean): Promise<JsonObject> {
+  exclusive(ctx, 'schema', 'no-schema');
+  exclusive(ctx, 'example', 'no-example');
+  exclusive(ctx, 'deprecated', 'not-deprecated');
+  exclusive(ctx, 'description', 'no-description');
+  const fields: JsonObject = {};
+  const description = str(ctx, 'description');
+  if (description !== undefined) fields.description = description;
+  const schema = str(ctx, 'schema');
+  if (schema !== undefined) fields.schema = await readJsonObject('schema', schema, 'a JSON Schema for data');
+  const example = str(ctx, 'example');
+  if (example !== undefined) fields.example = await readJsonObject('example', example, 'an example of data');
+  if (ctx.values.deprecated) fields.deprecated = true;
+  if (update) {
+    if (ctx.values['no-description']) fields.description = null;
+    if (ctx.values['no-schema']) fields.schema = null;
+    if (ctx.values['no-example']) fields.example = null;
+    if (ctx.values['not-deprecated']) fields.deprecated = false;
+  }
+  return fields;
+}
+
+interface PublicEvent {
+  id: string;
+  type: string;
+  timestamp: string;
+  receivedAt: string;
+  data: unknown;
+}
+
+/**
+ * After `send`: how many of the tenant's subscriptions the event matches (enabled, one of its
+ * event types, its filter), as fanout decides; a warning on stderr when none does. Counting is
+ * advice: if the listing fails, the send still succeeded.
+ */
+async function reportMatches(ctx: Ctx, type: string, data: unknown): Promise<void> {
+  let subs: Sub[];
+  try {
+    subs = (await ctx.client.get<{ subscriptions: Sub[] }>('/v1/subscriptions')).subscriptions;
+  } catch (err) {
+    ctx.io.err(`note: could not count the matching subscriptions: ${(err as Error).message}\n`);
+    return;
+  }
+  const event = { type, data: (data ?? {}) as Record<string, unknown> };
+  const ofType = subs.filter((s) => matchesAny(s.eventTypes, type));
+  const matched = ofType.filter((s) => s.enabled && (!s.filter || matchesFilter(s.filter, event)));
+  if (!ctx.json) ctx.io.out(`matched ${matched.length} subscription${matched.length === 1 ? '' : 's'}\n`);
+  if (matched.length === 0) {
+    const disabled = ofType.filter((s) => !s.enabled).length;
+    const filtered = ofType.length - disabled;
+    const why = [
+      ...(disabled ? [`${disabled} of its type disabled`] : []),
+      ...(filtered ? [`${filtered} of its type filtered it out`] : []),
+    ];
+    ctx.io.err(
+      `warning: no enabled subscription matches ${type}${why.length ? ` (${why.join(', ')})` : ''}; ` +
+        `nothing will be delivered. Subscribe an endpoint with:\n` +
+        `  relay subscriptions create --endpoint <url> --types ${type}\n`,
+    );
+  }
+}
 
 interface RedriveStatus {
   status: string;
@@ -233,18 +413,19 @@ const FINAL = new Set(['COMPLETED', 'CANCELLED', 'FAILED']);
 
 const COMMANDS: Record<string, Command> = {
   send: {
-    usage: 'send <type> [--data <json>] [--id <event id>] [--timestamp <iso>]',
-    summary: 'send one event (POST /v1/events)',
+    usage: 'send <type> [--data <json or @file>] [--id <event id>] [--timestamp <iso>]',
+    summary: 'send one event (POST /v1/events); says how many subscriptions it matched',
     options: { data: { type: 'string' }, id: { type: 'string' }, timestamp: { type: 'string' } },
     async run(ctx) {
       const body = {
         type: need(ctx, 0, 'type'),
-        data: jsonOption(ctx, 'data') ?? {},
+        data: (await jsonOption(ctx, 'data')) ?? {},
         ...(str(ctx, 'id') ? { id: str(ctx, 'id') } : {}),
         ...(str(ctx, 'timestamp') ? { timestamp: str(ctx, 'timestamp') } : {}),
       };
       const res = await ctx.client.post<{ id: string }>('/v1/events', body);
       print(ctx, res, () => `accepted ${res.id}\n`);
+      await reportMatches(ctx, body.type, body.data);
       return EXIT.ok;
     },
   },
@@ -253,7 +434,7 @@ const COMMANDS: Record<string, Command> = {
     summary: 'list subscriptions',
     async run(ctx) {
       const res = await ctx.client.get<{ subscriptions: Sub[] }>('/v1/subscriptions');
-      print(ctx, res, () => table(res.subscriptions as unknown as Record<string, unknown>[], SUB_COLUMNS));
+      print(ctx, res, () => table(res.subscriptions.map(subView), SUB_COLUMNS));
       return EXIT.ok;
     },
   },
@@ -262,13 +443,15 @@ const COMMANDS: Record<string, Command> = {
     summary: 'show one subscription',
     async run(ctx) {
       const res = await ctx.client.get<Sub>(`/v1/subscriptions/${enc(need(ctx, 0, 'id'))}`);
-      print(ctx, res, () => details({ ...res, eventTypes: res.eventTypes.join(',') }));
+      print(ctx, res, () => details(subView(res)));
       return EXIT.ok;
     },
   },
   'subscriptions create': {
     usage:
-      'subscriptions create --endpoint <url> --types <a.b,c.*> [--description <text>] [--secret <whsec_...>] [--disabled] [--max-in-flight <1-500>] [--rate-limit <per second>] [--ordering fifo]',
+      'subscriptions create --endpoint <url> --types <a.b,c.*> [--description <text>] [--secret <whsec_...>] [--disabled] [--max-in-flight <1-500>] [--rate-limit <per second>] [--ordering fifo]\n' +
+      '       [--filter <event pattern json or @file>] [--header <name:value>]... [--format json|xml]\n' +
+      '       [--auth basic:<user>:<password> | bearer:<token> | oauth2:<json> | <json> | @file]',
     summary: 'subscribe an endpoint; prints its signing secret once',
     options: {
       endpoint: { type: 'string' },
@@ -277,6 +460,7 @@ const COMMANDS: Record<string, Command> = {
       secret: { type: 'string' },
       disabled: { type: 'boolean' },
       ...LIMIT_OPTIONS,
+      ...DELIVERY_OPTIONS,
     },
     async run(ctx) {
       const url = str(ctx, 'endpoint');
@@ -290,14 +474,17 @@ const COMMANDS: Record<string, Command> = {
         ...(str(ctx, 'secret') ? { secret: str(ctx, 'secret') } : {}),
         ...(ctx.values.disabled ? { enabled: false } : {}),
         ...limitFields(ctx, false),
+        ...(await deliveryFields(ctx, false)),
       });
-      print(ctx, res, () => details({ ...res, eventTypes: res.eventTypes.join(',') }));
+      print(ctx, res, () => details(subView(res)));
       return EXIT.ok;
     },
   },
   'subscriptions update': {
     usage:
-      'subscriptions update <id> [--endpoint <url>] [--types <a,b>] [--description <text>] [--enable | --disable] [--max-in-flight <1-500>] [--rate-limit <per second> | --rate-limit none] [--ordering fifo|none]',
+      'subscriptions update <id> [--endpoint <url>] [--types <a,b>] [--description <text>] [--enable | --disable] [--max-in-flight <1-500>] [--rate-limit <per second> | --rate-limit none] [--ordering fifo|none]\n' +
+      '       [--filter <json or @file> | --no-filter] [--header <name:value>... (replaces them all) | --no-headers]\n' +
+      '       [--auth basic:<user>:<password> | bearer:<token> | oauth2:<json> | <json> | @file | --no-auth] [--format json|xml]',
     summary: 'change a subscription',
     options: {
       endpoint: { type: 'string' },
@@ -306,6 +493,8 @@ const COMMANDS: Record<string, Command> = {
       enable: { type: 'boolean' },
       disable: { type: 'boolean' },
       ...LIMIT_OPTIONS,
+      ...DELIVERY_OPTIONS,
+      ...DELIVERY_REMOVE_OPTIONS,
     },
     async run(ctx) {
       const id = need(ctx, 0, 'id');
@@ -318,11 +507,12 @@ const COMMANDS: Record<string, Command> = {
         ...(ctx.values.enable ? { enabled: true } : {}),
         ...(ctx.values.disable ? { enabled: false } : {}),
         ...limitFields(ctx, true),
+        ...(await deliveryFields(ctx, true)),
       };
       if (Object.keys(patch).length === 0)
         throw new UsageError('nothing to change: give at least one option');
       const res = await ctx.client.patch<Sub>(`/v1/subscriptions/${enc(id)}`, patch);
-      print(ctx, res, () => details({ ...res, eventTypes: res.eventTypes.join(',') }));
+      print(ctx, res, () => details(subView(res)));
       return EXIT.ok;
     },
   },
@@ -337,11 +527,17 @@ const COMMANDS: Record<string, Command> = {
     },
   },
   'subscriptions test': {
-    usage: 'subscriptions test <id>',
-    summary: 'send a webhook.test event to this subscription only',
+    usage: 'subscriptions test <id> [--event-type <type>]',
+    summary: "send a test event to this subscription only (webhook.test, or --event-type's catalog example)",
+    options: { 'event-type': { type: 'string' } },
     async run(ctx) {
-      const res = await ctx.client.post<{ id: string }>(`/v1/subscriptions/${enc(need(ctx, 0, 'id'))}/test`);
-      print(ctx, res, () => `test event ${res.id} sent\n`);
+      const id = need(ctx, 0, 'id');
+      const type = str(ctx, 'event-type');
+      const res = await ctx.client.post<{ id: string; type?: string }>(
+        `/v1/subscriptions/${enc(id)}/test`,
+        type !== undefined ? { eventType: type } : undefined,
+      );
+      print(ctx, res, () => `test event ${res.id} (${res.type ?? type ?? 'webhook.test'}) sent\n`);
       return EXIT.ok;
     },
   },
@@ -463,7 +659,7 @@ const COMMANDS: Record<string, Command> = {
     async run(ctx) {
       const q = str(ctx, 'tenant') ? `?tenant=${enc(str(ctx, 'tenant') as string)}` : '';
       const res = await ctx.client.get<{ apiKeys: Array<Record<string, unknown>> }>(`/v1/admin/api-keys${q}`);
-      print(ctx, res, () => table(res.apiKeys, ['id', 'tenant', 'description', 'createdAt']));
+      print(ctx, res, () => table(res.apiKeys, ['id', 'tenant', 'description', 'createdAt']) + KEYS_NOTE);
       return EXIT.ok;
     },
   },
@@ -477,14 +673,119 @@ const COMMANDS: Record<string, Command> = {
       return EXIT.ok;
     },
   },
+  'events list': {
+    usage: 'events list [--type <type>] [--from <iso>] [--to <iso>] [--limit <1-100>] [--cursor <next>]',
+    summary: 'accepted events, newest first',
+    options: {
+      type: { type: 'string' },
+      from: { type: 'string' },
+      to: { type: 'string' },
+      limit: { type: 'string' },
+      cursor: { type: 'string' },
+    },
+    async run(ctx) {
+      const q = new URLSearchParams({ limit: String(positiveInt(ctx, 'limit', 20)) });
+      for (const name of ['type', 'from', 'to', 'cursor']) {
+        const v = str(ctx, name);
+        if (v !== undefined) q.set(name, v);
+      }
+      const res = await ctx.client.get<{ events: PublicEvent[]; next: string | null }>(`/v1/events?${q}`);
+      print(
+        ctx,
+        res,
+        () =>
+          table(res.events as unknown as Record<string, unknown>[], ['id', 'type', 'receivedAt']) +
+          (res.next ? `more: --cursor ${res.next}\n` : ''),
+      );
+      return EXIT.ok;
+    },
+  },
   'events get': {
     usage: 'events get <event id>',
-    summary: 'an event and its deliveries',
+    summary: 'an event, its payload and its deliveries',
     async run(ctx) {
-      const e = await ctx.client.get<Record<string, unknown> & { deliveries: PublicDelivery[] }>(
+      const e = await ctx.client.get<PublicEvent & { deliveries: PublicDelivery[] }>(
         `/v1/events/${enc(need(ctx, 0, 'event id'))}`,
       );
-      print(ctx, e, () => details(e) + table(e.deliveries.map(deliveryRow), DELIVERY_COLUMNS));
+      print(
+        ctx,
+        e,
+        () =>
+          details(e as unknown as Record<string, unknown>) +
+          block('data', e.data) +
+          `deliveries:\n${table(e.deliveries.map(deliveryRow), DELIVERY_COLUMNS)}`,
+      );
+      return EXIT.ok;
+    },
+  },
+  'event-types list': {
+    usage: 'event-types list',
+    summary: "the tenant's event-type catalog",
+    async run(ctx) {
+      const res = await ctx.client.get<{ eventTypes: EventType[] }>('/v1/event-types');
+      print(ctx, res, () => table(res.eventTypes.map(eventTypeRow), EVENT_TYPE_COLUMNS));
+      return EXIT.ok;
+    },
+  },
+  'event-types get': {
+    usage: 'event-types get <name>',
+    summary: 'one event type with its schema and example',
+    async run(ctx) {
+      const t = await ctx.client.get<EventType>(`/v1/event-types/${enc(need(ctx, 0, 'name'))}`);
+      print(ctx, t, () => eventTypeView(t));
+      return EXIT.ok;
+    },
+  },
+  'event-types create': {
+    usage:
+      'event-types create <name> [--description <text>] [--schema <json schema or @file>] [--example <json or @file>] [--deprecated]',
+    summary: 'add an event type: ingest checks data against its schema; tests send its example',
+    options: {
+      description: { type: 'string' },
+      schema: { type: 'string' },
+      example: { type: 'string' },
+      deprecated: { type: 'boolean' },
+    },
+    async run(ctx) {
+      const t = await ctx.client.post<EventType>('/v1/event-types', {
+        name: need(ctx, 0, 'name'),
+        ...(await eventTypeFields(ctx, false)),
+      });
+      print(ctx, t, () => eventTypeView(t));
+      return EXIT.ok;
+    },
+  },
+  'event-types update': {
+    usage:
+      'event-types update <name> [--description <text> | --no-description] [--schema <json or @file> | --no-schema] [--example <json or @file> | --no-example] [--deprecated | --not-deprecated]',
+    summary: 'change an event type',
+    options: {
+      description: { type: 'string' },
+      'no-description': { type: 'boolean' },
+      schema: { type: 'string' },
+      'no-schema': { type: 'boolean' },
+      example: { type: 'string' },
+      'no-example': { type: 'boolean' },
+      deprecated: { type: 'boolean' },
+      'not-deprecated': { type: 'boolean' },
+    },
+    async run(ctx) {
+      const name = need(ctx, 0, 'name');
+      const patch = await eventTypeFields(ctx, true);
+      if (Object.keys(patch).length === 0)
+        throw new UsageError('nothing to change: give at least one option');
+      const t = await ctx.client.patch<EventType>(`/v1/event-types/${enc(name)}`, patch);
+      print(ctx, t, () => eventTypeView(t));
+      return EXIT.ok;
+    },
+  },
+  'event-types delete': {
+    usage: 'event-types delete <name>',
+    summary: 'remove an event type from the catalog (its events still flow)',
+    async run(ctx) {
+      const name = need(ctx, 0, 'name');
+      await ctx.client.delete(`/v1/event-types/${enc(name)}`);
+      print(ctx, { name, deleted: true }, () => `deleted ${name}\n`);
       return EXIT.ok;
     },
   },
@@ -574,6 +875,13 @@ const COMMANDS: Record<string, Command> = {
 const ATTEMPT_COLUMNS = ['attempt', 'at', 'status', 'durationMs', 'trigger', 'error'];
 
 /**
+ * The listing shows keys made through the API only: keys held in configuration (RELAY_API_KEY of
+ * `npm start`, tenant `default`; the admin key) work without being stored, so they are not in it.
+ */
+const KEYS_NOTE =
+  'Keys from configuration are not listed: the admin key, and locally RELAY_API_KEY (tenant default, printed by npm start).\n';
+
+/**
  * Polls each subscription's newest deliveries (and re-reads the pending ones it has seen when
  * their next attempt is due) and prints every attempt made since it started, once. It sees the
  * 100 newest deliveries of each subscription, plus retries of any delivery it has already seen.
@@ -624,7 +932,8 @@ async function tail(ctx: Ctx, only: string | undefined, intervalMs: number): Pro
 const GROUPS: Record<string, string> = {
   subscriptions: 'manage subscriptions (list, get, create, update, delete, test, secret, rotate)',
   deliveries: 'the delivery log (list, get, retry, recover)',
-  events: 'look up an event (get)',
+  events: 'accepted events (list, get)',
+  'event-types': "the tenant's event-type catalog (list, get, create, update, delete)",
   dlq: 'dead deliveries (list; redrive with the admin key)',
   keys: "tenants' API keys, with the admin key (create, list, revoke)",
 };
@@ -632,6 +941,9 @@ const ALIASES: Record<string, string> = {
   subs: 'subscriptions',
   sub: 'subscriptions',
   delivery: 'deliveries',
+  event: 'events',
+  'event-type': 'event-types',
+  types: 'event-types',
 };
 
 function usageOf(name: string): string {
@@ -652,7 +964,23 @@ function groupHelp(group: string): string {
 }
 
 /** Flags that take no value; every other option consumes the next word (unless `--opt=value`). */
-const BOOLEAN_FLAGS = new Set(['--json', '--help', '-h', '--disabled', '--enable', '--disable', '--no-wait']);
+const BOOLEAN_FLAGS = new Set([
+  '--json',
+  '--help',
+  '-h',
+  '--disabled',
+  '--enable',
+  '--disable',
+  '--no-wait',
+  '--no-filter',
+  '--no-headers',
+  '--no-auth',
+  '--no-description',
+  '--no-schema',
+  '--no-example',
+  '--deprecated',
+  '--not-deprecated',
+]);
 
 /** The words that are not options or option values: the command and its arguments. */
 function positionalWords(argv: readonly string[]): string[] {

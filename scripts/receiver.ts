@@ -29,9 +29,15 @@ createServer((req, res) => {
         });
         verdict = 'valid';
       } catch (err) {
-        verdict = `INVALID (${(err as Error).message})`;
+        // verify() checks the signature, then JSON.parses the body: an XML body with a valid
+        // signature stops at the parse.
+        verdict =
+          err instanceof SyntaxError && h('content-type').startsWith('application/xml')
+            ? 'valid (XML body)'
+            : `INVALID (${(err as Error).message})`;
       }
     }
+    const extra = ['content-type', 'authorization', 'x-api-key'].filter((n) => req.headers[n]);
     const status = failFirst > 0 ? 503 : 200;
     if (failFirst > 0) failFirst--;
     process.stdout.write(
@@ -39,6 +45,7 @@ createServer((req, res) => {
         `  webhook-id:        ${h('webhook-id')}\n` +
         `  webhook-timestamp: ${h('webhook-timestamp')}\n` +
         `  webhook-signature: ${h('webhook-signature')}  (${verdict})\n` +
+        extra.map((n) => `  ${`${n}:`.padEnd(19)}${h(n)}\n`).join('') +
         `  body: ${body}\n\n`,
     );
     res.writeHead(status, { 'content-type': 'text/plain' });

@@ -1,4 +1,7 @@
 import { spawn } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { EXIT, run } from '../../cli/main.ts';
 import type { LocalRelay } from '../../functions/local/runtime.ts';
@@ -288,11 +291,305 @@ describe('relay CLI against the local runtime', () => {
   it('prints help for every command, group and the whole CLI with exit 0', async () => {
     expect((await cli(relay, ['--help']).result).stdout).toMatch(/Commands:\n {2}send/);
     expect((await cli(relay, ['dlq', '--help']).result).stdout).toMatch(/dlq redrive/);
-    for (const argv of [['send'], ['subscriptions', 'create'], ['dlq', 'redrive'], ['replay'], ['tail']]) {
+    expect((await cli(relay, ['event-types', '--help']).result).stdout).toMatch(/event-types update/);
+    for (const argv of [
+      ['send'],
+      ['subscriptions', 'create'],
+      ['subscriptions', 'update'],
+      ['subscriptions', 'test'],
+      ['event-types', 'create'],
+      ['event-types', 'update'],
+      ['events', 'list'],
+      ['dlq', 'redrive'],
+      ['replay'],
+      ['tail'],
+    ]) {
       const res = await cli(relay, [...argv, '--help']).result;
       expect(res.code).toBe(EXIT.ok);
       expect(res.stdout).toMatch(new RegExp(`^Usage: relay ${argv.join(' ')}`));
     }
+  });
+
+  it('sets a filter, custom headers, endpoint auth and the format, shows them, and removes them', async () => {
+    const rx = await receiver();
+    const filter = { data: { total: [{ numeric: ['>', 100] }] } };
+    const created = await cli(relay, [
+      'subscriptions',
+      'create',
+      '--endpoint',
+      rx.url,
+      '--types',
+      'order.*',
+      '--filter',
+      JSON.stringify(filter),
+      '--header',
+      'X-Tenant: acme',
+      '--header',
+      'x-route:eu',
+      '--auth',
+      'basic:alice:s3cr:et',
+      '--format',
+      'xml',
+      '--json',
+    ]).result;
+    expect(created.code, created.stderr).toBe(EXIT.ok);
+    const sub = JSON.parse(created.stdout);
+    expect(sub).toMatchObject({
+      filter,
+      headers: { 'x-tenant': 'acme', 'x-route': 'eu' },
+      // Shown in full this once, like the signing secret; the password keeps its colon.
+      auth: { type: 'basic', username: 'alice', password: 's3cr:et' },
+      format: 'xml',
+    });
+
+    const shown = await cli(relay, ['subscriptions', 'get', sub.id]).result;
+    expect(shown.stdout).toMatch(/^format:\s+xml$/m);
+    expect(shown.stdout).toContain('{"data":{"total":[{"numeric":[">",100]}]}}');
+    expect(shown.stdout).toMatch(/^headers:\s+x-tenant: acme; x-route: eu$/m);
+    expect(shown.stdout).toMatch(/^auth:\s+basic \(username=alice\)$/m);
+    const listed = await cli(relay, ['subscriptions', 'list']).result;
+    expect(listed.stdout).toMatch(/^ID\s+URL\s+EVENTTYPES\s+ENABLED\s+FORMAT\s+FILTER\s+HEADERS\s+AUTH/);
+    expect(listed.stdout).toMatch(/\sxml\s.*basic \(username=alice\)/);
+    for (const out of [shown.stdout, listed.stdout]) expect(out).not.toContain('s3cr:et');
+
+    // The filter decides, and send says so: only the big order reaches the receiver, with the
+    // subscription's headers and its basic auth, as XML.
+    const big = await cli(relay, ['send', 'order.paid', '--data', '{"total":150}']).result;
+    expect(big.stdout).toMatch(/^accepted evt_\S+\nmatched 1 subscription\n$/);
+    expect(big.stderr).toBe('');
+    const small = await cli(relay, ['send', 'order.paid', '--data', '{"total":5}']).result;
+    expect(small.code).toBe(EXIT.ok);
+    expect(small.stdout).toMatch(/\nmatched 0 subscriptions\n$/);
+    expect(small.stderr).toMatch(
+      /^warning: no enabled subscription matches order\.paid \(1 of its type filtered it out\)/,
+    );
+    await waitFor('the filtered delivery', () => rx.received.length === 1);
+    await settle(relay);
+    expect(rx.received).toHaveLength(1);
+    const [got] = rx.received;
+    expect(got?.headers).toMatchObject({
+      'x-tenant': 'acme',
+      'x-route': 'eu',
+      authorization: `Basic ${Buffer.from('alice:s3cr:et').toString('base64')}`,
+    });
+    expect(got?.headers['content-type']).toMatch(/^application\/xml/);
+
+    const update = async (...args: string[]) => {
+      const res = await cli(relay, ['subscriptions', 'update', sub.id, ...args, '--json']).result;
+      expect(res.code, res.stderr).toBe(EXIT.ok);
+      return JSON.parse(res.stdout);
+    };
+    // --header replaces the whole set; bearer and oauth2 credentials never come back.
+    expect((await update('--header', 'x-only:1', '--auth', 'bearer:tok_123')).headers).toEqual({
+      'x-only': '1',
+    });
+    const oauth = await update(
+      '--auth',
+      'oauth2:{"tokenUrl":"http://127.0.0.1:9/token","clientId":"relay","clientSecret":"cs_1","scope":"hooks"}',
+    );
+    expect(oauth.auth).toEqual({
+      type: 'oauth2',
+      tokenUrl: 'http://127.0.0.1:9/token',
+      clientId: 'relay',
+      scope: 'hooks',
+    });
+    expect(JSON.stringify(oauth)).not.toContain('cs_1');
+    expect((await update('--filter', 'null')).filter).toBeUndefined();
+    expect((await update('--filter', '{"type":["order.paid"]}')).filter).toEqual({ type: ['order.paid'] });
+    const cleared = await update('--no-filter', '--no-headers', '--no-auth', '--format', 'json');
+    for (const field of ['filter', 'headers', 'auth']) expect(cleared).not.toHaveProperty(field);
+    expect(cleared.format).toBe('json');
+
+    const usage = async (argv: string[], message: RegExp) => {
+      const res = await cli(relay, argv).result;
+      expect(res.code, argv.join(' ')).toBe(EXIT.usage);
+      expect(res.stderr).toMatch(message);
+      return res;
+    };
+    const create = ['subscriptions', 'create', '--endpoint', rx.url, '--types', 'a.b'];
+    const leaked = await usage([...create, '--auth', 'hunter2'], /--auth must be one of basic:/);
+    expect(leaked.stderr).not.toContain('hunter2');
+    await usage([...create, '--format', 'yaml'], /--format must be "json" or "xml", got "yaml"/);
+    await usage([...create, '--filter', 'null'], /--filter null only removes a filter/);
+    await usage([...create, '--filter', '[1]'], /--filter must be a JSON object/);
+    await usage([...create, '--filter', '{nope'], /--filter is not valid JSON/);
+    await usage([...create, '--header', 'no-colon'], /--header must be name:value/);
+    await usage([...create, '--no-auth'], /Unknown option '--no-auth'/);
+    await usage(['subscriptions', 'update', sub.id, '--filter', '{}', '--no-filter'], /exclude each other/);
+    // The API's own checks come back naming the field.
+    const reserved = await cli(relay, [...create, '--header', 'webhook-id:x']).result;
+    expect(reserved.code).toBe(EXIT.failed);
+    expect(reserved.stderr).toMatch(/headers/);
+  });
+
+  it('send warns when no subscription matches, and keeps --json output to the API’s answer', async () => {
+    const none = await cli(relay, ['send', 'invoice.paid']).result;
+    expect(none.code).toBe(EXIT.ok);
+    expect(none.stdout).toMatch(/^accepted evt_\S+\nmatched 0 subscriptions\n$/);
+    expect(none.stderr).toBe(
+      'warning: no enabled subscription matches invoice.paid; nothing will be delivered. Subscribe an endpoint with:\n' +
+        '  relay subscriptions create --endpoint <url> --types invoice.paid\n',
+    );
+    const disabled = await api.subscribe('http://127.0.0.1:9/hook', ['invoice.*'], { enabled: false });
+    const json = await cli(relay, ['send', 'invoice.paid', '--json']).result;
+    expect(JSON.parse(json.stdout)).toEqual({ id: expect.stringMatching(/^evt_/) });
+    expect(json.stderr).toMatch(/matches invoice\.paid \(1 of its type disabled\)/);
+    await api.patch(`/v1/subscriptions/${disabled.id}`, { enabled: true });
+    await api.subscribe('http://127.0.0.1:9/other', ['*']);
+    const two = await cli(relay, ['send', 'invoice.paid', '--data', '@/dev/null']).result;
+    expect(two.code).toBe(EXIT.usage); // an empty file is not JSON
+    const matched = await cli(relay, ['send', 'invoice.paid']).result;
+    expect(matched.stdout).toMatch(/\nmatched 2 subscriptions\n$/);
+    expect(matched.stderr).toBe('');
+  });
+
+  it('manages the event-type catalog, and a subscription test sends the type’s example', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'relay-cli-'));
+    try {
+      const schema = {
+        type: 'object',
+        properties: { invoiceId: { type: 'string' }, amount: { type: 'number' } },
+        required: ['invoiceId'],
+      };
+      await writeFile(join(dir, 'schema.json'), JSON.stringify(schema));
+      const created = await cli(relay, [
+        'event-types',
+        'create',
+        'invoice.paid',
+        '--description',
+        'An invoice was paid in full',
+        '--schema',
+        `@${join(dir, 'schema.json')}`,
+        '--example',
+        '{"invoiceId":"INV-1","amount":42}',
+      ]).result;
+      expect(created.code, created.stderr).toBe(EXIT.ok);
+      expect(created.stdout).toMatch(/^name:\s+invoice\.paid$/m);
+      expect(created.stdout).toMatch(/^deprecated:\s+false$/m);
+      expect(created.stdout).toContain('schema:\n  {\n    "type": "object",');
+      expect(created.stdout).toContain('example:\n  {\n    "invoiceId": "INV-1",\n    "amount": 42\n  }\n');
+      await cli(relay, ['event-types', 'create', 'invoice.voided', '--deprecated']).result;
+
+      const listed = await cli(relay, ['event-types', 'list']).result;
+      expect(listed.stdout).toMatch(/^NAME\s+DESCRIPTION\s+DEPRECATED\s+SCHEMA\s+EXAMPLE/);
+      expect(listed.stdout).toMatch(/invoice\.paid\s+An invoice was paid in full\s+false\s+yes\s+yes/);
+      expect(listed.stdout).toMatch(/invoice\.voided\s+-\s+true\s+no\s+no/);
+
+      // The schema is enforced at ingest; the example is what a test of the type sends.
+      const refused = await cli(relay, ['send', 'invoice.paid', '--data', '{"amount":1}']).result;
+      expect(refused.code).toBe(EXIT.failed);
+      expect(refused.stderr).toMatch(/invoiceId/);
+      const rx = await receiver();
+      const sub = await api.subscribe(rx.url, ['invoice.*']);
+      const tested = await cli(relay, ['subscriptions', 'test', sub.id, '--event-type', 'invoice.paid'])
+        .result;
+      expect(tested.code, tested.stderr).toBe(EXIT.ok);
+      expect(tested.stdout).toMatch(/^test event evt_\S+ \(invoice\.paid\) sent\n$/);
+      const [hook] = await waitFor('the test event', () => (rx.received.length ? rx.received : undefined));
+      expect(JSON.parse(hook?.body ?? '{}')).toMatchObject({
+        type: 'invoice.paid',
+        data: { invoiceId: 'INV-1', amount: 42 },
+      });
+      const plain = await cli(relay, ['subscriptions', 'test', sub.id, '--json']).result;
+      expect(JSON.parse(plain.stdout).id).toMatch(/^evt_/);
+
+      const updated = await cli(relay, [
+        'event-types',
+        'update',
+        'invoice.paid',
+        '--no-schema',
+        '--no-description',
+        '--deprecated',
+        '--json',
+      ]).result;
+      expect(updated.code, updated.stderr).toBe(EXIT.ok);
+      const after = JSON.parse(updated.stdout);
+      expect(after).toMatchObject({
+        name: 'invoice.paid',
+        deprecated: true,
+        example: { invoiceId: 'INV-1' },
+      });
+      expect(after).not.toHaveProperty('schema');
+      expect(after).not.toHaveProperty('description');
+      const back = await cli(relay, [
+        'event-types',
+        'update',
+        'invoice.paid',
+        '--not-deprecated',
+        '--no-example',
+        '--json',
+      ]).result;
+      expect(JSON.parse(back.stdout)).toMatchObject({ deprecated: false });
+      expect(JSON.parse(back.stdout)).not.toHaveProperty('example');
+      const got = await cli(relay, ['event-types', 'get', 'invoice.paid']).result;
+      expect(got.stdout).toMatch(/^deprecated:\s+false$/m);
+      expect(got.stdout).not.toContain('schema:\n');
+
+      expect((await cli(relay, ['event-types', 'update', 'invoice.paid']).result).code).toBe(EXIT.usage);
+      expect(
+        (
+          await cli(relay, ['event-types', 'update', 'invoice.paid', '--deprecated', '--not-deprecated'])
+            .result
+        ).code,
+      ).toBe(EXIT.usage);
+      const deleted = await cli(relay, ['types', 'delete', 'invoice.paid']).result;
+      expect(deleted.stdout).toBe('deleted invoice.paid\n');
+      const gone = await cli(relay, ['event-types', 'get', 'invoice.paid']).result;
+      expect(gone.code).toBe(EXIT.failed);
+      expect(gone.stderr).toMatch(/HTTP 404/);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('events list pages through events newest first, and events get shows the payload', async () => {
+    const rx = await receiver();
+    await api.subscribe(rx.url, ['parcel.*']);
+    const first = await api.send('parcel.scanned', { parcel: 'P-1', depot: { city: 'Ghent' } });
+    await new Promise((r) => setTimeout(r, 5));
+    const second = await api.send('parcel.delivered', { parcel: 'P-1' });
+    await settle(relay);
+
+    const listed = await cli(relay, ['events', 'list']).result;
+    expect(listed.code, listed.stderr).toBe(EXIT.ok);
+    const lines = listed.stdout.trim().split('\n');
+    expect(lines[0]).toMatch(/^ID\s+TYPE\s+RECEIVEDAT$/);
+    expect(lines[1]).toMatch(new RegExp(`^${second}\\s+parcel\\.delivered\\s+\\d{4}-\\d\\d-\\d\\dT`));
+    expect(lines[2]).toMatch(new RegExp(`^${first}\\s+parcel\\.scanned\\s`));
+
+    const typed = await cli(relay, ['events', 'list', '--type', 'parcel.scanned', '--json']).result;
+    expect(JSON.parse(typed.stdout).events.map((e: { id: string }) => e.id)).toEqual([first]);
+    const page1 = await cli(relay, ['events', 'list', '--limit', '1']).result;
+    const cursor = /more: --cursor (\S+)/.exec(page1.stdout)?.[1];
+    expect(page1.stdout).toContain(second);
+    expect(cursor).toBeDefined();
+    const page2 = await cli(relay, ['events', 'list', '--limit', '1', '--cursor', cursor as string, '--json'])
+      .result;
+    expect(JSON.parse(page2.stdout).events[0].id).toBe(first);
+    const future = new Date(Date.now() + 3600_000).toISOString();
+    expect((await cli(relay, ['events', 'list', '--from', future]).result).stdout).toBe('(none)\n');
+    const badTo = await cli(relay, ['events', 'list', '--to', 'tomorrow']).result;
+    expect(badTo.code).toBe(EXIT.failed);
+    expect(badTo.stderr).toMatch(/to: must be an ISO 8601 date-time/);
+
+    const shown = await cli(relay, ['events', 'get', first]).result;
+    expect(shown.stdout).toMatch(/^type:\s+parcel\.scanned$/m);
+    expect(shown.stdout).toContain(
+      'data:\n  {\n    "parcel": "P-1",\n    "depot": {\n      "city": "Ghent"\n    }\n  }\n',
+    );
+    expect(shown.stdout).toMatch(
+      /deliveries:\nID\s+STATUS\s+EVENT[^\n]*\ndlv_\S+\s+succeeded\s+parcel\.scanned/,
+    );
+  });
+
+  it('keys list says that keys from configuration are not listed', async () => {
+    const empty = await cli(relay, ['keys', 'list'], undefined, relay.adminKey).result;
+    expect(empty.code).toBe(EXIT.ok);
+    expect(empty.stdout).toBe(
+      '(none)\nKeys from configuration are not listed: the admin key, and locally RELAY_API_KEY (tenant default, printed by npm start).\n',
+    );
+    const json = await cli(relay, ['keys', 'list', '--json'], undefined, relay.adminKey).result;
+    expect(JSON.parse(json.stdout)).toEqual({ apiKeys: [] });
   });
 
   it('runs as the package bin (npx relay) with the same output', async () => {
