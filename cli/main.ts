@@ -719,11 +719,23 @@ const COMMANDS: Record<string, Command> = {
     },
   },
   'event-types list': {
-    usage: 'event-types list',
-    summary: "the tenant's event-type catalog",
+    usage: 'event-types list [--limit <1-100>] [--cursor <next>]',
+    summary: "the tenant's event-type catalog, in name order",
+    options: { limit: { type: 'string' }, cursor: { type: 'string' } },
     async run(ctx) {
-      const res = await ctx.client.get<{ eventTypes: EventType[] }>('/v1/event-types');
-      print(ctx, res, () => table(res.eventTypes.map(eventTypeRow), EVENT_TYPE_COLUMNS));
+      const q = new URLSearchParams({ limit: String(positiveInt(ctx, 'limit', 50)) });
+      const cursor = str(ctx, 'cursor');
+      if (cursor !== undefined) q.set('cursor', cursor);
+      const res = await ctx.client.get<{ eventTypes: EventType[]; next: string | null }>(
+        `/v1/event-types?${q}`,
+      );
+      print(
+        ctx,
+        res,
+        () =>
+          table(res.eventTypes.map(eventTypeRow), EVENT_TYPE_COLUMNS) +
+          (res.next ? `more: --cursor ${res.next}\n` : ''),
+      );
       return EXIT.ok;
     },
   },

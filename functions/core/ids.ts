@@ -20,7 +20,18 @@ export function ulid(now = Date.now()): string {
   return time + rand;
 }
 
+/**
+ * A generated event id. The relay makes it at the instant it receives the event (`receivedAt`),
+ * so the id says when that was ({@link receivedAtOfEventId}): the event's storage key needs it.
+ */
 export const newEventId = (now?: number) => `evt_${ulid(now)}`;
+
+/** When a generated event id (`evt_` + ULID) was made, as an ISO string; undefined for others. */
+export function receivedAtOfEventId(id: string): string | undefined {
+  if (!/^evt_[0-9A-HJKMNP-TV-Z]{26}$/.test(id)) return undefined;
+  const ms = parseTimeCode(id.slice(4, 14));
+  return ms === undefined || ms > 8.64e15 ? undefined : new Date(ms).toISOString();
+}
 export const newSubscriptionId = (now?: number) => `sub_${ulid(now)}`;
 
 /** `ms` as 10 Crockford base32 characters: strings that sort as the instants do. */

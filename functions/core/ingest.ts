@@ -61,7 +61,7 @@ export async function ingest(
   // A body under the API's limit can still make an event over the bus's: the envelope adds its
   // id, tenant and times. Refuse it now, clearly, rather than fail on the bus with a 5xx forever.
   events.forEach((event, i) => {
-    const size = busEventBytes(event);
+    const size = sizeOrNestedTooDeep(event, inputs.length > 1 ? `events.${i}.data` : 'data');
     if (size > MAX_BUS_EVENT_BYTES) {
       const where = inputs.length > 1 ? `events[${i}]` : 'the event';
       throw new ApiError(
@@ -91,7 +91,7 @@ export async function ingest(
   if (deps.ledger && chosen.size > 0) {
     const ledger = deps.ledger;
     const candidates = [...chosen.values()];
-    const outcomes = await Promise.allSettled(candidates.map((e) => claimOrWait(deps, ledger, tenant, e.id)));
+    const outcomes = await Promise.allSettled(candidates.map((e) => claimOrWait(deps, ledger, tenant, e)));
     candidates.forEach((event, i) => {
       const outcome = outcomes[i];
       if (outcome?.status !== 'fulfilled') return;
@@ -137,10 +137,23 @@ export async function ingest(
   return { ids: events.map((e) => e.id), published, duplicates };
 }
 
-async function claimOrWait(deps: IngestDeps, ledger: EventLedger, tenant: string, id: string) {
+/** Data nested so deeply that it cannot even be serialized (the stack runs out) is a 400. */
+function sizeOrNestedTooDeep(event: RelayEvent, path: string): number {
+  try {
+    return busEventBytes(event);
+  } catch (err) {
+    if (!(err instanceof RangeError)) throw err;
+    throw new ApiError(400, 'invalid_request', `request body is invalid: ${path}: is nested too deeply`, [
+      { path, message: 'is nested too deeply' },
+    ]);
+  }
+}
+
+async function claimOrWait(deps: IngestDeps, ledger: EventLedger, tenant: string, event: RelayEvent) {
   const deadline = Date.now() + IN_FLIGHT_WAIT_MS;
+  const id = event.id;
   for (;;) {
-    const outcome = await ledger.claim(tenant, id, deps.clock.now());
+    const outcome = await ledger.claim(tenant, id, deps.clock.now(), event.receivedAt);
     if (outcome !== 'in_flight') return outcome;
     if (Date.now() > deadline) {
       throw new ApiError(

@@ -21,9 +21,15 @@ export interface EventBus {
 export interface EventLedger {
   /**
    * `claimed`: this request may publish the event; `accepted`: it was already accepted
-   * (a duplicate); `in_flight`: another request holds the claim right now.
+   * (a duplicate); `in_flight`: another request holds the claim right now. `receivedAt`: the
+   * event's receipt time, kept with the claim (where the event store finds the event by id).
    */
-  claim(tenant: string, id: string, now: Date): Promise<'claimed' | 'accepted' | 'in_flight'>;
+  claim(
+    tenant: string,
+    id: string,
+    now: Date,
+    receivedAt?: string,
+  ): Promise<'claimed' | 'accepted' | 'in_flight'>;
   markAccepted(tenant: string, id: string): Promise<void>;
   /** Gives a claim up (publishing failed), so the producer's retry can claim it again. */
   release(tenant: string, id: string): Promise<void>;
@@ -191,7 +197,11 @@ export interface EventTypeStore {
   putEventType(eventType: EventType, expected: 'new' | { revision: number }): Promise<boolean>;
   getEventType(tenant: string, name: string): Promise<EventType | undefined>;
   /** The whole catalog, in name order. */
-  listEventTypes(tenant: string): Promise<EventType[]>;
+  /** In name order, a page at a time (entries hold schemas and examples: up to ~32 KB each). */
+  listEventTypes(
+    tenant: string,
+    page: { limit: number; cursor?: string | undefined },
+  ): Promise<Page<EventType>>;
   /** Only the types with a schema, and only their schema (one Query): what ingest caches. */
   listEventTypeSchemas(tenant: string): Promise<Array<{ name: string; schema: JsonObject }>>;
   countEventTypes(tenant: string): Promise<number>;

@@ -240,4 +240,7 @@ export const EventTypeSchema = z.strictObject({
   createdAt: isoInstant('Created'),
   updatedAt: isoInstant('Last changed'),
 });
-export const EventTypeListSchema = z.strictObject({ eventTypes: z.array(EventTypeSchema) });
+export const EventTypeListSchema = z.strictObject({
+  eventTypes: z.array(EventTypeSchema),
+  next: z.nullable(z.string()),
+});

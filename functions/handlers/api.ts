@@ -126,8 +126,11 @@ export function makeApiHandler(deps: ApiDeps) {
     },
     'POST /v1/event-types': async ({ tenant, event }) =>
       json(201, toPublicEventType(await catalog.create(tenant, parseBody(event, EventTypeCreateSchema)))),
-    'GET /v1/event-types': async ({ tenant }) =>
-      json(200, { eventTypes: (await catalog.list(tenant)).map(toPublicEventType) }),
+    'GET /v1/event-types': async ({ tenant, event }) => {
+      const q = page(event);
+      const result = await catalog.list(tenant, { limit: q.limit, cursor: q.cursor });
+      return json(200, { eventTypes: result.items.map(toPublicEventType), next: result.next ?? null });
+    },
     'GET /v1/event-types/{name}': async ({ tenant, params }) =>
       json(200, toPublicEventType(await catalog.get(tenant, params.name as string))),
     'PATCH /v1/event-types/{name}': async ({ tenant, params, event }) =>

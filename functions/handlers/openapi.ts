@@ -302,9 +302,10 @@ export const OPERATIONS: Record<string, OperationMeta> = {
   },
   'GET /v1/event-types': {
     operationId: 'listEventTypes',
-    summary: "The tenant's event-type catalog",
+    summary: "The tenant's event-type catalog, in name order",
     tag: 'Event types',
-    responses: { 200: { description: 'Every entry', schema: S.EventTypeListSchema } },
+    query: PageQuerySchema,
+    responses: { 200: { description: 'A page of entries', schema: S.EventTypeListSchema } },
   },
   'GET /v1/event-types/{name}': {
     operationId: 'getEventType',

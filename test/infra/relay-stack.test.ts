@@ -517,11 +517,6 @@ describe('RelayStack', () => {
         Projection: i.Projection,
       })),
     );
-    // The event list copies keys and the type only: a small entry whatever the payload.
-    expect(indexes.find((i) => i.IndexName === 'gsi4')?.Projection).toEqual({
-      ProjectionType: 'INCLUDE',
-      NonKeyAttributes: ['type'],
-    });
     template.hasResourceProperties('AWS::DynamoDB::GlobalTable', {
       BillingMode: 'PAY_PER_REQUEST',
       TimeToLiveSpecification: { AttributeName: 'ttl', Enabled: true },

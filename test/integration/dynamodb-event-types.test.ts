@@ -33,11 +33,16 @@ describe('the event-type catalog in DynamoDB (dynalite)', () => {
       new GetCommand({ TableName: 'relay', Key: { pk: 'ETYPE#acme', sk: 'order.paid' } }),
     );
     expect(raw.Item).toMatchObject({ pk: 'ETYPE#acme', sk: 'order.paid', name: 'order.paid', revision: 1 });
-    expect((await store.listEventTypes('acme')).map((t) => t.name)).toEqual([
+    expect((await store.listEventTypes('acme', { limit: 50 })).items.map((t) => t.name)).toEqual([
       'invoice.sent',
       'order.created',
       'order.paid',
     ]);
+    // A page at a time, in name order.
+    const first = await store.listEventTypes('acme', { limit: 2 });
+    expect(first.items.map((t) => t.name)).toEqual(['invoice.sent', 'order.created']);
+    const second = await store.listEventTypes('acme', { limit: 2, cursor: first.next });
+    expect(second.items.map((t) => t.name)).toEqual(['order.paid']);
     expect(await store.countEventTypes('acme')).toBe(3);
   });
 
@@ -76,7 +81,7 @@ describe('the event-type catalog in DynamoDB (dynalite)', () => {
   it("keeps tenants apart: same names, separate catalogs; a delete touches one tenant's", async () => {
     await store.putEventType(type('globex', 'order.created', { description: 'globex' }), 'new');
     expect((await store.getEventType('acme', 'order.created'))?.description).toBeUndefined();
-    expect(await store.listEventTypes('nobody')).toEqual([]);
+    expect(await store.listEventTypes('nobody', { limit: 50 })).toEqual({ items: [] });
     expect(await store.deleteEventType('globex', 'order.created')).toBe(true);
     expect(await store.deleteEventType('globex', 'order.created')).toBe(false);
     expect(await store.getEventType('acme', 'order.created')).toMatchObject({ tenant: 'acme' });

@@ -4,14 +4,18 @@ import { marshall } from '@aws-sdk/util-dynamodb';
 import { itemSize } from 'dynalite/db/index.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deliveryItem } from '../../functions/adapters/dynamodb/deliveries.ts';
-import { eventItem, MAX_LISTED_DELIVERIES } from '../../functions/adapters/dynamodb/events.ts';
+import {
+  eventItem,
+  MAX_LISTED_DELIVERIES,
+  MAX_PAGE_PAYLOAD_BYTES,
+} from '../../functions/adapters/dynamodb/events.ts';
 import type { DynamoStore } from '../../functions/adapters/dynamodb/store.ts';
-import { indexEntry, TABLE_KEYS } from '../../functions/adapters/dynamodb/table.ts';
+import { indexEntry, legacyEventKey, TABLE_KEYS } from '../../functions/adapters/dynamodb/table.ts';
 import { SUCCESS_EXCERPT_BYTES } from '../../functions/core/delivery/attempt.ts';
 import type { Delivery, DeliveryTask } from '../../functions/core/delivery/model.ts';
 import type { RelayEvent } from '../../functions/core/event.ts';
-import { deliveryId, parseDeliveryId } from '../../functions/core/ids.ts';
-import { scopedKey } from '../../functions/core/ports.ts';
+import { deliveryId, newEventId, parseDeliveryId, receivedAtOfEventId } from '../../functions/core/ids.ts';
+import { type StoredEvent, scopedKey } from '../../functions/core/ports.ts';
 import { startDynamoStore } from '../support/dynamo-store.ts';
 import { legacyDeliveryId, legacyDeliveryItem, legacyEventItem } from '../support/legacy-items.ts';
 import { samplePayload } from '../support/sample-payload.ts';
@@ -68,22 +72,17 @@ function aDelivery(event: RelayEvent, subscriptionId: string, over: Partial<Deli
   };
 }
 
-describe('the delivery log at three write units per webhook', () => {
-  it('writes a 1 KB event (compressed) and its first-attempt success in one write unit each, only the event in the event list', () => {
+describe('the delivery log at two write units per webhook', () => {
+  it('writes a 1 KB event (compressed) and its first-attempt success in one write unit each, with no index entry', () => {
     const event = anEvent();
     expect(JSON.stringify(event.data).length).toBeGreaterThanOrEqual(1024);
     const sub = 'sub_01JEXAMPLESUBSCRIPTION0001';
     const delivery = aDelivery(event, sub);
     const ev = eventItem(event, [delivery.id], 1);
     const dl = deliveryItem(delivery, 1);
-    // The event item (1) and its entry in the event list (gsi4, 1); the delivery record (1).
-    expect(writeUnits(ev)).toBe(2);
-    const entry = indexEntry(
-      ev,
-      TABLE_KEYS.indexes.find((i) => i.name === 'gsi4') as (typeof TABLE_KEYS.indexes)[number],
-    );
-    expect(Object.keys(entry ?? {}).sort()).toEqual(['gsi4pk', 'gsi4sk', 'pk', 'sk', 'type']);
-    expect(itemSize(marshall(entry ?? {}))).toBeLessThan(200);
+    // The event item (1), which is its own entry in the event list, and the delivery record (1).
+    expect(writeUnits(ev)).toBe(1);
+    expect(TABLE_KEYS.indexes.filter((i) => indexEntry(ev, i))).toEqual([]);
     expect(writeUnits(dl)).toBe(1);
     // The old layout: the payload as text (2 units) and three index entries on the delivery.
     expect(writeUnits(legacyEventItem(event)) + writeUnits(legacyDeliveryItem(delivery))).toBe(5);
@@ -100,12 +99,12 @@ describe('the delivery log at three write units per webhook', () => {
     expect(writeUnits(deliveryItem(delivery, 1))).toBe(1);
   });
 
-  it('keeps the event item of three subscribers within one write unit (and one for its list entry)', () => {
+  it('keeps the event item of three subscribers within one write unit', () => {
     const event = anEvent();
     const ids = ['A', 'B', 'C'].map((s) =>
       deliveryId('acme', event.id, `sub_01JEXAMPLESUBSCRIPTION000${s}`, event.receivedAt),
     );
-    expect(writeUnits(eventItem(event, ids, 1))).toBe(2);
+    expect(writeUnits(eventItem(event, ids, 1))).toBe(1);
   });
 
   it('puts a dead delivery, and only a dead one, in the DLQ index', () => {
@@ -138,23 +137,34 @@ describe('DynamoStore access patterns against dynalite', () => {
   afterAll(() => close());
 
   const putRaw = (Item: Record<string, unknown>) => doc.send(new PutCommand({ TableName: 'relay', Item }));
+  /**
+   * As ingest and fanout store events: an id the relay did not generate is claimed with its
+   * receipt time first (the idempotency item is where the store finds the event by id).
+   */
+  const putFindable = async (events: StoredEvent[], opts?: { replay?: boolean }) => {
+    for (const { event } of events) {
+      if (!receivedAtOfEventId(event.id))
+        await store.claim(event.tenant, event.id, new Date(), event.receivedAt);
+    }
+    await store.putEvents(events, opts);
+  };
 
   it('finds an event with its deliveries and attempts, its replay deliveries added, and nothing of another tenant', async () => {
     const event = anEvent({ id: 'evt_view' });
     const d1 = aDelivery(event, 'sub_v1');
     const d2 = aDelivery(event, 'sub_v2', { status: 'pending', nextAttemptAt: iso(T0 + 60_000) });
-    await store.putEvents([{ event, deliveryIds: [d1.id, d2.id] }]);
+    await putFindable([{ event, deliveryIds: [d1.id, d2.id] }]);
     await store.putDeliveries([d1, d2]);
     const replayed = {
       ...aDelivery(event, 'sub_v1'),
       id: deliveryId('acme', event.id, 'sub_v1', event.receivedAt, 'rpl_1'),
       replay: 'rpl_1',
     };
-    await store.putEvents([{ event, deliveryIds: [replayed.id] }], { replay: true });
+    await putFindable([{ event, deliveryIds: [replayed.id] }], { replay: true });
     await store.putDeliveries([replayed]);
     // Another tenant's event with the same id sees only its own.
     const other = anEvent({ id: 'evt_view', tenant: 'globex', data: { mine: true } });
-    await store.putEvents([{ event: other, deliveryIds: [] }]);
+    await putFindable([{ event: other, deliveryIds: [] }]);
 
     expect((await store.getEvent('acme', 'evt_view'))?.data).toEqual(event.data);
     const listed = await store.listDeliveriesByEvent('acme', 'evt_view');
@@ -169,7 +179,7 @@ describe('DynamoStore access patterns against dynalite', () => {
     const ids = Array.from({ length: MAX_LISTED_DELIVERIES + 200 }, (_, i) =>
       deliveryId('acme', event.id, `sub_w${i}`, event.receivedAt),
     );
-    await store.putEvents([{ event, deliveryIds: ids }]);
+    await putFindable([{ event, deliveryIds: ids }]);
     const raw = await doc.send(
       new ScanCommand({
         TableName: 'relay',
@@ -185,7 +195,7 @@ describe('DynamoStore access patterns against dynalite', () => {
   it('a replay of an event whose item has expired stores it anew', async () => {
     const event = anEvent({ id: 'evt_gone' });
     const id = deliveryId('acme', event.id, 'sub_v1', event.receivedAt, 'rpl_2');
-    await store.putEvents([{ event, deliveryIds: [id] }], { replay: true });
+    await putFindable([{ event, deliveryIds: [id] }], { replay: true });
     expect((await store.getEvent('acme', 'evt_gone'))?.data).toEqual(event.data);
     await store.putDeliveries([{ ...aDelivery(event, 'sub_v1'), id }]);
     expect((await store.listDeliveriesByEvent('acme', 'evt_gone')).map((d) => d.id)).toEqual([id]);
@@ -230,10 +240,8 @@ describe('DynamoStore access patterns against dynalite', () => {
         }),
       );
     }
-    await store.putEvents(made.map((event) => ({ event, deliveryIds: [] })));
-    await store.putEvents([
-      { event: anEvent({ id: 'evt_list_other', tenant: 'othertenant' }), deliveryIds: [] },
-    ]);
+    await putFindable(made.map((event) => ({ event, deliveryIds: [] })));
+    await putFindable([{ event: anEvent({ id: 'evt_list_other', tenant: 'othertenant' }), deliveryIds: [] }]);
     const byNewest = [...made].sort((a, b) =>
       a.receivedAt === b.receivedAt ? (a.id < b.id ? 1 : -1) : a.receivedAt < b.receivedAt ? 1 : -1,
     );
@@ -269,6 +277,38 @@ describe('DynamoStore access patterns against dynalite', () => {
     });
   });
 
+  it('takes a cursor back with another window without failing, and keeps a page of big payloads within the response limit', async () => {
+    const tenant = 'bigco';
+    const big = 'x'.repeat(250_000);
+    const made = Array.from({ length: 20 }, (_, i) =>
+      anEvent({ id: `evt_big_${i}`, tenant, receivedAt: iso(T0 + i * 1000), data: { i, big } }),
+    );
+    await putFindable(made.map((event) => ({ event, deliveryIds: [] })));
+    const seen: number[] = [];
+    let cursor: string | undefined;
+    let pages = 0;
+    do {
+      const page = await store.listEvents(tenant, { limit: 100, cursor });
+      expect(page.items.reduce((n, e) => n + JSON.stringify(e.data).length, 0)).toBeLessThanOrEqual(
+        MAX_PAGE_PAYLOAD_BYTES + 260_000,
+      );
+      seen.push(...page.items.map((e) => e.data.i as number));
+      cursor = page.next;
+      pages++;
+    } while (cursor && pages < 20);
+    expect(pages).toBeGreaterThan(1);
+    expect(seen).toEqual(Array.from({ length: 20 }, (_, i) => 19 - i));
+    // A first page's cursor (19, 18, 17 shown), then a window after or before where it stopped:
+    // an answer, not a 500. After it, nothing is left that the first page did not show; before
+    // it, the window from its top.
+    const first = await store.listEvents(tenant, { limit: 3 });
+    expect(first.items.map((e) => e.data.i)).toEqual([19, 18, 17]);
+    const later = await store.listEvents(tenant, { limit: 3, cursor: first.next, from: iso(T0 + 18_000) });
+    expect(later).toEqual({ items: [] });
+    const earlier = await store.listEvents(tenant, { limit: 3, cursor: first.next, to: iso(T0 + 1000) });
+    expect(earlier.items.map((e) => e.data.i)).toEqual([1, 0]);
+  });
+
   it('gets one delivery by id, appends a manual attempt to it, and lists it dead until it succeeds', async () => {
     const event = anEvent({ id: 'evt_dead', tenant: 'initech' });
     const dead = aDelivery(event, 'sub_d', { status: 'dead', deadMessageId: 'm1', lastError: 'HTTP 500' });
@@ -291,7 +331,7 @@ describe('DynamoStore access patterns against dynalite', () => {
   it('gives the delivery step the event a task carries without reading its item, and reads it for a task without', async () => {
     const carried = anEvent({ id: 'evt_carried', data: { from: 'task' } });
     const stored = anEvent({ id: 'evt_stored', data: { from: 'store' } });
-    await store.putEvents([{ event: stored, deliveryIds: [] }]);
+    await putFindable([{ event: stored, deliveryIds: [] }]);
     const task = (e: RelayEvent, withEvent: boolean): DeliveryTask => ({
       deliveryId: deliveryId(e.tenant, e.id, 'sub_ctx', e.receivedAt),
       tenant: e.tenant,
@@ -309,18 +349,54 @@ describe('DynamoStore access patterns against dynalite', () => {
     expect(forged.events.get(scopedKey('acme', 'evt_stored'))?.data).toEqual({ from: 'store' });
   });
 
+  it('finds an event by id alone: a generated id by the time it carries, a producer id through its claim, a 0.2 event where 0.2 kept it', async () => {
+    const at = iso(T0 + 5_000);
+    const generated = anEvent({ id: newEventId(Date.parse(at)), receivedAt: at, data: { g: 1 } });
+    const producer = anEvent({ id: 'order-4711-created', receivedAt: at, data: { p: 1 } });
+    await store.putEvents([{ event: generated, deliveryIds: [] }]);
+    await store.claim('acme', producer.id, new Date(Date.parse(at)), producer.receivedAt);
+    await store.putEvents([{ event: producer, deliveryIds: [] }]);
+    // 0.2 kept an event (compressed payload, delivery ids) in its own partition.
+    const v02 = anEvent({ id: 'evt_01M8X7DMFZZRNKYCQ2N22RM28K', data: { v: 2 } });
+    const { pk: _pk, sk: _sk, ...v02Item } = eventItem(v02, [], 1);
+    await putRaw({ ...v02Item, ...legacyEventKey('acme', v02.id) });
+
+    expect((await store.getEvent('acme', generated.id))?.data).toEqual({ g: 1 });
+    expect((await store.getEvent('acme', producer.id))?.data).toEqual({ p: 1 });
+    expect((await store.getEvent('acme', v02.id))?.data).toEqual({ v: 2 });
+    expect(await store.getEvent('globex', producer.id)).toBeUndefined();
+    // The delivery step finds each without the event in its task.
+    const task = (e: RelayEvent): DeliveryTask => ({
+      deliveryId: deliveryId(e.tenant, e.id, 'sub_find', e.receivedAt),
+      tenant: e.tenant,
+      eventId: e.id,
+      subscriptionId: 'sub_find',
+    });
+    const loaded = await store.loadForTasks([task(generated), task(producer), task(v02)]);
+    expect([...loaded.events.keys()].sort()).toEqual(
+      [generated, producer, v02].map((e) => scopedKey('acme', e.id)).sort(),
+    );
+  });
+
+  it('keeps a replayed producer-id event findable after its claim expired, and the id a duplicate', async () => {
+    const old = anEvent({ id: 'route-9-updated', receivedAt: iso(T0), data: { r: 9 } });
+    await store.putEvents([{ event: old, deliveryIds: [] }], { replay: true });
+    expect((await store.getEvent('acme', old.id))?.data).toEqual({ r: 9 });
+    expect(await store.claim('acme', old.id, new Date())).toBe('accepted');
+  });
+
   it('keeps small payloads as JSON text and big ones deflated, byte for byte', async () => {
     const small = anEvent({ id: 'evt_small', data: { a: 1 } });
     const big = anEvent({ id: 'evt_big' });
-    await store.putEvents([
+    await putFindable([
       { event: small, deliveryIds: [] },
       { event: big, deliveryIds: [] },
     ]);
     const res = await doc.send(
       new ScanCommand({
         TableName: 'relay',
-        FilterExpression: 'sk = :e',
-        ExpressionAttributeValues: { ':e': 'EVT' },
+        FilterExpression: 'begins_with(pk, :e)',
+        ExpressionAttributeValues: { ':e': 'EVTS#' },
       }),
     );
     const item = (id: string) => res.Items?.find((i) => i.id === id);

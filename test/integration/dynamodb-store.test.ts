@@ -2,6 +2,7 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoStore } from '../../functions/adapters/dynamodb/store.ts';
 import type { Delivery } from '../../functions/core/delivery/model.ts';
+import { deliveryId } from '../../functions/core/ids.ts';
 import { scopedKey } from '../../functions/core/ports.ts';
 import { ensureTable, localDynamoClient, startDynalite } from '../../functions/local/dynalite.ts';
 
@@ -53,8 +54,19 @@ describe('DynamoStore against dynalite', () => {
     await store.putSubscription(sub('acme'));
     await store.putSubscription(sub('globex'));
     const loaded = await store.loadForTasks([
-      { deliveryId: 'dlv_a', tenant: 'acme', eventId: 'order-1', subscriptionId: 'sub_same' },
-      { deliveryId: 'dlv_g', tenant: 'globex', eventId: 'order-1', subscriptionId: 'sub_same' },
+      // Delivery ids say when their event was received: where its item is.
+      {
+        deliveryId: deliveryId('acme', 'order-1', 'sub_same', at),
+        tenant: 'acme',
+        eventId: 'order-1',
+        subscriptionId: 'sub_same',
+      },
+      {
+        deliveryId: deliveryId('globex', 'order-1', 'sub_same', at),
+        tenant: 'globex',
+        eventId: 'order-1',
+        subscriptionId: 'sub_same',
+      },
     ]);
     expect(loaded.events.get(scopedKey('acme', 'order-1'))?.data).toEqual({ secret: 'ACME-ONLY' });
     expect(loaded.events.get(scopedKey('globex', 'order-1'))?.data).toEqual({ mine: 'GLOBEX' });
@@ -67,6 +79,8 @@ describe('DynamoStore against dynalite', () => {
     let deep: Record<string, unknown> = { leaf: 'x' };
     for (let i = 0; i < 40; i++) deep = { d: deep };
     const data = { deep, '': 'empty key', n: 1.5e300, u: 'ünïcødé ✓', list: [null, true, { a: [] }] };
+    // A producer-chosen id is claimed with its receipt time at ingest: how GET finds the event.
+    await store.claim('acme', 'odd-1', new Date(at), at);
     await store.putEvents([{ event: { ...event('acme', data), id: 'odd-1' }, deliveryIds: [] }]);
     expect((await store.getEvent('acme', 'odd-1'))?.data).toEqual(data);
   });

@@ -146,7 +146,7 @@ describe('event-type catalog', () => {
     const globex = await tenant('iso-globex');
     await acme.post('/v1/event-types', { name: 'order.created', schema: orderSchema, example: orderExample });
 
-    expect((await globex.get('/v1/event-types')).body).toEqual({ eventTypes: [] });
+    expect((await globex.get('/v1/event-types')).body).toEqual({ eventTypes: [], next: null });
     for (const res of [
       await globex.get('/v1/event-types/order.created'),
       await globex.patch('/v1/event-types/order.created', { deprecated: true }),

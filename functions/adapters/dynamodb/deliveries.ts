@@ -12,11 +12,11 @@ import {
   strip,
   type TableClient,
 } from './client.ts';
+import { findEventItem } from './events.ts';
 import {
   deadIndexPk,
   deliveryKey,
   deliveryPartition,
-  eventKey,
   type Key,
   LEGACY_DELIVERY_SK,
   legacyDeliveryKey,
@@ -221,15 +221,9 @@ export class DynamoDeliveryStore implements DeliveryStore {
    * not a decision), plus, for an event stored by an earlier version, those its gsi2 finds.
    */
   async listDeliveriesByEvent(tenant: string, eventId: string): Promise<Delivery[]> {
-    const res = await this.t.doc.send(
-      new GetCommand({
-        TableName: this.t.tableName,
-        Key: eventKey(tenant, eventId),
-        ProjectionExpression: 'dlvs, receivedAt, payload',
-      }),
-    );
-    if (!res.Item) return [];
-    const ids = [...((res.Item.dlvs as Set<string> | undefined) ?? [])];
+    const item = await findEventItem(this.t, tenant, eventId, 'dlvs, receivedAt, payload');
+    if (!item) return [];
+    const ids = [...((item.dlvs as Set<string> | undefined) ?? [])];
     const listed = ids.length
       ? await this.t.getAll(
           ids.map((id) => deliveryKey(id)),
@@ -237,7 +231,7 @@ export class DynamoDeliveryStore implements DeliveryStore {
         )
       : [];
     const legacy =
-      res.Item.payload === undefined
+      item.payload === undefined
         ? await this.t.queryAll({
             IndexName: 'gsi2',
             KeyConditionExpression: 'gsi2pk = :pk',

@@ -1,7 +1,7 @@
 import { DeleteCommand, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { EventType, JsonObject } from '../../core/catalog/event-type.ts';
-import type { EventTypeStore } from '../../core/ports.ts';
-import { type Item, isConditionFailure, type TableClient } from './client.ts';
+import type { EventTypeStore, Page } from '../../core/ports.ts';
+import { type Item, isConditionFailure, pageOf, type TableClient } from './client.ts';
 import { eventTypeKey, eventTypePartition } from './table.ts';
 
 /**
@@ -40,13 +40,19 @@ export class DynamoEventTypeStore implements EventTypeStore {
     return res.Item ? fromItem(res.Item) : undefined;
   }
 
-  async listEventTypes(tenant: string): Promise<EventType[]> {
-    const items = await this.t.queryAll({
-      KeyConditionExpression: 'pk = :pk',
-      ExpressionAttributeValues: { ':pk': eventTypePartition(tenant) },
-      ConsistentRead: true,
-    });
-    return items.map(fromItem);
+  async listEventTypes(
+    tenant: string,
+    page: { limit: number; cursor?: string | undefined },
+  ): Promise<Page<EventType>> {
+    const res = await this.t.page(
+      {
+        KeyConditionExpression: 'pk = :pk',
+        ExpressionAttributeValues: { ':pk': eventTypePartition(tenant) },
+        ConsistentRead: true,
+      },
+      page,
+    );
+    return pageOf(res.items.map(fromItem), res.last);
   }
 
   async listEventTypeSchemas(tenant: string): Promise<Array<{ name: string; schema: JsonObject }>> {

@@ -1,6 +1,7 @@
 import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import { GetCommand, PutCommand, QueryCommand, ScanCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { RelayEvent } from '../../core/event.ts';
+import { receivedAtOfEventId } from '../../core/ids.ts';
 import type { EventListQuery, EventStore, Page, StoredEvent } from '../../core/ports.ts';
 import {
   decodeCursorValue,
@@ -12,13 +13,13 @@ import {
   type TableClient,
 } from './client.ts';
 import {
-  EVENT_LIST_INDEX,
   EVENT_LIST_SHARDS,
-  EVENT_SK,
+  EVENT_PK_PREFIX,
   eventKey,
   eventListPk,
-  eventListShard,
-  eventListSk,
+  LEGACY_EVENT_SK,
+  ledgerKey,
+  legacyEventKey,
 } from './table.ts';
 
 /**
@@ -53,15 +54,14 @@ export function decodePayload(stored: unknown): Record<string, unknown> {
 /**
  * An event item: the event, its payload (`payload`), and the ids of the deliveries fanout made
  * for it (`dlvs`, a string set) — which is how `GET /v1/events/{id}` finds them without an
- * index. Items of earlier versions hold the payload as `data` (JSON text) and no `dlvs`; their
- * deliveries are found through gsi2 (deliveries.ts).
+ * index. Its key (table.ts `eventKey`) puts it in its tenant's event list. Items of 0.1 hold the
+ * payload as `data` (JSON text) and no `dlvs`, their deliveries found through gsi2
+ * (deliveries.ts); items of 0.1 and 0.2 sit at {@link legacyEventKey}.
  */
 export function eventItem(e: RelayEvent, deliveryIds: readonly string[], ttl: number): Item {
   const { data, ...rest } = e;
   return {
-    ...eventKey(e.tenant, e.id),
-    gsi4pk: eventListPk(e.tenant, eventListShard(e.id)),
-    gsi4sk: eventListSk(e.receivedAt, e.id),
+    ...eventKey(e.tenant, e.id, e.receivedAt),
     ...rest,
     payload: encodePayload(data),
     ...(deliveryIds.length ? { dlvs: new Set(deliveryIds.slice(0, MAX_LISTED_DELIVERIES)) } : {}),
@@ -103,7 +103,7 @@ export class DynamoEventStore implements EventStore {
           await this.t.doc.send(
             new UpdateCommand({
               TableName: this.t.tableName,
-              Key: eventKey(s.event.tenant, s.event.id),
+              Key: eventKey(s.event.tenant, s.event.id, s.event.receivedAt),
               UpdateExpression: ids.length ? 'SET #ttl = :ttl ADD dlvs :ids' : 'SET #ttl = :ttl',
               ConditionExpression: 'attribute_exists(pk) AND #ttl > :nowSec',
               ExpressionAttributeNames: { '#ttl': 'ttl' },
@@ -123,6 +123,22 @@ export class DynamoEventStore implements EventStore {
             new PutCommand({ TableName: this.t.tableName, Item: eventItem(s.event, s.deliveryIds, ttl) }),
           );
         }
+        // A producer-chosen id is found through its idempotency item: it lives as long as the
+        // event now does (and, recreated after it expired, counts the id as accepted).
+        if (!receivedAtOfEventId(s.event.id)) await this.keepIdFindable(s.event, ttl);
+      }),
+    );
+  }
+
+  private async keepIdFindable(e: RelayEvent, ttl: number): Promise<void> {
+    await this.t.doc.send(
+      new UpdateCommand({
+        TableName: this.t.tableName,
+        Key: ledgerKey(e.tenant, e.id),
+        UpdateExpression:
+          'SET #ttl = :ttl, receivedAt = if_not_exists(receivedAt, :at), #state = if_not_exists(#state, :accepted)',
+        ExpressionAttributeNames: { '#ttl': 'ttl', '#state': 'state' },
+        ExpressionAttributeValues: { ':ttl': ttl, ':at': e.receivedAt, ':accepted': 'accepted' },
       }),
     );
   }
@@ -131,7 +147,7 @@ export class DynamoEventStore implements EventStore {
     await this.t.doc.send(
       new UpdateCommand({
         TableName: this.t.tableName,
-        Key: eventKey(e.tenant, e.id),
+        Key: eventKey(e.tenant, e.id, e.receivedAt),
         UpdateExpression: 'SET #ttl = :ttl, dlvsTruncated = :yes',
         ExpressionAttributeNames: { '#ttl': 'ttl' },
         ExpressionAttributeValues: { ':ttl': ttl, ':yes': true },
@@ -140,10 +156,8 @@ export class DynamoEventStore implements EventStore {
   }
 
   async getEvent(tenant: string, id: string): Promise<RelayEvent | undefined> {
-    const res = await this.t.doc.send(
-      new GetCommand({ TableName: this.t.tableName, Key: eventKey(tenant, id) }),
-    );
-    return res.Item ? eventOf(res.Item) : undefined;
+    const item = await findEventItem(this.t, tenant, id);
+    return item ? eventOf(item) : undefined;
   }
 
   /**
@@ -168,26 +182,27 @@ export class DynamoEventStore implements EventStore {
     // the newest such stop may be shown yet.
     const bound = reads.reduce((max, r) => (r.lastSk !== undefined && r.lastSk > max ? r.lastSk : max), '');
     const merged = reads
-      .flatMap((r, shard) => r.items.map((item) => ({ item, shard, sk: item.gsi4sk as string })))
+      .flatMap((r, shard) => r.items.map((item) => ({ item, shard, sk: item.sk as string })))
       .filter((m) => m.sk >= bound)
       .sort((a, b) => (a.sk < b.sk ? 1 : a.sk > b.sk ? -1 : 0))
       .slice(0, q.limit);
+    // A page stays well within Lambda's 6 MB response: big payloads make it shorter, never empty.
+    const events: RelayEvent[] = [];
+    let bytes = 0;
+    for (const m of merged) {
+      const e = eventOf(m.item);
+      bytes += JSON.stringify(e.data).length;
+      if (events.length > 0 && bytes > MAX_PAGE_PAYLOAD_BYTES) break;
+      events.push(e);
+    }
+    merged.length = events.length;
     const next = positions.map((at, shard): ShardPosition => {
       const shown = merged.filter((m) => m.shard === shard);
       const read = reads[shard] as (typeof reads)[number];
       if (shown.length === read.items.length) return read.lastSk ?? null;
       return shown.length ? (shown.at(-1) as (typeof shown)[number]).sk : at;
     });
-    // The index holds keys and types: the page's events are read by key (eventually consistent).
-    const found = await this.t.getAll(
-      merged.map((m) => ({ pk: m.item.pk as string, sk: m.item.sk as string })),
-      { consistent: false },
-    );
-    const byPk = new Map(found.map((item) => [item.pk as string, item]));
-    const items = merged.flatMap((m) => {
-      const item = byPk.get(m.item.pk as string);
-      return item ? [eventOf(item)] : []; // expired between the two reads
-    });
+    const items = events;
     return next.every((p) => p === null) ? { items } : { items, next: encodeCursor({ shards: next }) };
   }
 
@@ -199,18 +214,17 @@ export class DynamoEventStore implements EventStore {
     q: EventListQuery,
   ): Promise<{ items: Item[]; lastSk?: string }> {
     const pk = eventListPk(tenant, shard);
-    let start: Item | undefined =
-      after === 0
-        ? undefined
-        : { gsi4pk: pk, gsi4sk: after, ...eventKey(tenant, after.slice(after.indexOf('#') + 1)) };
+    // A cursor used with another window: past its end, start at the window's top; before its
+    // start, this shard has nothing more in it.
+    if (after !== 0 && after < range.from) return { items: [] };
+    let start: Item | undefined = after === 0 || after > range.to ? undefined : { pk, sk: after };
     const items: Item[] = [];
     let scanned = 0;
     do {
       const res = await this.t.doc.send(
         new QueryCommand({
           TableName: this.t.tableName,
-          IndexName: EVENT_LIST_INDEX,
-          KeyConditionExpression: 'gsi4pk = :pk AND gsi4sk BETWEEN :from AND :to',
+          KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :to',
           ...(q.type
             ? { FilterExpression: '#type = :type', ExpressionAttributeNames: { '#type': 'type' } }
             : {}),
@@ -230,7 +244,7 @@ export class DynamoEventStore implements EventStore {
       start = res.LastEvaluatedKey;
     } while (start && items.length < q.limit && scanned < LIST_SCAN_PER_SHARD);
     // Stopped with more to read: what it did not read is older than the last it read (`lastSk`).
-    return start ? { items, lastSk: start.gsi4sk as string } : { items };
+    return start ? { items, lastSk: start.sk as string } : { items };
   }
 
   /**
@@ -243,8 +257,13 @@ export class DynamoEventStore implements EventStore {
       const res = await this.t.doc.send(
         new ScanCommand({
           TableName: this.t.tableName,
-          FilterExpression: 'sk = :evt AND receivedAt BETWEEN :from AND :to',
-          ExpressionAttributeValues: { ':evt': EVENT_SK, ':from': from, ':to': to },
+          FilterExpression: '(begins_with(pk, :evts) OR sk = :evt) AND receivedAt BETWEEN :from AND :to',
+          ExpressionAttributeValues: {
+            ':evts': EVENT_PK_PREFIX,
+            ':evt': LEGACY_EVENT_SK,
+            ':from': from,
+            ':to': to,
+          },
           ExclusiveStartKey: start,
         }),
       );
@@ -254,6 +273,9 @@ export class DynamoEventStore implements EventStore {
     } while (start);
   }
 }
+
+/** Payload bytes one page of the event list holds at most (Lambda answers up to 6 MB). */
+export const MAX_PAGE_PAYLOAD_BYTES = 4 * 1024 * 1024;
 
 /** Events of one shard read per page at most, matching the type or not. */
 const LIST_SCAN_PER_SHARD = 1000;
@@ -274,4 +296,47 @@ function decodeListCursor(cursor: string): ShardPosition[] {
     throw invalidCursor();
   }
   return shards as ShardPosition[];
+}
+
+/**
+ * Where an event's item is: at the key its receipt time gives (a generated id carries it; a
+ * producer-chosen id's idempotency item records it), else where 0.2 kept it.
+ */
+export async function findEventItem(
+  t: TableClient,
+  tenant: string,
+  id: string,
+  projection?: string,
+): Promise<Item | undefined> {
+  const get = async (Key: { pk: string; sk: string }) =>
+    (
+      await t.doc.send(
+        new GetCommand({
+          TableName: t.tableName,
+          Key,
+          ...(projection ? { ProjectionExpression: projection } : {}),
+        }),
+      )
+    ).Item;
+  const receivedAt = receivedAtOfEventId(id) ?? (await receivedAtOfProducerId(t, tenant, id));
+  return (
+    (receivedAt ? await get(eventKey(tenant, id, receivedAt)) : undefined) ?? get(legacyEventKey(tenant, id))
+  );
+}
+
+/** The receipt time the idempotency claim of a producer-chosen id recorded. */
+async function receivedAtOfProducerId(
+  t: TableClient,
+  tenant: string,
+  id: string,
+): Promise<string | undefined> {
+  const res = await t.doc.send(
+    new GetCommand({
+      TableName: t.tableName,
+      Key: ledgerKey(tenant, id),
+      ProjectionExpression: 'receivedAt',
+    }),
+  );
+  const at = res.Item?.receivedAt;
+  return typeof at === 'string' ? at : undefined;
 }

@@ -14,7 +14,12 @@ export class DynamoEventLedger implements EventLedger {
    * One conditional PutItem per claim, each id in its own partition (no hot key). Expired items
    * count as absent (TTL deletes them within a day or two, and dynalite never does).
    */
-  async claim(tenant: string, id: string, now: Date): Promise<'claimed' | 'accepted' | 'in_flight'> {
+  async claim(
+    tenant: string,
+    id: string,
+    now: Date,
+    receivedAt?: string,
+  ): Promise<'claimed' | 'accepted' | 'in_flight'> {
     const nowMs = now.getTime();
     try {
       await this.t.doc.send(
@@ -24,6 +29,8 @@ export class DynamoEventLedger implements EventLedger {
             ...ledgerKey(tenant, id),
             state: 'in_flight',
             leaseUntil: nowMs + CLAIM_LEASE_MS,
+            // Where the event's item is (its key starts with it): GET /v1/events/{id} reads it.
+            ...(receivedAt ? { receivedAt } : {}),
             // As long as the event and its deliveries are kept: a reused id is a duplicate for as
             // long as the relay could mistake it for the stored event (at least the 24 h promised).
             ttl: this.t.ttl(nowMs),

@@ -12,8 +12,8 @@ import { parseDeliveryId } from '../../core/ids.ts';
  * | subscription    | SUB#{tenant}              | {subscriptionId}            |                                | management API, health        | fanout (Query), delivery (BatchGet), API  |
  * | api key         | APIKEY#{keyId}            | APIKEY                      | gsi1 APIKEYS / {created}#{id}  | management API (admin)        | authenticator (Get), key list (gsi1)      |
  * | event type      | ETYPE#{tenant}            | {name}                      |                                | management API (catalog)      | API, ingest (Query of schemas, cached), test event |
- * | idempotency     | IDEM#{tenant}#{eventId}   | IDEM                        |                                | ingest (producer-chosen ids)  | ingest                                    |
- * | event           | EVT#{tenant}#{eventId}    | EVT                         | gsi4 EVTS#{tenant}#{shard} / {receivedAt}#{id} | fanout (payload, delivery ids)| GET event, event list (gsi4), manual retry, ordered, replay |
+ * | idempotency     | IDEM#{tenant}#{eventId}   | IDEM                        |                                | ingest (producer-chosen ids, with receivedAt) | ingest, GET event (where its item is) |
+ * | event           | EVTS#{tenant}#{shard}     | {receivedAt}#{eventId}      |                                | fanout (payload, delivery ids)| GET event, event list (Query), manual retry, ordered, replay |
  * | delivery        | DLV#{subscriptionId}      | {receivedAt code}{hash}     | gsi3 only when dead            | delivery (once per attempt round outcome) | delivery (BatchGet), lists, GET delivery |
  * | slots           | LIMIT#{tenant}#{subId}    | SLOTS                       |                                | delivery (limits.ts)          | delivery                                  |
  * | rate            | LIMIT#{tenant}#{subId}    | RATE                        |                                | delivery (limits.ts)          | delivery                                  |
@@ -26,22 +26,24 @@ import { parseDeliveryId } from '../../core/ids.ts';
  *   lists (`dlvs`, written by fanout with the event: no index needed);
  * - deliveries of a subscription, newest first, within a time window: Query of `DLV#{subId}`
  *   backwards; the sort key starts with the event's receipt time (ids.ts `timeCode`);
- * - a tenant's events, newest first, by type and time window: gsi4 (keys and type only), one
- *   Query per shard (`EVTS#{tenant}#{0..3}`) merged, then the page's events by key; its entry
- *   is the event's second write unit;
+ * - an event by id: its partition is its id's shard; its sort key starts with its receipt time,
+ *   which a generated id (`evt_` + ULID) carries and the idempotency item of a producer-chosen
+ *   id records (events.ts `receivedAtOf`);
+ * - a tenant's events, newest first, by type and time window: one Query per shard
+ *   (`EVTS#{tenant}#{0..3}`), merged: the event items are the list, no index entry;
  * - one delivery by id: the id carries its partition and sort key (ids.ts `parseDeliveryId`);
  * - the DLQ list and count: gsi3 (`DEAD#{tenant}` / `{updatedAt}#{id}`), sparse: only dead
  *   deliveries carry its keys, so the success path writes no index entry;
  * - the delivery step: one BatchGetItem of the deliveries and subscriptions; the event's payload
  *   travels in the task (the event item is read only for a task without it).
  * So a webhook's success path writes 2 items of at most 1 KB each (1 subscriber, 1 KB payload,
- * compressed: events.ts), the event and the delivery record, and the event's gsi4 entry: 3
- * write units, the third paying for `GET /v1/events`.
+ * compressed: events.ts): the event and the delivery record.
  *
  * Items of earlier versions (the legacy delivery row, events with a `data` string and no `dlvs`)
  * are read where they are and left to expire by TTL (deliveries.ts says how); gsi1 stays
  * declared for them and for API keys, gsi2 for them; an index costs nothing for items without
- * its attributes. Events stored by earlier versions are not in the list (gsi4).
+ * its attributes. Events stored by 0.2 (`EVT#{tenant}#{id}` / `EVT`) are read there by id and
+ * are not in the event list.
  *
  * Events and deliveries carry `ttl` (epoch seconds) for DynamoDB TTL; idempotency claims too.
  */
@@ -66,9 +68,6 @@ export const TABLE_KEYS: {
     { name: 'gsi1', partitionKey: 'gsi1pk', sortKey: 'gsi1sk' },
     { name: 'gsi2', partitionKey: 'gsi2pk', sortKey: 'gsi2sk' },
     { name: 'gsi3', partitionKey: 'gsi3pk', sortKey: 'gsi3sk' },
-    // The event list: keys and the type only, so its entry is ~150 B (one write unit, little
-    // storage) whatever the payload; a page reads the events it lists by key.
-    { name: 'gsi4', partitionKey: 'gsi4pk', sortKey: 'gsi4sk', include: ['type'] },
   ],
 };
 
@@ -104,17 +103,26 @@ export const eventTypeKey = (tenant: string, name: string): Key => ({ pk: `ETYPE
 export const eventTypePartition = (tenant: string) => `ETYPE#${tenant}`;
 export const API_KEYS_INDEX_PK = 'APIKEYS';
 export const ledgerKey = (tenant: string, id: string): Key => ({ pk: `IDEM#${tenant}#${id}`, sk: 'IDEM' });
-export const eventKey = (tenant: string, id: string): Key => ({ pk: `EVT#${tenant}#${id}`, sk: 'EVT' });
-export const EVENT_SK = 'EVT';
+/**
+ * An event's item: in one of its tenant's event partitions (by its id), sorted by receipt time,
+ * so the partitions are the event list and no index entry is written for it.
+ */
+export const eventKey = (tenant: string, id: string, receivedAt: string): Key => ({
+  pk: eventListPk(tenant, eventListShard(id)),
+  sk: eventListSk(receivedAt, id),
+});
+/** Where 0.2 kept an event: its own partition (read there until its TTL removes it). */
+export const legacyEventKey = (tenant: string, id: string): Key => ({ pk: `EVT#${tenant}#${id}`, sk: 'EVT' });
+export const LEGACY_EVENT_SK = 'EVT';
+export const EVENT_PK_PREFIX = 'EVTS#';
 
 /**
- * The event list (gsi4): an event's entry goes to one of a tenant's shards by its id, so one
- * tenant's events spread over this many index partitions (DynamoDB takes ~1,000 writes/s per
- * partition); a page merges the shards newest first (events.ts).
+ * The event list: an event goes to one of a tenant's partitions by its id, so one tenant's events
+ * spread over this many partitions (DynamoDB takes ~1,000 writes/s per partition); a page merges
+ * them newest first (events.ts).
  */
 export const EVENT_LIST_SHARDS = 4;
-export const EVENT_LIST_INDEX = 'gsi4';
-export const eventListPk = (tenant: string, shard: number) => `EVTS#${tenant}#${shard}`;
+export const eventListPk = (tenant: string, shard: number) => `${EVENT_PK_PREFIX}${tenant}#${shard}`;
 export const eventListShard = (id: string) =>
   createHash('sha256').update(id).digest().readUInt8(0) % EVENT_LIST_SHARDS;
 /** Sorts by receipt time; the id after the `#` (receipt times hold none). */

@@ -1,6 +1,6 @@
 import { ApiError, badRequest, type ErrorDetail, notFound } from '../errors.ts';
 import { matchesAny } from '../matching.ts';
-import type { Clock, EventTypeStore } from '../ports.ts';
+import type { Clock, EventTypeStore, Page } from '../ports.ts';
 import type { Subscription } from '../subscription.ts';
 import {
   type EventType,
@@ -79,8 +79,8 @@ export class EventTypes {
     return eventType;
   }
 
-  list(tenant: string): Promise<EventType[]> {
-    return this.deps.store.listEventTypes(tenant);
+  list(tenant: string, page: { limit: number; cursor?: string | undefined }): Promise<Page<EventType>> {
+    return this.deps.store.listEventTypes(tenant, page);
   }
 
   async get(tenant: string, name: string): Promise<EventType> {

@@ -200,6 +200,10 @@ export function checkSchema(schema: JsonObject): ErrorDetail[] {
     for (const p of patterns) {
       const error = regexError(p.source);
       if (error) problems.push({ path: p.path, message: `must be a valid regular expression: ${error}` });
+      else {
+        const unsafe = unsafeRegexReason(p.source);
+        if (unsafe) problems.push({ path: p.path, message: unsafe });
+      }
     }
     for (const s of subschemas(v.node, v.path)) walk(s);
   };
@@ -243,7 +247,98 @@ export function checkSchema(schema: JsonObject): ErrorDetail[] {
       },
     ];
   }
+  const fanOut = sameValueFanOut(visits, targetOf);
+  if (fanOut > MAX_SAME_VALUE_CHECKS) {
+    return [
+      {
+        path: 'schema',
+        message: `applies ${fanOut > 1e15 ? 'more than 10^15' : fanOut} subschemas to one value through $ref, allOf, anyOf, oneOf and the like; at most ${MAX_SAME_VALUE_CHECKS} (a schema that multiplies its own work)`,
+      },
+    ];
+  }
   return [];
+}
+
+/**
+ * Subschemas one value may be checked against at most, through `$ref`s and the applicators that
+ * check the same value (`allOf`, `anyOf`, ...): a schema of 22 `$defs`, each referring twice to
+ * the one before, is 1.5 KB and makes 4 million checks of every value.
+ */
+export const MAX_SAME_VALUE_CHECKS = 10_000;
+
+/** How many subschemas the worst value meets through same-value edges (a DAG: loops are refused first). */
+function sameValueFanOut(
+  visits: readonly Visit[],
+  targetOf: (v: Visit) => Node | boolean | undefined,
+): number {
+  const byNode = new Map(visits.map((v) => [v.node, v]));
+  const memo = new Map<Node, number>();
+  const cost = (v: Visit): number => {
+    const known = memo.get(v.node);
+    if (known !== undefined) return known;
+    memo.set(v.node, 1); // guards a loop the check above would have refused
+    let total = 1;
+    for (const next of subschemas(v.node, v.path)) if (next.sameValue) total += cost(next);
+    const target = targetOf(v);
+    const t = target && typeof target === 'object' ? byNode.get(target as Node) : undefined;
+    if (t) total += cost(t);
+    const capped = Math.min(total, 1e16);
+    memo.set(v.node, capped);
+    return capped;
+  };
+  return visits.reduce((max, v) => Math.max(max, cost(v)), 0);
+}
+
+/**
+ * Why a pattern could take exponential time on some input (JavaScript's engine backtracks), or
+ * undefined. Conservative: a repeated group may not itself contain a repetition, an alternation
+ * or a backreference (`(a+)+`, `(a|a)*`, `(\w+\s?)*`); a range (`{2,5}`) is a repetition, a
+ * fixed count (`{3}`) is not. Rewrite such a group as a character class or drop the outer
+ * repetition.
+ */
+export function unsafeRegexReason(source: string): string | undefined {
+  if (/\\[1-9]|\\k</.test(source)) return 'must not use backreferences (they can take exponential time)';
+  // For each open group: whether it holds a repetition or an alternation.
+  const stack: Array<{ risky: boolean }> = [];
+  let lastGroupRisky = false;
+  let i = 0;
+  const quantifierAt = (j: number): boolean => {
+    const c = source[j];
+    if (c === '*' || c === '+') return true;
+    // A range ({2,5}, {2,}) repeats a varying number of times; a fixed count ({3}) does not.
+    if (c === '{') return /^\{\d*,\d*\}/.test(source.slice(j)) && !/^\{0?,[01]\}/.test(source.slice(j));
+    return false;
+  };
+  while (i < source.length) {
+    const c = source[i];
+    if (c === '\\') {
+      i += 2;
+      lastGroupRisky = false;
+    } else if (c === '[') {
+      // A character class: skip to its end.
+      i++;
+      while (i < source.length && source[i] !== ']') i += source[i] === '\\' ? 2 : 1;
+      i++;
+      lastGroupRisky = false;
+    } else if (c === '(') {
+      stack.push({ risky: false });
+      i++;
+    } else if (c === ')') {
+      const group = stack.pop();
+      lastGroupRisky = group?.risky ?? false;
+      i++;
+      if (quantifierAt(i) && lastGroupRisky) {
+        return 'must not repeat a group that itself repeats or alternates, e.g. (a+)+ or (a|b)*: such patterns can take exponential time; use a character class, e.g. [ab]*';
+      }
+      // The group counts as a repetition inside its parent when it is quantified, or risky.
+      if (stack.length && (lastGroupRisky || quantifierAt(i)))
+        (stack.at(-1) as { risky: boolean }).risky = true;
+    } else {
+      if ((quantifierAt(i) || c === '|') && stack.length) (stack.at(-1) as { risky: boolean }).risky = true;
+      i++;
+    }
+  }
+  return undefined;
 }
 
 /**

@@ -366,12 +366,50 @@ function validate(filter: unknown): Issue[] {
   if (Buffer.byteLength(json) > MAX_FILTER_BYTES) {
     return [{ path: [], message: `must be at most ${MAX_FILTER_BYTES} bytes as JSON` }];
   }
+  const unstorable = storableIssue(filter, []);
+  if (unstorable) return [unstorable];
   const v = new Validator();
   v.top(filter, [], 1);
   if (v.issues.length === 0 && v.values > MAX_FILTER_VALUES) {
     v.fail([], `must hold at most ${MAX_FILTER_VALUES} values and matchers in total (has ${v.values})`);
   }
   return v.issues;
+}
+
+/**
+ * What the subscription's item could not hold as given (it is stored as a DynamoDB map): numbers
+ * JavaScript or DynamoDB cannot keep exactly, and field names a map cannot have.
+ */
+function storableIssue(value: unknown, path: Array<string | number>): Issue | undefined {
+  if (typeof value === 'number') {
+    if (Number.isInteger(value) && !Number.isSafeInteger(value)) {
+      return {
+        path,
+        message: 'must be a whole number within ±9007199254740991; match larger ids as strings',
+      };
+    }
+    if (value !== 0 && (Math.abs(value) < 1e-130 || Math.abs(value) >= 1e126)) {
+      return { path, message: 'must lie between 1e-130 and 1e126 in magnitude (or be 0)' };
+    }
+    return undefined;
+  }
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) {
+      const issue = storableIssue(value[i], [...path, i]);
+      if (issue) return issue;
+    }
+    return undefined;
+  }
+  if (isRecord(value)) {
+    for (const key of Object.keys(value)) {
+      if (key === '' || key === '__proto__') {
+        return { path: [...path, key], message: `"${key}" is not a field name a filter can hold` };
+      }
+      const issue = storableIssue(value[key], [...path, key]);
+      if (issue) return issue;
+    }
+  }
+  return undefined;
 }
 
 /**

@@ -38,12 +38,19 @@ export function reservedHeaderReason(name: string): string | undefined {
   const lower = name.toLowerCase();
   if (lower.startsWith('webhook-')) return 'webhook-* headers are the signature headers the relay sets';
   if (RESERVED.has(lower)) return `${lower} is set by the relay or by HTTP itself`;
+  if (lower === 'content-encoding')
+    return 'content-encoding would tell the receiver the body is encoded; it is not';
+  // Header values are listed with the subscription; credentials belong in `auth`, which is not.
+  if (lower === 'authorization' || lower === 'cookie') {
+    return `${lower} carries credentials, and headers are listed with the subscription: use auth (basic, bearer or oauth2)`;
+  }
   return undefined;
 }
 
 /**
- * `headers` of a subscription: extra request headers on every webhook to it (a static API key
- * the receiver's gateway checks, a routing header). Names are kept lower-case; each name once.
+ * `headers` of a subscription: extra request headers on every webhook to it (a routing header, a
+ * static key the receiver's gateway checks). Names are kept lower-case; each name once. They are
+ * configuration, shown in listings: credentials go in `auth`, which never is.
  */
 export const CustomHeadersSchema = z
   .record(

@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { compileSchema } from '../../../functions/core/catalog/validator.ts';
 import { PartialPublish } from '../../../functions/core/errors.ts';
 import type { RelayEvent } from '../../../functions/core/event.ts';
-import { ingest } from '../../../functions/core/ingest.ts';
+import { newEventId, receivedAtOfEventId } from '../../../functions/core/ids.ts';
+import { acceptEvents, ingest } from '../../../functions/core/ingest.ts';
 import type { EventBus, EventLedger } from '../../../functions/core/ports.ts';
 import { fixedClock } from '../support/fakes.ts';
 
@@ -179,5 +180,36 @@ describe('ingest with the event-type catalog', () => {
       true,
     );
     expect(bus.published.map((e) => e.type)).toEqual(['order.created', 'invoice.sent']);
+  });
+});
+
+describe('generated event ids', () => {
+  it('carry the instant the event was received, which is where the store keeps it', () => {
+    const [event] = acceptEvents([{ type: 'order.created', data: {} }], 'acme', fixedClock());
+    expect(receivedAtOfEventId(event?.id ?? '')).toBe(event?.receivedAt);
+  });
+
+  it('say nothing of ids the relay did not make', () => {
+    for (const id of ['order-1', 'evt_', 'evt_short', `evt_${'U'.repeat(26)}`]) {
+      expect(receivedAtOfEventId(id)).toBeUndefined();
+    }
+    expect(receivedAtOfEventId(newEventId(Date.parse('2026-12-03T06:00:00.123Z')))).toBe(
+      '2026-12-03T06:00:00.123Z',
+    );
+  });
+});
+
+describe('ingest of data nested too deeply to serialize', () => {
+  it('answers 400 naming the data, not a 500', async () => {
+    let deep = '1';
+    for (let i = 0; i < 20_000; i++) deep = `[${deep}]`;
+    const data = JSON.parse(`{"x":${deep}}`);
+    const bus: EventBus = { publish: async () => {} };
+    await expect(ingest({ bus, clock: fixedClock() }, [{ type: 'a.b', data }], 'acme')).rejects.toMatchObject(
+      {
+        status: 400,
+        details: [{ path: 'data', message: 'is nested too deeply' }],
+      },
+    );
   });
 });

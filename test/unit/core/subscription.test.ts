@@ -302,3 +302,23 @@ describe('subscription fields that fit real receivers', () => {
     ).not.toContain('pw-7');
   });
 });
+
+describe('subscription fields the table could not hold, and credentials in headers', () => {
+  const base = { url: 'https://receiver.example/hooks', eventTypes: ['order.*'] };
+
+  it.each([
+    [JSON.parse('{"data":{"id":[12345678901234567]}}'), 'within ±9007199254740991'],
+    [{ data: { n: [{ numeric: ['>', 1e-200] }] } }, 'between 1e-130 and 1e126'],
+    [JSON.parse('{"data":{"__proto__":{"x":["y"]}}}'), 'not a field name'],
+    [{ data: { '': ['y'] } }, 'not a field name'],
+  ])('refuses the filter %j with a 400 naming why, not a storage error', (filter, message) => {
+    const [issue] = issuesOf(SubscriptionCreateSchema, { ...base, filter });
+    expect(issue?.path?.[0]).toBe('filter');
+    expect(issue?.message).toContain(message);
+  });
+
+  it.each(['Authorization', 'cookie', 'content-encoding'])('refuses the header %s', (name) => {
+    const [issue] = issuesOf(SubscriptionCreateSchema, { ...base, headers: { [name]: 'x' } });
+    expect(issue?.path).toEqual(['headers', name]);
+  });
+});

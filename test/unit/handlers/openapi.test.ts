@@ -284,7 +284,7 @@ function apiDeps(): ApiDeps {
     deleteApiKey: async () => true,
     countEventTypes: async () => 1,
     putEventType: async () => true,
-    listEventTypes: async () => [eventType],
+    listEventTypes: async () => ({ items: [eventType] }),
     getEventType: async () => eventType,
     deleteEventType: async () => true,
   };

@@ -18,18 +18,22 @@ class MemoryEventTypes implements EventTypeStore {
   async getEventType(tenant: string, name: string) {
     return structuredClone(this.items.get(this.key(tenant, name)));
   }
-  async listEventTypes(tenant: string) {
+  all(tenant: string) {
     return [...this.items.values()]
       .filter((e) => e.tenant === tenant)
       .sort((a, b) => (a.name < b.name ? -1 : 1));
   }
+  async listEventTypes(tenant: string, page: { limit: number; cursor?: string | undefined }) {
+    const from = page.cursor ? Number(page.cursor) : 0;
+    const all = this.all(tenant);
+    const items = all.slice(from, from + page.limit);
+    return from + page.limit < all.length ? { items, next: String(from + page.limit) } : { items };
+  }
   async listEventTypeSchemas(tenant: string) {
-    return (await this.listEventTypes(tenant)).flatMap((e) =>
-      e.schema ? [{ name: e.name, schema: e.schema }] : [],
-    );
+    return this.all(tenant).flatMap((e) => (e.schema ? [{ name: e.name, schema: e.schema }] : []));
   }
   async countEventTypes(tenant: string) {
-    return (await this.listEventTypes(tenant)).length;
+    return this.all(tenant).length;
   }
   async deleteEventType(tenant: string, name: string) {
     return this.items.delete(this.key(tenant, name));
@@ -164,7 +168,7 @@ describe('EventTypes', () => {
       });
     }
     await catalog.delete('acme', 'a.b');
-    expect(await catalog.list('acme')).toEqual([]);
+    expect(await catalog.list('acme', { limit: 50 })).toEqual({ items: [] });
   });
 });
 

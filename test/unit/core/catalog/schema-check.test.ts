@@ -2,8 +2,11 @@ import { describe, expect, it } from 'vitest';
 import {
   checkSchema,
   DRAFT_2020_12,
+  MAX_SAME_VALUE_CHECKS,
   MAX_SCHEMA_DEPTH,
+  unsafeRegexReason,
 } from '../../../../functions/core/catalog/schema-check.ts';
+import { compileSchema } from '../../../../functions/core/catalog/validator.ts';
 
 describe('checkSchema', () => {
   it.each([
@@ -151,5 +154,46 @@ describe('checkSchema', () => {
       },
       { path: 'schema.minLength', message: 'must be an integer' },
     ]);
+  });
+});
+
+describe('schemas that would hang the function checking them', () => {
+  it.each(['^(a+)+$', '(a|a)*', '(\\w+\\s?)*$', '((ab)*)+', '^(x{1,5})+$', '(a)\\1'])(
+    'refuses the pattern %s, which can take exponential time',
+    (pattern) => {
+      const problems = checkSchema({ type: 'string', pattern });
+      expect(problems[0]?.path).toBe('schema.pattern');
+      expect(problems[0]?.message).toMatch(/exponential/);
+      const keyed = checkSchema({ type: 'object', patternProperties: { [pattern]: { type: 'string' } } });
+      expect(keyed[0]?.message).toMatch(/exponential/);
+    },
+  );
+
+  it.each(['^[a-z]+$', '^(foo)+$', '^\\d{3}-\\d{4}$', '^(?:[A-Z]{2})+$', '^(ab){2}$', '^[(]+$', '^(.*)$'])(
+    'accepts the linear pattern %s',
+    (pattern) => {
+      expect(unsafeRegexReason(pattern)).toBeUndefined();
+      expect(checkSchema({ type: 'string', pattern })).toEqual([]);
+    },
+  );
+
+  it('refuses a $ref chain that multiplies the checks of one value, and takes a wide but linear one', () => {
+    const defs = (n: number, refs: number) =>
+      Object.fromEntries(
+        Array.from({ length: n }, (_, i) => [
+          `d${i}`,
+          i === 0
+            ? { type: 'number' }
+            : { allOf: Array.from({ length: refs }, () => ({ $ref: `#/$defs/d${i - 1}` })) },
+        ]),
+      );
+    const bomb = { $defs: defs(22, 2), $ref: '#/$defs/d21' };
+    const problems = checkSchema(bomb);
+    expect(problems[0]?.path).toBe('schema');
+    expect(problems[0]?.message).toContain(`at most ${MAX_SAME_VALUE_CHECKS}`);
+    // The same chain with one reference a level is 22 checks: fine, and it validates at once.
+    const chain = { $defs: defs(22, 1), $ref: '#/$defs/d21' };
+    expect(checkSchema(chain)).toEqual([]);
+    expect(compileSchema(chain)(1, 'data')).toEqual([]);
   });
 });
