@@ -22,3 +22,15 @@ export const ENTRIES = {
   delivery: 'functions/lambda/delivery.ts',
   ordered: 'functions/lambda/ordered.ts',
 } as const;
+
+/**
+ * The API function's bundling hook: writes the OpenAPI document, generated from the schemas by
+ * scripts/openapi.ts, into the asset beside the bundle, where functions/lambda/api.ts reads it.
+ */
+export const OPENAPI_HOOKS = {
+  beforeBundling: (): string[] => [],
+  beforeInstall: (): string[] => [],
+  afterBundling: (inputDir: string, outputDir: string): string[] => [
+    `node --import tsx "${inputDir}/scripts/openapi.ts" "${outputDir}/openapi.json"`,
+  ],
+};

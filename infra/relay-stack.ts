@@ -21,6 +21,7 @@ import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import { TABLE_KEYS } from '../functions/adapters/dynamodb/table.ts';
+import { OPENAPI_HOOKS } from './bundling.ts';
 import { ORDERED_MAX_RECEIVES } from '../functions/core/delivery/ordering.ts';
 import { DEFAULT_RETRY_SCHEDULE, parseSchedule } from '../functions/core/delivery/retry.ts';
 import { MAX_RECEIVES } from '../functions/core/delivery/scheduling.ts';
@@ -127,6 +128,7 @@ const DEFAULT_ORDERED_CONCURRENCY = 20;
  * time; management λ behind the same API; one DynamoDB table. The functions are the handlers
  * local mode runs, wired to AWS adapters.
  */
+
 export class RelayStack extends Stack {
   readonly table: TableV2;
   readonly monitoring: RelayMonitoring;
@@ -274,6 +276,9 @@ export class RelayStack extends Stack {
 
     const apiFn = new RelayFunction(this, 'ApiFunction', {
       entry: ENTRIES.api,
+      // The OpenAPI document, generated from the schemas into the asset (functions/lambda/api.ts
+      // serves it): the generator stays out of the function's bundle and cold start.
+      bundling: { commandHooks: OPENAPI_HOOKS },
       serviceName,
       description: 'Subscriptions, deliveries, the DLQ and replays',
       timeout: Duration.seconds(29),

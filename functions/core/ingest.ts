@@ -154,6 +154,12 @@ async function claimOrWait(deps: IngestDeps, ledger: EventLedger, tenant: string
   const id = event.id;
   for (;;) {
     const outcome = await ledger.claim(tenant, id, deps.clock.now(), event.receivedAt);
+    if (typeof outcome === 'object') {
+      // Taken over from a request that gave up (or crashed): the event is the one that request
+      // may already have put on the bus, so it keeps that receipt time (its key, its deliveries).
+      event.receivedAt = outcome.claimed;
+      return 'claimed';
+    }
     if (outcome !== 'in_flight') return outcome;
     if (Date.now() > deadline) {
       throw new ApiError(

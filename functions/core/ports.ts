@@ -23,13 +23,15 @@ export interface EventLedger {
    * `claimed`: this request may publish the event; `accepted`: it was already accepted
    * (a duplicate); `in_flight`: another request holds the claim right now. `receivedAt`: the
    * event's receipt time, kept with the claim (where the event store finds the event by id).
+   * `{claimed: at}`: claimed, but an earlier request that gave the id up (or crashed) had
+   * recorded `at`; the event keeps that receipt time, so it is stored and delivered as one event.
    */
   claim(
     tenant: string,
     id: string,
     now: Date,
     receivedAt?: string,
-  ): Promise<'claimed' | 'accepted' | 'in_flight'>;
+  ): Promise<'claimed' | 'accepted' | 'in_flight' | { claimed: string }>;
   markAccepted(tenant: string, id: string): Promise<void>;
   /** Gives a claim up (publishing failed), so the producer's retry can claim it again. */
   release(tenant: string, id: string): Promise<void>;

@@ -4,6 +4,9 @@ import { type EndpointAuth, EndpointAuthSchema, publicAuth } from './subscriptio
 import { type EventFilter, FilterSchema } from './subscriptions/filter.ts';
 import { CustomHeadersSchema, normalizeHeaders } from './subscriptions/headers.ts';
 import './zod.ts';
+import type { Subscription } from './subscriptions/model.ts';
+
+export { activeSecrets, DEFAULT_MAX_IN_FLIGHT, type Subscription } from './subscriptions/model.ts';
 
 const SECRET_PATTERN = /^whsec_[A-Za-z0-9+/]+={0,2}$/;
 
@@ -41,8 +44,6 @@ const SecretSchema = z.string().check(
 
 const DescriptionSchema = z.string().check(z.maxLength(1000, 'must be at most 1000 characters'));
 
-/** Requests one endpoint may have in flight across every delivery invocation, unless it says. */
-export const DEFAULT_MAX_IN_FLIGHT = 50;
 export const MAX_IN_FLIGHT_RANGE = { min: 1, max: 500 } as const;
 export const RATE_LIMIT_RANGE = { min: 1, max: 10_000 } as const;
 
@@ -121,44 +122,6 @@ export const SubscriptionPatchSchema = z
   .check(z.refine((p) => Object.keys(p).length > 0, `must change at least one of ${PATCHABLE.join(', ')}`));
 export type SubscriptionPatch = z.infer<typeof SubscriptionPatchSchema>;
 
-/** A subscription as stored. The secret never leaves through listings. */
-export interface Subscription {
-  id: string;
-  tenant: string;
-  url: string;
-  eventTypes: string[];
-  description?: string;
-  enabled: boolean;
-  /** Requests to the endpoint in flight at once, fleet-wide (absent: {@link DEFAULT_MAX_IN_FLIGHT}). */
-  maxInFlight?: number;
-  /** Attempts per second at most, fleet-wide; absent: no limit. */
-  rateLimitPerSecond?: number;
-  /** `fifo`: delivered one at a time in ingest order; absent: unordered. */
-  ordering?: 'fifo';
-  /** Only events matching it are delivered (absent: every event of its types). */
-  filter?: EventFilter;
-  /** Extra request headers on every webhook, names lower-case. */
-  headers?: Record<string, string>;
-  /** How the relay authenticates to the endpoint; its credentials are never listed. */
-  auth?: EndpointAuth;
-  /** Absent: json. */
-  format?: 'xml';
-  /** Why the relay disabled it (the receiver answered 410 Gone, ...); cleared on re-enabling. */
-  disabledReason?: string;
-  disabledAt?: string;
-  secret: string;
-  /** The first failure since the last success: too long ago, and the subscription is disabled. */
-  failingSince?: string;
-  /** The circuit breaker, when a hanging endpoint has opened it. */
-  circuit?: { openUntil: string; timeouts: number; probeUntil?: string };
-  /** When the relay last wrote `failingSince` or `circuit`: the version health writes and edits check. */
-  healthUpdatedAt?: string;
-  /** Secrets replaced by a rotation, still signed with until `expiresAt` (the grace period). */
-  previousSecrets?: Array<{ secret: string; expiresAt: string }>;
-  createdAt: string;
-  updatedAt: string;
-}
-
 export type PublicSubscription = Omit<
   Subscription,
   'secret' | 'tenant' | 'previousSecrets' | 'healthUpdatedAt' | 'auth' | 'format'
@@ -205,12 +168,6 @@ export function deliveryOptions(input: {
     ...(input.auth ? { auth: input.auth } : {}),
     ...(input.format === 'xml' ? { format: 'xml' as const } : {}),
   };
-}
-
-/** The secrets a delivery is signed with now: the current one, then any still in their grace period. */
-export function activeSecrets(sub: Subscription, now: Date): string[] {
-  const iso = now.toISOString();
-  return [sub.secret, ...(sub.previousSecrets ?? []).filter((p) => p.expiresAt > iso).map((p) => p.secret)];
 }
 
 /** `POST /v1/subscriptions/{id}/rotate-secret` body: optionally the new secret. */

@@ -8,7 +8,7 @@ import {
   toPublicEventType,
 } from '../core/catalog/event-type.ts';
 import { toPublicDelivery } from '../core/delivery/model.ts';
-import { badRequest, methodNotAllowed, routeNotFound } from '../core/errors.ts';
+import { ApiError, badRequest, methodNotAllowed, routeNotFound } from '../core/errors.ts';
 import { EventTypeSchema, type RelayEvent } from '../core/event.ts';
 import { Management, type ManagementDeps } from '../core/management.ts';
 import {
@@ -32,6 +32,8 @@ import { findRoute } from './routes.ts';
 
 export interface ApiDeps extends ManagementDeps {
   auth: Authenticator;
+  /** The OpenAPI document served at `/openapi.json` (openapi.ts makes it). */
+  openApi?: () => Promise<unknown>;
 }
 
 /** `?limit=&cursor=` of the paged listings. */
@@ -227,9 +229,12 @@ export function makeApiHandler(deps: ApiDeps) {
       const method = event.requestContext.http.method.toUpperCase();
       const path = event.rawPath.length > 1 ? event.rawPath.replace(/\/+$/, '') : event.rawPath;
       if (method === 'GET' && path === '/health') return json(200, { status: 'ok' });
-      // Public like /health; loaded on first use, so the document costs no cold start.
+      // Public like /health. The document is generated from the schemas at bundle time (on AWS)
+      // or on first use (locally): its generator never weighs on the function's cold start.
       if (method === 'GET' && path === '/openapi.json') {
-        return json(200, (await import('./openapi.ts')).openApiDocument());
+        const doc = await deps.openApi?.();
+        if (!doc) throw new ApiError(404, 'not_found', 'this deployment serves no OpenAPI document');
+        return json(200, doc);
       }
       const found = findRoute(method, path);
       // Authenticate before saying anything about routes, so the API's shape is not probeable.

@@ -1,3 +1,4 @@
+import { readFile } from 'node:fs/promises';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { EventBridgeBus } from '../adapters/aws/event-bus.ts';
 import { ArchiveReplayer } from '../adapters/aws/replayer.ts';
@@ -24,4 +25,20 @@ export const handler = makeApiHandler({
   secretGraceSeconds: config.secretGraceSeconds,
   clock: systemClock,
   auth: authenticator(store),
+  openApi: bundledOpenApi,
 });
+
+let openApi: Promise<unknown> | undefined;
+/**
+ * The OpenAPI document the bundling step generated beside this module (scripts/openapi.ts, run by
+ * the function's afterBundling hook), read once; undefined where none was bundled.
+ * `RELAY_OPENAPI_FILE` points elsewhere (tests).
+ */
+function bundledOpenApi(): Promise<unknown> {
+  const file = process.env.RELAY_OPENAPI_FILE ?? new URL('./openapi.json', import.meta.url);
+  openApi ??= readFile(file, 'utf8').then(
+    (text) => JSON.parse(text) as unknown,
+    () => undefined,
+  );
+  return openApi;
+}

@@ -165,6 +165,7 @@ export async function startLocalRelay(opts: LocalRelayOptions): Promise<LocalRel
     replayer,
     targets,
     secretGraceSeconds: config.secretGraceSeconds,
+    openApi: async () => (await import('../handlers/openapi.ts')).openApiDocument(),
   });
   const deliveryConcurrency = opts.deliveryConcurrency ?? DELIVERY_CONCURRENCY;
   const deliveryBatch = opts.deliveryBatchSize ?? DELIVERY_BATCH_SIZE;

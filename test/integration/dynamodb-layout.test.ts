@@ -385,6 +385,35 @@ describe('DynamoStore access patterns against dynalite', () => {
     expect(await store.claim('acme', old.id, new Date())).toBe('accepted');
   });
 
+  it('replays a 0.2 event in place, keeping its deliveries listed, and replays each event once', async () => {
+    const v02 = anEvent({ id: 'evt_01M8X7DMJB0M6CCPN7HFZM3D29', data: { v: 2 } });
+    const first = aDelivery(v02, 'sub_v02');
+    const { pk: _pk, sk: _sk, ...item } = eventItem(v02, [first.id], 1);
+    await putRaw({ ...item, ...legacyEventKey('acme', v02.id), ttl: Math.floor(Date.now() / 1000) + 86_400 });
+    await store.putDeliveries([first]);
+    const replayed = {
+      ...aDelivery(v02, 'sub_v02'),
+      id: deliveryId('acme', v02.id, 'sub_v02', v02.receivedAt, 'rpl_9'),
+    };
+    await store.putEvents([{ event: v02, deliveryIds: [replayed.id] }], { replay: true });
+    await store.putDeliveries([replayed]);
+    expect((await store.listDeliveriesByEvent('acme', v02.id)).map((d) => d.id).sort()).toEqual(
+      [first.id, replayed.id].sort(),
+    );
+    const scanned: string[] = [];
+    for await (const page of store.scanEvents(v02.receivedAt, v02.receivedAt))
+      scanned.push(...page.map((e) => e.id));
+    expect(scanned.filter((id) => id === v02.id)).toEqual([v02.id]);
+  });
+
+  it('finds a producer-id event a claim without a receipt time points near (claimed by an older ingest)', async () => {
+    const at = iso(T0 + 7_000);
+    const e = anEvent({ id: 'legacy-claim-1', receivedAt: at, data: { old: true } });
+    await store.claim('acme', e.id, new Date(Date.parse(at) + 20)); // no receipt time recorded
+    await store.putEvents([{ event: e, deliveryIds: [] }]);
+    expect((await store.getEvent('acme', e.id))?.data).toEqual({ old: true });
+  });
+
   it('keeps small payloads as JSON text and big ones deflated, byte for byte', async () => {
     const small = anEvent({ id: 'evt_small', data: { a: 1 } });
     const big = anEvent({ id: 'evt_big' });

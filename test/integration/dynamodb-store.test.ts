@@ -172,6 +172,22 @@ describe('DynamoStore against dynalite', () => {
       expect(await store.claim('acme', 'evt-c', later(10))).toBe('claimed');
     });
 
+    it('keeps the receipt time a released or lapsed claim recorded, so a retry is the same event', async () => {
+      const t1 = '2026-11-23T10:00:00.000Z';
+      const t2 = '2026-11-23T10:00:05.000Z';
+      expect(await store.claim('acme', 'evt-r', t0, t1)).toBe('claimed');
+      // The publish timed out after EventBridge took the entry: released, its time kept.
+      await store.release('acme', 'evt-r');
+      expect(await store.claim('acme', 'evt-r', later(5000), t2)).toEqual({ claimed: t1 });
+      // That request crashed; after its lease the next one takes over, the time still kept.
+      expect(await store.claim('acme', 'evt-r', later(10_000), t2)).toBe('in_flight');
+      expect(await store.claim('acme', 'evt-r', later(40_000), t2)).toEqual({ claimed: t1 });
+      // A claim that gives its own time back is plainly claimed.
+      expect(await store.claim('acme', 'evt-s', t0, t1)).toBe('claimed');
+      await store.release('acme', 'evt-s');
+      expect(await store.claim('acme', 'evt-s', later(10), t1)).toBe('claimed');
+    });
+
     it('never releases an accepted id', async () => {
       expect(await store.claim('acme', 'evt-d', t0)).toBe('claimed');
       await store.markAccepted('acme', 'evt-d');

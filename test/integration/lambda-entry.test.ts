@@ -1,3 +1,7 @@
+import { execSync } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import {
@@ -10,10 +14,14 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, SQSEven
 import { mockClient } from 'aws-sdk-client-mock';
 import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { openApiDocument } from '../../functions/handlers/openapi.ts';
 import { ensureTable, localDynamoClient, startDynalite } from '../../functions/local/dynalite.ts';
+import { OPENAPI_HOOKS } from '../../infra/bundling.ts';
 import { captureEmf } from '../support/emf.ts';
 import { apiGatewayEvent, ruleDelivery, sqsRecord } from '../support/lambda-events.ts';
 import { startReceiver, waitFor } from '../support/receiver.ts';
+
+let openApiDir = '';
 
 /**
  * The Lambda entry modules exactly as deployed, fed Lambda-shaped events: DynamoDB is dynalite
@@ -57,7 +65,11 @@ beforeAll(async () => {
   await ensureTable(client, 'relay-table');
   client.destroy();
   closeDb = db.close;
+  // What the API function's bundling hook writes beside its bundle (infra/bundling.ts).
+  openApiDir = mkdtempSync(join(tmpdir(), 'relay-openapi-'));
+  execSync(OPENAPI_HOOKS.afterBundling(process.cwd(), openApiDir).join(' && '));
   Object.assign(process.env, {
+    RELAY_OPENAPI_FILE: join(openApiDir, 'openapi.json'),
     AWS_REGION: 'us-east-1',
     AWS_ACCESS_KEY_ID: 'test',
     AWS_SECRET_ACCESS_KEY: 'test',
@@ -110,6 +122,12 @@ beforeEach(() => {
 });
 
 describe('Lambda entry modules, wired to AWS adapters', () => {
+  it('serves the OpenAPI document its bundling step generated, without a key', async () => {
+    const res = await api(apiGatewayEvent('GET', '/openapi.json', undefined, 'no-key'));
+    expect(res.statusCode).toBe(200);
+    expect(JSON.parse(res.body as string)).toEqual(JSON.parse(JSON.stringify(openApiDocument())));
+  });
+
   it('carries one event from ingest through the bus and fanout to a signed delivery at a real receiver', async () => {
     const rx = await startReceiver();
     try {

@@ -17,6 +17,7 @@ import {
   EVENT_PK_PREFIX,
   eventKey,
   eventListPk,
+  eventListShard,
   LEGACY_EVENT_SK,
   ledgerKey,
   legacyEventKey,
@@ -99,26 +100,12 @@ export class DynamoEventStore implements EventStore {
       events.map(async (s) => {
         const ttl = Math.max(this.t.ttl(s.event.receivedAt), this.t.ttl(now));
         const ids = s.deliveryIds.slice(0, MAX_LISTED_DELIVERIES);
-        try {
-          await this.t.doc.send(
-            new UpdateCommand({
-              TableName: this.t.tableName,
-              Key: eventKey(s.event.tenant, s.event.id, s.event.receivedAt),
-              UpdateExpression: ids.length ? 'SET #ttl = :ttl ADD dlvs :ids' : 'SET #ttl = :ttl',
-              ConditionExpression: 'attribute_exists(pk) AND #ttl > :nowSec',
-              ExpressionAttributeNames: { '#ttl': 'ttl' },
-              ExpressionAttributeValues: {
-                ':ttl': ttl,
-                ':nowSec': Math.floor(now / 1000),
-                ...(ids.length ? { ':ids': new Set(ids) } : {}),
-              },
-            }),
-          );
-        } catch (err) {
-          // Replayed so often that its list would pass DynamoDB's 400 KB item limit: the event
-          // stays, says its list is incomplete, and the replay goes on.
-          if (isItemTooLarge(err)) return this.markTruncated(s.event, ttl);
-          if (!isConditionFailure(err)) throw err;
+        // The item where this version keeps it, else where 0.2 did (its list of deliveries
+        // stays the event's), else, expired or never stored, a new one.
+        const added =
+          (await this.addReplay(eventKey(s.event.tenant, s.event.id, s.event.receivedAt), ids, ttl, now)) ||
+          (await this.addReplay(legacyEventKey(s.event.tenant, s.event.id), ids, ttl, now));
+        if (!added) {
           await this.t.doc.send(
             new PutCommand({ TableName: this.t.tableName, Item: eventItem(s.event, s.deliveryIds, ttl) }),
           );
@@ -143,11 +130,46 @@ export class DynamoEventStore implements EventStore {
     );
   }
 
-  private async markTruncated(e: RelayEvent, ttl: number): Promise<void> {
+  /** Adds a replay's deliveries to the item at `key` and extends its life; false if it is gone. */
+  private async addReplay(
+    key: { pk: string; sk: string },
+    ids: readonly string[],
+    ttl: number,
+    now: number,
+  ): Promise<boolean> {
+    try {
+      await this.t.doc.send(
+        new UpdateCommand({
+          TableName: this.t.tableName,
+          Key: key,
+          UpdateExpression: ids.length ? 'SET #ttl = :ttl ADD dlvs :ids' : 'SET #ttl = :ttl',
+          ConditionExpression: 'attribute_exists(pk) AND #ttl > :nowSec',
+          ExpressionAttributeNames: { '#ttl': 'ttl' },
+          ExpressionAttributeValues: {
+            ':ttl': ttl,
+            ':nowSec': Math.floor(now / 1000),
+            ...(ids.length ? { ':ids': new Set(ids) } : {}),
+          },
+        }),
+      );
+      return true;
+    } catch (err) {
+      // Replayed so often that its list would pass DynamoDB's 400 KB item limit: the event
+      // stays, says its list is incomplete, and the replay goes on.
+      if (isItemTooLarge(err)) {
+        await this.markTruncated(key, ttl);
+        return true;
+      }
+      if (isConditionFailure(err)) return false;
+      throw err;
+    }
+  }
+
+  private async markTruncated(key: { pk: string; sk: string }, ttl: number): Promise<void> {
     await this.t.doc.send(
       new UpdateCommand({
         TableName: this.t.tableName,
-        Key: eventKey(e.tenant, e.id, e.receivedAt),
+        Key: key,
         UpdateExpression: 'SET #ttl = :ttl, dlvsTruncated = :yes',
         ExpressionAttributeNames: { '#ttl': 'ttl' },
         ExpressionAttributeValues: { ':ttl': ttl, ':yes': true },
@@ -252,6 +274,8 @@ export class DynamoEventStore implements EventStore {
    * replays from it; on AWS the bus archive replays and this is never called.
    */
   async *scanEvents(from: string, to: string): AsyncGenerator<RelayEvent[]> {
+    // An event is replayed once, wherever its items are (this version's key and 0.2's).
+    const seen = new Set<string>();
     let start: Item | undefined;
     do {
       const res = await this.t.doc.send(
@@ -267,7 +291,14 @@ export class DynamoEventStore implements EventStore {
           ExclusiveStartKey: start,
         }),
       );
-      const events = (res.Items ?? []).map((i) => eventOf(i));
+      const events = (res.Items ?? [])
+        .map((i) => eventOf(i))
+        .filter((e) => {
+          const key = `${e.tenant}#${e.id}`;
+          if (seen.has(key)) return false;
+          seen.add(key);
+          return true;
+        });
       if (events.length) yield events;
       start = res.LastEvaluatedKey;
     } while (start);
@@ -318,25 +349,59 @@ export async function findEventItem(
         }),
       )
     ).Item;
-  const receivedAt = receivedAtOfEventId(id) ?? (await receivedAtOfProducerId(t, tenant, id));
-  return (
-    (receivedAt ? await get(eventKey(tenant, id, receivedAt)) : undefined) ?? get(legacyEventKey(tenant, id))
-  );
+  const generated = receivedAtOfEventId(id);
+  const claim = generated ? undefined : await producerClaim(t, tenant, id);
+  const receivedAt = generated ?? claim?.receivedAt;
+  if (receivedAt) {
+    const item = await get(eventKey(tenant, id, receivedAt));
+    if (item) return item;
+  } else if (claim?.claimedAtMs !== undefined) {
+    // Claimed by a version that did not record the receipt time (an ingest function older than
+    // the fanout that stored the event): it lies within a minute before the claim.
+    const item = await findNear(t, tenant, id, claim.claimedAtMs, projection);
+    if (item) return item;
+  }
+  return get(legacyEventKey(tenant, id));
 }
 
-/** The receipt time the idempotency claim of a producer-chosen id recorded. */
-async function receivedAtOfProducerId(
+async function findNear(
   t: TableClient,
   tenant: string,
   id: string,
-): Promise<string | undefined> {
+  aroundMs: number,
+  projection?: string,
+): Promise<Item | undefined> {
+  const items = await t.queryAll({
+    KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :to',
+    FilterExpression: 'id = :id',
+    ExpressionAttributeValues: {
+      ':pk': eventListPk(tenant, eventListShard(id)),
+      ':from': new Date(aroundMs - 60_000).toISOString(),
+      ':to': `${new Date(aroundMs + 1_000).toISOString()}~`,
+      ':id': id,
+    },
+    ...(projection ? { ProjectionExpression: projection } : {}),
+  });
+  return items[0];
+}
+
+/** What the idempotency claim of a producer-chosen id says of its event: its receipt time, or when it was claimed. */
+async function producerClaim(
+  t: TableClient,
+  tenant: string,
+  id: string,
+): Promise<{ receivedAt?: string; claimedAtMs?: number } | undefined> {
   const res = await t.doc.send(
     new GetCommand({
       TableName: t.tableName,
       Key: ledgerKey(tenant, id),
-      ProjectionExpression: 'receivedAt',
+      ProjectionExpression: 'receivedAt, #ttl',
+      ExpressionAttributeNames: { '#ttl': 'ttl' },
     }),
   );
-  const at = res.Item?.receivedAt;
-  return typeof at === 'string' ? at : undefined;
+  const item = res.Item;
+  if (!item) return undefined;
+  if (typeof item.receivedAt === 'string') return { receivedAt: item.receivedAt };
+  // A claim lives for the retention from when it was made.
+  return typeof item.ttl === 'number' ? { claimedAtMs: (item.ttl - t.ttl(0)) * 1000 } : {};
 }

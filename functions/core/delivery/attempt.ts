@@ -1,8 +1,8 @@
 import { classifyStatus, DeliveryFailure } from '../errors.ts';
 import { type RelayEvent, webhookBody } from '../event.ts';
 import type { Clock, HttpSender } from '../ports.ts';
-import { activeSecrets, type Subscription } from '../subscription.ts';
-import { authCacheKey, authHeaders, OAuthTokenCache } from '../subscriptions/auth.ts';
+import { activeSecrets, type Subscription } from '../subscriptions/model.ts';
+import { authCacheKey, authHeaders, OAuthTokenCache } from '../subscriptions/tokens.ts';
 import type { Attempt } from './model.ts';
 import { parseRetryAfter } from './retry.ts';
 import { webhookHeaders } from './signing.ts';

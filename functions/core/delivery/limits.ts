@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { logger } from '../../commons/logger.ts';
-import { DEFAULT_MAX_IN_FLIGHT, type Subscription } from '../subscription.ts';
+import { DEFAULT_MAX_IN_FLIGHT, type Subscription } from '../subscriptions/model.ts';
 import type { DeliverDeps, ReadyTask, TaskResult } from './deps.ts';
 
 /**

@@ -213,3 +213,21 @@ describe('ingest of data nested too deeply to serialize', () => {
     );
   });
 });
+
+describe('ingest taking over an id another request gave up', () => {
+  it('publishes the event with the receipt time that request recorded: the same event, not a second', async () => {
+    const published: RelayEvent[] = [];
+    const ledger: EventLedger = {
+      claim: async () => ({ claimed: '2026-11-23T09:59:58.000Z' }),
+      markAccepted: async () => {},
+      release: async () => {},
+    };
+    const bus: EventBus = { publish: async (events) => void published.push(...events) };
+    await ingest(
+      { bus, clock: fixedClock(), ledger },
+      [{ id: 'order-9', type: 'order.created', data: {} }],
+      'acme',
+    );
+    expect(published.map((e) => e.receivedAt)).toEqual(['2026-11-23T09:59:58.000Z']);
+  });
+});

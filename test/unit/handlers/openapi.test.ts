@@ -301,6 +301,7 @@ function apiDeps(): ApiDeps {
     clock: fixedClock(),
     secretGraceSeconds: 3600,
     auth,
+    openApi: async () => openApiDocument(),
   };
 }
 
