@@ -222,6 +222,14 @@ export const ApiKeyCreatedSchema = z.extend(ApiKeySchema, {
 });
 export const ApiKeyListSchema = z.strictObject({ apiKeys: z.array(ApiKeySchema) });
 
+/** A portal session as created (core/portal/session.ts): the token is only in the url's fragment. */
+export const PortalSessionSchema = z.strictObject({
+  id: z.string().check(z.describe('`pss_...`: what DELETE /v1/portal-sessions/{id} takes')),
+  tenant: z.string(),
+  url: z.string().check(z.describe('`https://{host}/portal#token=ps_...`')),
+  expiresAt: z.string(),
+});
+
 /** An entry of the tenant's event-type catalog (core/catalog/event-type.ts toPublicEventType). */
 export const EventTypeSchema = z.strictObject({
   name: z.string(),

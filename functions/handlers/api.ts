@@ -20,11 +20,19 @@ import {
 import '../core/zod.ts';
 import { ApiKeyCreateSchema, ApiKeys, adminRequired, TenantSchema, tenantKeyRequired } from '../core/keys.ts';
 import {
+  PortalSessionCreateSchema,
+  type PortalSessionStore,
+  PortalSessions,
+  portalSessionForbidden,
+  sessionTenant,
+} from '../core/portal/session.ts';
+import {
   type Authenticator,
   authenticate,
   errorResponse,
   type HttpResult,
   json,
+  type Principal,
   parseBody,
   parseValue,
 } from './http.ts';
@@ -32,6 +40,11 @@ import { findRoute } from './routes.ts';
 
 export interface ApiDeps extends ManagementDeps {
   auth: Authenticator;
+  /**
+   * Portal sessions and where the portal is served (`https://{host}/portal` on AWS; local mode
+   * says its own origin). Without them, `/v1/portal-sessions` answers 404.
+   */
+  portal?: { sessions: PortalSessionStore; url?: (event: APIGatewayProxyEventV2) => string };
   /** The OpenAPI document served at `/openapi.json` (openapi.ts makes it). */
   openApi?: () => Promise<unknown>;
 }
@@ -82,6 +95,7 @@ type Action = (req: {
   tenant: string;
   params: Record<string, string>;
   event: APIGatewayProxyEventV2;
+  principal: Principal;
 }) => Promise<HttpResult>;
 
 /** The management API: subscriptions, deliveries, DLQ. Routes in {@link ROUTES}. */
@@ -91,6 +105,11 @@ export function makeApiHandler(deps: ApiDeps) {
   const catalog = new EventTypes({ store: deps.store, clock: deps.clock });
   const page = (event: APIGatewayProxyEventV2) =>
     parseValue(event.queryStringParameters ?? {}, PageQuerySchema, 'query string is invalid');
+
+  const portalOr404 = (event: APIGatewayProxyEventV2) => {
+    if (!deps.portal) throw routeNotFound(event.requestContext.http.method, event.rawPath);
+    return deps.portal;
+  };
 
   const actions: Record<string, Action> = {
     'POST /v1/subscriptions': async ({ tenant, event }) => {
@@ -189,6 +208,20 @@ export function makeApiHandler(deps: ApiDeps) {
     },
     'POST /v1/dlq/redrive': async () => json(202, await m.redriveDlq()),
     'GET /v1/dlq/redrive': async () => json(200, await m.redriveStatus()),
+    'POST /v1/portal-sessions': async ({ event, principal }) => {
+      const portal = portalOr404(event);
+      const input = event.body ? parseBody(event, PortalSessionCreateSchema) : {};
+      const tenant = sessionTenant(principal as { tenant: string } | { admin: true }, input);
+      const sessions = new PortalSessions({ store: portal.sessions, clock: deps.clock });
+      const url = portal.url?.(event) ?? `https://${event.requestContext.domainName}/portal`;
+      return json(201, await sessions.create(tenant, input, url));
+    },
+    'DELETE /v1/portal-sessions/{id}': async ({ event, params, principal }) => {
+      const portal = portalOr404(event);
+      const sessions = new PortalSessions({ store: portal.sessions, clock: deps.clock });
+      await sessions.revoke(params.id as string, principal as { tenant: string } | { admin: true });
+      return { statusCode: 204, body: '' };
+    },
     'POST /v1/admin/api-keys': async ({ event }) =>
       json(201, await keys.create(parseBody(event, ApiKeyCreateSchema))),
     'GET /v1/admin/api-keys': async ({ event }) => {
@@ -243,12 +276,17 @@ export function makeApiHandler(deps: ApiDeps) {
       if ('allowed' in found) throw methodNotAllowed(method, path, found.allowed);
       const action = actions[`${found.route.method} ${found.route.path}`];
       if (!action) throw routeNotFound(method, path);
+      const req = { params: found.params, event, principal };
       if (found.route.admin) {
         if (!('admin' in principal)) throw adminRequired();
-        return await action({ tenant: '', params: found.params, event });
+        return await action({ ...req, tenant: '' });
       }
-      if ('admin' in principal) throw tenantKeyRequired();
-      return await action({ tenant: principal.tenant, params: found.params, event });
+      if ('admin' in principal) {
+        if (!found.route.either) throw tenantKeyRequired();
+        return await action({ ...req, tenant: '' });
+      }
+      if (principal.portal && !found.route.portal) throw portalSessionForbidden();
+      return await action({ ...req, tenant: principal.tenant });
     } catch (err) {
       return errorResponse(err);
     }

@@ -11,6 +11,14 @@ import {
   zodDetails,
 } from '../core/errors.ts';
 import { hashKey, keyIdOf, tenantKeyRequired } from '../core/keys.ts';
+import {
+  hashPortalToken,
+  PORTAL_TOKEN_PREFIX,
+  type PortalSession,
+  type PortalSessionStore,
+  portalSessionForbidden,
+  portalSessionIdOf,
+} from '../core/portal/session.ts';
 import type { ApiKeyStore } from '../core/ports.ts';
 
 /** Bodies beyond this are refused with 413; EventBridge takes 256 KB per entry. */
@@ -34,7 +42,8 @@ export function errorResponse(err: unknown): HttpResult {
 }
 
 /** Who a bearer key belongs to: a tenant, or the operator (the admin key). */
-export type Principal = { tenant: string } | { admin: true };
+/** A portal session's principal carries `portal`: it may use the routes marked `portal` only. */
+export type Principal = { tenant: string; portal?: { sessionId: string } } | { admin: true };
 
 /** Resolves an `Authorization` header to its principal, or undefined. */
 export interface Authenticator {
@@ -98,6 +107,40 @@ export class StoreKeyAuthenticator implements Authenticator {
   }
 }
 
+/**
+ * Portal session tokens (`ps_...`), looked up by the id derived from their hash and remembered
+ * for a short while: a revoked session stops working within `ttlMs` (10 s); an expired one at
+ * its expiry.
+ */
+export class PortalSessionAuthenticator implements Authenticator {
+  private readonly cache = new Map<string, { session: PortalSession | undefined; at: number }>();
+
+  constructor(
+    private readonly store: Pick<PortalSessionStore, 'getPortalSession'>,
+    private readonly clock: { now(): Date } = { now: () => new Date() },
+    private readonly ttlMs = 10_000,
+  ) {}
+
+  async authenticate(authorization: string | undefined): Promise<Principal | undefined> {
+    const token = bearerToken(authorization);
+    if (!token?.startsWith(PORTAL_TOKEN_PREFIX)) return undefined;
+    const hash = hashPortalToken(token);
+    const now = this.clock.now();
+    let hit = this.cache.get(hash);
+    if (!hit || now.getTime() - hit.at >= this.ttlMs) {
+      const session = await this.store.getPortalSession(portalSessionIdOf(hash));
+      const valid =
+        session && timingSafeEqual(Buffer.from(session.hash), Buffer.from(hash)) ? session : undefined;
+      hit = { session: valid, at: now.getTime() };
+      if (this.cache.size > 10_000) this.cache.clear();
+      this.cache.set(hash, hit);
+    }
+    const s = hit.session;
+    if (!s || s.expiresAt <= now.toISOString()) return undefined;
+    return { tenant: s.tenant, portal: { sessionId: s.id } };
+  }
+}
+
 /** Asks each authenticator in turn; the first that knows the key wins. */
 export class ChainAuthenticator implements Authenticator {
   constructor(private readonly chain: readonly Authenticator[]) {}
@@ -122,6 +165,8 @@ export async function authenticate(auth: Authenticator, event: APIGatewayProxyEv
 export async function requireTenant(auth: Authenticator, event: APIGatewayProxyEventV2): Promise<string> {
   const principal = await authenticate(auth, event);
   if ('admin' in principal) throw tenantKeyRequired();
+  // A portal session manages endpoints; sending events is the provider's, with its key.
+  if (principal.portal) throw portalSessionForbidden();
   return principal.tenant;
 }
 

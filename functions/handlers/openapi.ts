@@ -11,6 +11,7 @@ import pkg from '../../package.json' with { type: 'json' };
 import { EventTypeCreateSchema, EventTypePatchSchema, TestEventSchema } from '../core/catalog/event-type.ts';
 import { EventBatchInputSchema, EventInputSchema } from '../core/event.ts';
 import { ApiKeyCreateSchema } from '../core/keys.ts';
+import { PortalSessionCreateSchema } from '../core/portal/session.ts';
 import {
   RotateSecretSchema,
   SubscriptionCreateSchema,
@@ -47,6 +48,7 @@ const REQUEST_SCHEMAS: Record<string, Schema> = {
   EventInput: EventInputSchema,
   EventBatchInput: EventBatchInputSchema,
   ApiKeyCreate: ApiKeyCreateSchema,
+  PortalSessionCreate: PortalSessionCreateSchema,
   TimeWindow: WindowSchema,
   RecoverWindow: RecoverSchema,
 };
@@ -82,6 +84,7 @@ const RESPONSE_SCHEMAS: Record<string, Schema> = {
   ReplayStatus: S.ReplayStatusSchema,
   ApiKey: S.ApiKeySchema,
   ApiKeyCreated: S.ApiKeyCreatedSchema,
+  PortalSession: S.PortalSessionSchema,
   ApiKeyList: S.ApiKeyListSchema,
 };
 
@@ -94,6 +97,7 @@ const TAGS = {
   DLQ: 'Deliveries out of attempts; redriving the shared DLQ takes the admin key.',
   Replays: 'Replaying archived events (admin key).',
   'API keys': 'Tenant API keys, managed with the admin key.',
+  Portal: "Links to the endpoint portal: a short-lived session for one tenant's endpoints and log.",
 } as const;
 type Tag = keyof typeof TAGS;
 
@@ -419,6 +423,25 @@ export const OPERATIONS: Record<string, OperationMeta> = {
     responses: { 200: { description: 'Its progress', schema: S.ReplayStatusSchema } },
     errors: { 404: true },
   },
+  'POST /v1/portal-sessions': {
+    operationId: 'createPortalSession',
+    summary: 'A link to the endpoint portal for one tenant',
+    description:
+      'With a tenant key, for that tenant; with the admin key, for the `tenant` named. The link carries a short-lived, single-tenant token in its fragment (default 1 h, at most 24 h); put it in an iframe of your dashboard or send it to your customer.',
+    tag: 'Portal',
+    body: { schema: PortalSessionCreateSchema },
+    responses: { 201: { description: 'The link and when it stops working', schema: S.PortalSessionSchema } },
+    errors: BODY_ERRORS,
+  },
+  'DELETE /v1/portal-sessions/{id}': {
+    operationId: 'revokePortalSession',
+    summary: 'End a portal session now',
+    description: 'Every function instance stops taking its token within 10 s.',
+    tag: 'Portal',
+    params: { id: 'The session id (`pss_...`)' },
+    responses: { 204: { description: 'Revoked' } },
+    errors: { 404: true },
+  },
   'POST /v1/admin/api-keys': {
     operationId: 'createApiKey',
     summary: 'Create a tenant API key',
@@ -575,6 +598,12 @@ export function buildDocument(
           scheme: 'bearer',
           description: "The operator's admin key: manages API keys, DLQ redrives and replays only",
         },
+        portalSession: {
+          type: 'http',
+          scheme: 'bearer',
+          description:
+            'A portal session token (`ps_...`, from POST /v1/portal-sessions): one tenant, the portal routes only',
+        },
       },
     },
   };
@@ -650,7 +679,13 @@ function operation(
     summary: meta.summary,
     description: meta.description ? `${meta.description}\n\n${auth}` : auth,
     tags: [meta.tag],
-    security: route.public ? [] : [{ [route.admin ? 'adminKey' : 'tenantKey']: [] }],
+    security: route.public
+      ? []
+      : [
+          { [route.admin ? 'adminKey' : 'tenantKey']: [] },
+          ...(route.either ? [{ adminKey: [] }] : []),
+          ...(route.portal ? [{ portalSession: [] }] : []),
+        ],
     ...(parameters.length ? { parameters } : {}),
     ...(meta.body
       ? {

@@ -12,6 +12,10 @@ export interface Route {
   admin?: true;
   /** Answered without any key (the API function answers these before authenticating). */
   public?: true;
+  /** A portal session may call it too (endpoints, their log, the catalog: the portal's views). */
+  portal?: true;
+  /** Either a tenant's key or the admin key (which names the tenant). */
+  either?: true;
 }
 
 export const ROUTES: readonly Route[] = [
@@ -21,32 +25,35 @@ export const ROUTES: readonly Route[] = [
   { method: 'POST', path: '/v1/events', target: 'ingest' },
   { method: 'POST', path: '/v1/events/batch', target: 'ingest' },
   { method: 'GET', path: '/v1/events', target: 'api' },
-  { method: 'GET', path: '/v1/events/{id}', target: 'api' },
-  { method: 'GET', path: '/v1/subscriptions', target: 'api' },
-  { method: 'POST', path: '/v1/subscriptions', target: 'api' },
-  { method: 'GET', path: '/v1/subscriptions/{id}', target: 'api' },
-  { method: 'PATCH', path: '/v1/subscriptions/{id}', target: 'api' },
-  { method: 'DELETE', path: '/v1/subscriptions/{id}', target: 'api' },
-  { method: 'GET', path: '/v1/subscriptions/{id}/secret', target: 'api' },
-  { method: 'POST', path: '/v1/subscriptions/{id}/test', target: 'api' },
-  { method: 'POST', path: '/v1/subscriptions/{id}/rotate-secret', target: 'api' },
-  { method: 'GET', path: '/v1/subscriptions/{id}/deliveries', target: 'api' },
-  { method: 'GET', path: '/v1/deliveries/{id}', target: 'api' },
-  { method: 'POST', path: '/v1/deliveries/{id}/retry', target: 'api' },
+  { method: 'GET', path: '/v1/events/{id}', target: 'api', portal: true },
+  { method: 'GET', path: '/v1/subscriptions', target: 'api', portal: true },
+  { method: 'POST', path: '/v1/subscriptions', target: 'api', portal: true },
+  { method: 'GET', path: '/v1/subscriptions/{id}', target: 'api', portal: true },
+  { method: 'PATCH', path: '/v1/subscriptions/{id}', target: 'api', portal: true },
+  { method: 'DELETE', path: '/v1/subscriptions/{id}', target: 'api', portal: true },
+  { method: 'GET', path: '/v1/subscriptions/{id}/secret', target: 'api', portal: true },
+  { method: 'POST', path: '/v1/subscriptions/{id}/test', target: 'api', portal: true },
+  { method: 'POST', path: '/v1/subscriptions/{id}/rotate-secret', target: 'api', portal: true },
+  { method: 'GET', path: '/v1/subscriptions/{id}/deliveries', target: 'api', portal: true },
+  { method: 'GET', path: '/v1/deliveries/{id}', target: 'api', portal: true },
+  { method: 'POST', path: '/v1/deliveries/{id}/retry', target: 'api', portal: true },
   { method: 'GET', path: '/v1/dlq', target: 'api' },
   // The tenant's event-type catalog (core/catalog/): schemas ingest enforces, test-event examples.
   { method: 'POST', path: '/v1/event-types', target: 'api' },
-  { method: 'GET', path: '/v1/event-types', target: 'api' },
-  { method: 'GET', path: '/v1/event-types/{name}', target: 'api' },
+  { method: 'GET', path: '/v1/event-types', target: 'api', portal: true },
+  { method: 'GET', path: '/v1/event-types/{name}', target: 'api', portal: true },
   { method: 'PATCH', path: '/v1/event-types/{name}', target: 'api' },
   { method: 'DELETE', path: '/v1/event-types/{name}', target: 'api' },
   // The DLQ queue and the bus archive are shared by every tenant: moving or replaying them is
   // the operator's call.
   { method: 'POST', path: '/v1/dlq/redrive', target: 'api', admin: true },
   { method: 'GET', path: '/v1/dlq/redrive', target: 'api', admin: true },
-  { method: 'POST', path: '/v1/subscriptions/{id}/recover', target: 'api' },
+  { method: 'POST', path: '/v1/subscriptions/{id}/recover', target: 'api', portal: true },
   { method: 'POST', path: '/v1/replays', target: 'api', admin: true },
   { method: 'GET', path: '/v1/replays/{id}', target: 'api', admin: true },
+  // Links to the endpoint portal for one tenant (core/portal/session.ts).
+  { method: 'POST', path: '/v1/portal-sessions', target: 'api', either: true },
+  { method: 'DELETE', path: '/v1/portal-sessions/{id}', target: 'api', either: true },
   { method: 'POST', path: '/v1/admin/api-keys', target: 'api', admin: true },
   { method: 'GET', path: '/v1/admin/api-keys', target: 'api', admin: true },
   { method: 'DELETE', path: '/v1/admin/api-keys/{id}', target: 'api', admin: true },

@@ -26,6 +26,7 @@ export const handler = makeApiHandler({
   clock: systemClock,
   auth: authenticator(store),
   openApi: bundledOpenApi,
+  portal: { sessions: store },
 });
 
 let openApi: Promise<unknown> | undefined;

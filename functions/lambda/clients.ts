@@ -9,7 +9,12 @@ import { DynamoEndpointLimiter } from '../adapters/dynamodb/limits.ts';
 import { DynamoOrderedStore } from '../adapters/dynamodb/ordering.ts';
 import { DynamoStore } from '../adapters/dynamodb/store.ts';
 import { configFromEnv, type RelayConfig, targetPolicy } from '../core/config.ts';
-import { type Authenticator, ChainAuthenticator, StoreKeyAuthenticator } from '../handlers/http.ts';
+import {
+  type Authenticator,
+  ChainAuthenticator,
+  PortalSessionAuthenticator,
+  StoreKeyAuthenticator,
+} from '../handlers/http.ts';
 import { requireEnv } from './env.ts';
 
 /**
@@ -56,6 +61,7 @@ export function taskQueue(): SqsTaskQueue {
 export function authenticator(store: DynamoStore): Authenticator {
   return new ChainAuthenticator([
     new StoreKeyAuthenticator(store),
+    new PortalSessionAuthenticator(store),
     new SecretKeyAuthenticator(new SecretsManagerClient({}), requireEnv('RELAY_ADMIN_KEY_SECRET_ARN')),
   ]);
 }

@@ -37,6 +37,7 @@ import {
   errorResponse,
   type HttpResult,
   json,
+  PortalSessionAuthenticator,
   StaticKeyAuthenticator,
   StoreKeyAuthenticator,
 } from '../handlers/http.ts';
@@ -150,6 +151,7 @@ export async function startLocalRelay(opts: LocalRelayOptions): Promise<LocalRel
   const auth = new ChainAuthenticator([
     new StaticKeyAuthenticator({ [apiKey]: { tenant: 'default' }, [adminKey]: { admin: true } }),
     new StoreKeyAuthenticator(store),
+    new PortalSessionAuthenticator(store, clock),
   ]);
   const metrics = new MemoryMetrics();
   const replayer = new LocalReplayer(store, bus);
@@ -166,6 +168,8 @@ export async function startLocalRelay(opts: LocalRelayOptions): Promise<LocalRel
     targets,
     secretGraceSeconds: config.secretGraceSeconds,
     openApi: async () => (await import('../handlers/openapi.ts')).openApiDocument(),
+    // The portal is served by this server: its links name its own origin.
+    portal: { sessions: store, url: (event) => `http://${event.headers.host ?? '127.0.0.1'}/portal` },
   });
   const deliveryConcurrency = opts.deliveryConcurrency ?? DELIVERY_CONCURRENCY;
   const deliveryBatch = opts.deliveryBatchSize ?? DELIVERY_BATCH_SIZE;

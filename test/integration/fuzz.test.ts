@@ -1065,7 +1065,7 @@ function auth(r: Rng, ctx: Ctx): FuzzCase {
   ] as const);
   const pool =
     kind === 'admin-on-tenant'
-      ? routes.filter((route) => !route.admin)
+      ? routes.filter((route) => !route.admin && !route.either)
       : kind === 'tenant-on-admin'
         ? routes.filter((route) => route.admin)
         : routes;

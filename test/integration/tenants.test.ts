@@ -12,7 +12,7 @@ describe('tenants and API keys', () => {
   let globex: ReturnType<typeof client>;
   let rx: Awaited<ReturnType<typeof startReceiver>>;
   /** acme's resources, which globex must never see or touch. */
-  const own = { sub: '', event: '', event2: '', event3: '', delivery: '' };
+  const own = { sub: '', event: '', event2: '', event3: '', delivery: '', portalSession: '' };
 
   const newKey = async (tenant: string) => {
     const res = await admin.post('/v1/admin/api-keys', { tenant, description: `${tenant} production` });
@@ -41,6 +41,7 @@ describe('tenants and API keys', () => {
     );
     await settle(relay);
     own.delivery = (await acme.get(`/v1/events/${own.event}`)).body.deliveries[0].id;
+    own.portalSession = (await acme.post('/v1/portal-sessions', {})).body.id;
     const catalogued = await acme.post('/v1/event-types', { name: 'acme.only', description: 'acme catalog' });
     expect(catalogued.status).toBe(201);
   });
@@ -111,6 +112,15 @@ describe('tenants and API keys', () => {
       });
       expect(res.status).toBe(202);
       expect(res.body.duplicates).toBe(0);
+    },
+    'POST /v1/portal-sessions': async (g) => {
+      // A tenant key makes links for its own tenant only.
+      expect((await g.post('/v1/portal-sessions', { tenant: 'acme' })).status).toBe(403);
+      const res = await g.post('/v1/portal-sessions', {});
+      expect(res.body.tenant).toBe('globex');
+    },
+    'DELETE /v1/portal-sessions/{id}': async (g) => {
+      expect404(await g.del(`/v1/portal-sessions/${own.portalSession}`));
     },
     'GET /v1/events': async (g) => {
       const res = await g.get('/v1/events?limit=100');

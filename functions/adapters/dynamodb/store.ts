@@ -1,4 +1,5 @@
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { PortalSessionStore } from '../../core/portal/session.ts';
 import type { EventLedger, Store } from '../../core/ports.ts';
 import { DynamoApiKeyStore } from './api-keys.ts';
 import { TableClient } from './client.ts';
@@ -7,6 +8,7 @@ import { DynamoDeliveryStore } from './deliveries.ts';
 import { DynamoEventTypeStore } from './event-types.ts';
 import { DynamoEventStore } from './events.ts';
 import { DynamoEventLedger } from './ledger.ts';
+import { DynamoPortalSessionStore } from './portal-sessions.ts';
 import { DynamoSubscriptionStore } from './subscriptions.ts';
 
 export { CLAIM_LEASE_MS } from './ledger.ts';
@@ -16,7 +18,7 @@ export { CLAIM_LEASE_MS } from './ledger.ts';
  * event and delivery puts share BatchWriteItem requests). Each item kind has its module; the key
  * design is in table.ts. The same object serves Lambda and the local runtime (against dynalite).
  */
-export class DynamoStore implements Store, EventLedger {
+export class DynamoStore implements Store, EventLedger, PortalSessionStore {
   readonly table: TableClient;
   readonly subscriptions: DynamoSubscriptionStore;
   readonly apiKeys: DynamoApiKeyStore;
@@ -25,6 +27,7 @@ export class DynamoStore implements Store, EventLedger {
   readonly events: DynamoEventStore;
   readonly deliveries: DynamoDeliveryStore;
   readonly context: DynamoDeliveryContext;
+  readonly portalSessions: DynamoPortalSessionStore;
 
   constructor(doc: DynamoDBDocumentClient, tableName: string, retentionDays: number) {
     this.table = new TableClient(doc, tableName, retentionDays);
@@ -35,6 +38,7 @@ export class DynamoStore implements Store, EventLedger {
     this.events = new DynamoEventStore(this.table);
     this.deliveries = new DynamoDeliveryStore(this.table);
     this.context = new DynamoDeliveryContext(this.table);
+    this.portalSessions = new DynamoPortalSessionStore(this.table);
   }
 
   // SubscriptionStore
@@ -45,6 +49,13 @@ export class DynamoStore implements Store, EventLedger {
   disableSubscription: Store['disableSubscription'] = (...a) => this.subscriptions.disableSubscription(...a);
   recordHealth: Store['recordHealth'] = (...a) => this.subscriptions.recordHealth(...a);
   claimProbe: Store['claimProbe'] = (...a) => this.subscriptions.claimProbe(...a);
+  // PortalSessionStore
+  putPortalSession: PortalSessionStore['putPortalSession'] = (...a) =>
+    this.portalSessions.putPortalSession(...a);
+  getPortalSession: PortalSessionStore['getPortalSession'] = (...a) =>
+    this.portalSessions.getPortalSession(...a);
+  deletePortalSession: PortalSessionStore['deletePortalSession'] = (...a) =>
+    this.portalSessions.deletePortalSession(...a);
   // ApiKeyStore
   putApiKey: Store['putApiKey'] = (...a) => this.apiKeys.putApiKey(...a);
   getApiKey: Store['getApiKey'] = (...a) => this.apiKeys.getApiKey(...a);

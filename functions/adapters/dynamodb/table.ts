@@ -11,6 +11,7 @@ import { parseDeliveryId } from '../../core/ids.ts';
  * |-----------------|---------------------------|-----------------------------|--------------------------------|-------------------------------|-------------------------------------------|
  * | subscription    | SUB#{tenant}              | {subscriptionId}            |                                | management API, health        | fanout (Query), delivery (BatchGet), API  |
  * | api key         | APIKEY#{keyId}            | APIKEY                      | gsi1 APIKEYS / {created}#{id}  | management API (admin)        | authenticator (Get), key list (gsi1)      |
+ * | portal session  | PORTAL#{sessionId}        | PORTAL                      |                                | management API (portal-sessions) | portal authenticator (Get, cached 10 s) |
  * | event type      | ETYPE#{tenant}            | {name}                      |                                | management API (catalog)      | API, ingest (Query of schemas, cached), test event |
  * | idempotency     | IDEM#{tenant}#{eventId}   | IDEM                        |                                | ingest (producer-chosen ids, with receivedAt) | ingest, GET event (where its item is) |
  * | event           | EVTS#{tenant}#{shard}     | {receivedAt}#{eventId}      |                                | fanout (payload, delivery ids)| GET event, event list (Query), manual retry, ordered, replay |
@@ -102,6 +103,7 @@ export const apiKeyKey = (id: string): Key => ({ pk: `APIKEY#${id}`, sk: 'APIKEY
 export const eventTypeKey = (tenant: string, name: string): Key => ({ pk: `ETYPE#${tenant}`, sk: name });
 export const eventTypePartition = (tenant: string) => `ETYPE#${tenant}`;
 export const API_KEYS_INDEX_PK = 'APIKEYS';
+export const portalSessionKey = (id: string): Key => ({ pk: `PORTAL#${id}`, sk: 'PORTAL' });
 export const ledgerKey = (tenant: string, id: string): Key => ({ pk: `IDEM#${tenant}#${id}`, sk: 'IDEM' });
 /**
  * An event's item: in one of its tenant's event partitions (by its id), sorted by receipt time,

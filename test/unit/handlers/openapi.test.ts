@@ -110,7 +110,13 @@ describe('the OpenAPI document', () => {
   it('takes the admin key on admin routes, a tenant key on the others, and none on /health and /openapi.json', () => {
     for (const route of ROUTES) {
       const op = doc.paths[route.path]?.[route.method.toLowerCase()] as Operation;
-      const expected = route.public ? [] : [{ [route.admin ? 'adminKey' : 'tenantKey']: [] }];
+      const expected = route.public
+        ? []
+        : [
+            { [route.admin ? 'adminKey' : 'tenantKey']: [] },
+            ...(route.either ? [{ adminKey: [] }] : []),
+            ...(route.portal ? [{ portalSession: [] }] : []),
+          ];
       expect(op.security, `${route.method} ${route.path}`).toEqual(expected);
       if (!route.public) expect(Object.keys(op.responses)).toEqual(expect.arrayContaining(['401', '403']));
     }
@@ -302,6 +308,19 @@ function apiDeps(): ApiDeps {
     secretGraceSeconds: 3600,
     auth,
     openApi: async () => openApiDocument(),
+    portal: {
+      sessions: {
+        putPortalSession: async () => {},
+        getPortalSession: async () => ({
+          id: 'pss_000000000000000000000001',
+          tenant: 'acme',
+          hash: 'h',
+          createdAt: '2026-11-23T10:00:00.000Z',
+          expiresAt: '2026-11-23T11:00:00.000Z',
+        }),
+        deletePortalSession: async () => true,
+      },
+    },
   };
 }
 
@@ -434,6 +453,7 @@ describe('what the handlers answer matches the document', () => {
       request('POST', '/v1/admin/api-keys', { key: ADMIN_KEY, body: { tenant: 'acme', description: 'd' } }),
     ],
     ['GET /v1/admin/api-keys', 200, request('GET', '/v1/admin/api-keys', { key: ADMIN_KEY })],
+    ['POST /v1/portal-sessions', 201, request('POST', '/v1/portal-sessions', { key: TENANT_KEY, body: {} })],
     // Errors: the envelope, whatever the route.
     ['GET /v1/subscriptions/{id}', 401, request('GET', '/v1/subscriptions/sub_1')],
     ['GET /v1/subscriptions/{id}', 403, request('GET', '/v1/subscriptions/sub_1', { key: ADMIN_KEY })],
@@ -472,6 +492,7 @@ describe('what the handlers answer matches the document', () => {
       ['DELETE /v1/subscriptions/{id}', '/v1/subscriptions/sub_1', TENANT_KEY],
       ['DELETE /v1/admin/api-keys/{id}', `/v1/admin/api-keys/${apiKey.id}`, ADMIN_KEY],
       ['DELETE /v1/event-types/{name}', '/v1/event-types/order.created', TENANT_KEY],
+      ['DELETE /v1/portal-sessions/{id}', '/v1/portal-sessions/pss_000000000000000000000001', TENANT_KEY],
     ] as const) {
       const [method, pattern] = route.split(' ') as [string, string];
       expect(doc.paths[pattern]?.[method.toLowerCase()]?.responses['204']).toEqual({
