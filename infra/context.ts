@@ -1,5 +1,6 @@
 import { Duration } from 'aws-cdk-lib';
 import { parseSchedule } from '../functions/core/delivery/retry.ts';
+import { parseFrameAncestors } from '../functions/core/portal/frame-ancestors.ts';
 import { parseCidrList } from '../functions/core/targets.ts';
 import type { RelayStackProps } from './relay-stack.ts';
 
@@ -14,6 +15,7 @@ export type ContextReader = (key: string) => unknown;
  *   -c alarmEmail=ops@example.com  -c fanoutQueueAgeAlarmSeconds=300
  *   -c deliveryQueueAgeAlarmSeconds=1200  -c failureRateAlarmPercent=25
  *   -c allowedTargetCidrs=10.20.0.0/16,fd00:1::/32
+ *   -c portalFrameAncestors=https://dash.example.com
  */
 export function stackPropsFromContext(ctx: ContextReader): RelayStackProps & { stageName: string } {
   const text = (key: string): string | undefined => {
@@ -81,6 +83,14 @@ export function stackPropsFromContext(ctx: ContextReader): RelayStackProps & { s
     }
   }
 
+  const portalFrameAncestors = text('portalFrameAncestors');
+  if (portalFrameAncestors !== undefined) {
+    try {
+      parseFrameAncestors(portalFrameAncestors);
+    } catch (err) {
+      throw new Error(`Context "portalFrameAncestors": ${(err as Error).message}`);
+    }
+  }
   return {
     stageName,
     ...(retrySchedule !== undefined ? { retrySchedule } : {}),
@@ -92,5 +102,6 @@ export function stackPropsFromContext(ctx: ContextReader): RelayStackProps & { s
     ...(deliveryQueueAgeAlarm ? { deliveryQueueAgeAlarm } : {}),
     ...(failureRateAlarmPercent !== undefined ? { failureRateAlarmPercent } : {}),
     ...(allowedTargetCidrs !== undefined ? { allowedTargetCidrs } : {}),
+    ...(portalFrameAncestors !== undefined ? { portalFrameAncestors } : {}),
   };
 }

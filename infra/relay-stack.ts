@@ -64,6 +64,8 @@ export interface RelayStackProps extends StackProps {
    * @default none
    */
   readonly allowedTargetCidrs?: string;
+  /** Who may frame the endpoint portal (CSP frame-ancestors): `https://dash.example.com ...`. */
+  readonly portalFrameAncestors?: string;
 }
 
 /**
@@ -289,6 +291,7 @@ export class RelayStack extends Stack {
         RELAY_ARCHIVE_ARN: archive.archiveArn,
         RELAY_EVENT_BUS_ARN: bus.eventBusArn,
         RELAY_FANOUT_RULE_ARN: toFanout.ruleArn,
+        ...(props.portalFrameAncestors ? { RELAY_PORTAL_FRAME_ANCESTORS: props.portalFrameAncestors } : {}),
       },
     });
     this.table.grantReadWriteData(apiFn);

@@ -1,4 +1,5 @@
 import { DEFAULT_JITTER, DEFAULT_RETRY_SCHEDULE, parseSchedule, type RetryPolicy } from './delivery/retry.ts';
+import { parseFrameAncestors } from './portal/frame-ancestors.ts';
 import { type Cidr, parseCidrList, TargetPolicy } from './targets.ts';
 
 /** Settings of the relay's core; the same names locally and on Lambda. */
@@ -16,6 +17,8 @@ export interface RelayConfig {
   allowedTargetCidrs: Cidr[];
   /** How long a rotated-out signing secret keeps signing (both signatures are sent). */
   secretGraceSeconds: number;
+  /** CSP frame-ancestors of the portal (core/portal/frame-ancestors.ts); empty: not framable. */
+  portalFrameAncestors: string[];
   /** A subscription without a single success for this long is disabled. */
   deadEndpointDays: number;
   /** The circuit breaker's first opening after a timeout, doubled per further timeout up to the max. */
@@ -65,8 +68,15 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): RelayConfig
   } catch (err) {
     throw new Error(`RELAY_ALLOWED_TARGET_CIDRS: ${(err as Error).message}`);
   }
+  let portalFrameAncestors: string[];
+  try {
+    portalFrameAncestors = parseFrameAncestors(env.RELAY_PORTAL_FRAME_ANCESTORS);
+  } catch (err) {
+    throw new Error(`RELAY_PORTAL_FRAME_ANCESTORS: ${(err as Error).message}`);
+  }
   return {
     retry: { delays, jitter: number('RELAY_RETRY_JITTER', DEFAULT_JITTER, 0, 1) },
+    portalFrameAncestors,
     // Secure unless told otherwise; `npm start` defaults it to true, Lambda forces it to false.
     allowPrivateTargets: flag('RELAY_ALLOW_PRIVATE_TARGETS', false),
     allowedTargetCidrs,

@@ -20,9 +20,11 @@ describe('stackPropsFromContext', () => {
       deliveryQueueAgeAlarmSeconds: '1800',
       failureRateAlarmPercent: '10',
       allowedTargetCidrs: '10.20.0.0/16,fd00:1::/32',
+      portalFrameAncestors: 'https://dash.example.com',
     });
     expect(props).toMatchObject({
       allowedTargetCidrs: '10.20.0.0/16,fd00:1::/32',
+      portalFrameAncestors: 'https://dash.example.com',
       stageName: 'staging',
       retrySchedule: '10,60',
       deliveryConcurrency: 50,
@@ -59,6 +61,7 @@ describe('stackPropsFromContext', () => {
     ['stage', 'my stage'],
     ['retrySchedule', '5,x'],
     ['allowedTargetCidrs', '10.0.0.0/8,10.0.0.1/40'],
+    ['portalFrameAncestors', 'http://dash.example.com'],
   ])('refuses %s=%s with an error naming the context key', (key, value) => {
     expect(() => from({ [key]: value })).toThrow(`Context "${key}"`);
   });

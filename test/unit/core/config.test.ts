@@ -16,6 +16,7 @@ describe('configFromEnv', () => {
       deadEndpointDays: 5,
       circuitBaseSeconds: 30,
       circuitMaxSeconds: 1800,
+      portalFrameAncestors: [],
     });
     expect(attemptsPerRound(config.retry)).toBe(8);
   });
@@ -39,6 +40,7 @@ describe('configFromEnv', () => {
         RELAY_ALLOWED_TARGET_CIDRS: '10.1.0.0/16, fd00::/8,192.0.2.7',
         RELAY_SECRET_GRACE_SECONDS: '3600',
         RELAY_DEAD_ENDPOINT_DAYS: '2.5',
+        RELAY_PORTAL_FRAME_ANCESTORS: 'https://dash.example.com',
       }),
     ).toEqual({
       retry: { delays: [1, 2, 3], jitter: 0 },
@@ -55,7 +57,14 @@ describe('configFromEnv', () => {
       deadEndpointDays: 2.5,
       circuitBaseSeconds: 30,
       circuitMaxSeconds: 1800,
+      portalFrameAncestors: ['https://dash.example.com'],
     });
+  });
+
+  it('names RELAY_PORTAL_FRAME_ANCESTORS and the bad source', () => {
+    expect(() => configFromEnv({ RELAY_PORTAL_FRAME_ANCESTORS: 'http://evil.example' })).toThrow(
+      /^RELAY_PORTAL_FRAME_ANCESTORS: "http:\/\/evil.example" is not a frame ancestor/,
+    );
   });
 
   it('reads an empty schedule as a single attempt per round', () => {

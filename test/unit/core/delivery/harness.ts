@@ -32,6 +32,7 @@ export const config: RelayConfig = {
   deadEndpointDays: 5,
   circuitBaseSeconds: 30,
   circuitMaxSeconds: 1800,
+  portalFrameAncestors: [],
 };
 
 /** A task as fanout makes it: no attempt made yet in the round. */
