@@ -673,6 +673,40 @@ const COMMANDS: Record<string, Command> = {
       return EXIT.ok;
     },
   },
+  'portal link': {
+    usage: 'portal link [--tenant <name> (admin key)] [--expires-in <seconds, 60-86400>]',
+    summary: "a link to the endpoint portal for a tenant's customer (1 h unless told)",
+    options: { tenant: { type: 'string' }, 'expires-in': { type: 'string' } },
+    async run(ctx) {
+      const tenant = str(ctx, 'tenant');
+      const expires = str(ctx, 'expires-in');
+      const res = await ctx.client.post<{ id: string; tenant: string; url: string; expiresAt: string }>(
+        '/v1/portal-sessions',
+        {
+          ...(tenant ? { tenant } : {}),
+          ...(expires !== undefined ? { expiresInSeconds: positiveInt(ctx, 'expires-in', 3600) } : {}),
+        },
+      );
+      print(
+        ctx,
+        res,
+        () =>
+          `${res.url}\n(session ${res.id} of tenant ${res.tenant}, until ${res.expiresAt}; ` +
+          `end it with relay portal revoke ${res.id})\n`,
+      );
+      return EXIT.ok;
+    },
+  },
+  'portal revoke': {
+    usage: 'portal revoke <session id>',
+    summary: 'end a portal session now (refused everywhere within 10 s)',
+    async run(ctx) {
+      const id = need(ctx, 0, 'session id');
+      await ctx.client.delete(`/v1/portal-sessions/${enc(id)}`);
+      print(ctx, { id, revoked: true }, () => `revoked ${id}\n`);
+      return EXIT.ok;
+    },
+  },
   'events list': {
     usage: 'events list [--type <type>] [--from <iso>] [--to <iso>] [--limit <1-100>] [--cursor <next>]',
     summary: 'accepted events, newest first',
@@ -948,6 +982,7 @@ const GROUPS: Record<string, string> = {
   'event-types': "the tenant's event-type catalog (list, get, create, update, delete)",
   dlq: 'dead deliveries (list; redrive with the admin key)',
   keys: "tenants' API keys, with the admin key (create, list, revoke)",
+  portal: 'links to the endpoint portal (link, revoke)',
 };
 const ALIASES: Record<string, string> = {
   subs: 'subscriptions',

@@ -25,12 +25,14 @@ export const ENTRIES = {
 
 /**
  * The API function's bundling hook: writes the OpenAPI document, generated from the schemas by
- * scripts/openapi.ts, into the asset beside the bundle, where functions/lambda/api.ts reads it.
+ * scripts/openapi.ts, and the endpoint portal's files (portal/build.ts) into the asset beside the
+ * bundle, where functions/lambda/api.ts reads them.
  */
 export const OPENAPI_HOOKS = {
   beforeBundling: (): string[] => [],
   beforeInstall: (): string[] => [],
   afterBundling: (inputDir: string, outputDir: string): string[] => [
     `node --import tsx "${inputDir}/scripts/openapi.ts" "${outputDir}/openapi.json"`,
+    `node --import tsx "${inputDir}/portal/build.ts" "${outputDir}/portal"`,
   ],
 };

@@ -36,6 +36,7 @@ import {
   parseBody,
   parseValue,
 } from './http.ts';
+import { isPortalPath } from './portal.ts';
 import { findRoute } from './routes.ts';
 
 export interface ApiDeps extends ManagementDeps {
@@ -47,6 +48,8 @@ export interface ApiDeps extends ManagementDeps {
   portal?: { sessions: PortalSessionStore; url?: (event: APIGatewayProxyEventV2) => string };
   /** The OpenAPI document served at `/openapi.json` (openapi.ts makes it). */
   openApi?: () => Promise<unknown>;
+  /** The endpoint portal's page and files (handlers/portal.ts); absent: 404. */
+  portalPage?: (event: APIGatewayProxyEventV2) => Promise<HttpResult>;
 }
 
 /** `?limit=&cursor=` of the paged listings. */
@@ -268,6 +271,10 @@ export function makeApiHandler(deps: ApiDeps) {
         const doc = await deps.openApi?.();
         if (!doc) throw new ApiError(404, 'not_found', 'this deployment serves no OpenAPI document');
         return json(200, doc);
+      }
+      if (method === 'GET' && isPortalPath(path)) {
+        if (!deps.portalPage) throw routeNotFound(method, path);
+        return await deps.portalPage(event);
       }
       const found = findRoute(method, path);
       // Authenticate before saying anything about routes, so the API's shape is not probeable.

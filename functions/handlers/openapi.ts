@@ -130,6 +130,26 @@ export const OPERATIONS: Record<string, OperationMeta> = {
     tag: 'Meta',
     responses: { 200: { description: 'The API function is up', schema: S.HealthSchema } },
   },
+  'GET /portal': {
+    operationId: 'getPortalPage',
+    summary: 'The endpoint portal (HTML)',
+    description:
+      'Open the `url` of POST /v1/portal-sessions (its token is in the fragment). Strict Content-Security-Policy; framable only by RELAY_PORTAL_FRAME_ANCESTORS.',
+    tag: 'Portal',
+    responses: { 200: { description: 'The page (text/html)' } },
+  },
+  'GET /portal/app.js': {
+    operationId: 'getPortalScript',
+    summary: "The endpoint portal's script",
+    tag: 'Portal',
+    responses: { 200: { description: 'An ES module (text/javascript)' } },
+  },
+  'GET /portal/app.css': {
+    operationId: 'getPortalStyles',
+    summary: "The endpoint portal's styles",
+    tag: 'Portal',
+    responses: { 200: { description: 'The stylesheet (text/css)' } },
+  },
   'GET /openapi.json': {
     operationId: 'getOpenApiDocument',
     summary: 'This OpenAPI 3.1 document',

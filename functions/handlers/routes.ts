@@ -22,6 +22,10 @@ export const ROUTES: readonly Route[] = [
   { method: 'GET', path: '/health', target: 'api', public: true },
   // The OpenAPI 3.1 document of this table (openapi.ts).
   { method: 'GET', path: '/openapi.json', target: 'api', public: true },
+  // The endpoint portal's page and files (handlers/portal.ts): no key, the page holds no data.
+  { method: 'GET', path: '/portal', target: 'api', public: true },
+  { method: 'GET', path: '/portal/app.js', target: 'api', public: true },
+  { method: 'GET', path: '/portal/app.css', target: 'api', public: true },
   { method: 'POST', path: '/v1/events', target: 'ingest' },
   { method: 'POST', path: '/v1/events/batch', target: 'ingest' },
   { method: 'GET', path: '/v1/events', target: 'api' },

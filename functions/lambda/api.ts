@@ -1,9 +1,11 @@
 import { readFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { EventBridgeBus } from '../adapters/aws/event-bus.ts';
 import { ArchiveReplayer } from '../adapters/aws/replayer.ts';
 import { systemClock } from '../core/ports.ts';
 import { makeApiHandler } from '../handlers/api.ts';
+import { makePortalHandler, portalAssetsFromDir } from '../handlers/portal.ts';
 import { authenticator, config, dynamoStore, targets, taskQueue } from './clients.ts';
 import { requireEnv } from './env.ts';
 
@@ -27,6 +29,17 @@ export const handler = makeApiHandler({
   auth: authenticator(store),
   openApi: bundledOpenApi,
   portal: { sessions: store },
+  // The portal's files, bundled into the asset beside this module (infra/bundling.ts).
+  portalPage: makePortalHandler(
+    // `RELAY_PORTAL_DIR` points elsewhere (tests).
+    () =>
+      portalAssetsFromDir(
+        process.env.RELAY_PORTAL_DIR ?? fileURLToPath(new URL('./portal/', import.meta.url)),
+      ),
+    {
+      frameAncestors: config.portalFrameAncestors,
+    },
+  ),
 });
 
 let openApi: Promise<unknown> | undefined;

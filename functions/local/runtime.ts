@@ -46,6 +46,7 @@ import { makeOrderedHandler } from '../handlers/ordered.ts';
 import { findRoute } from '../handlers/routes.ts';
 import { GATEWAY_MAX_BODY_BYTES, toApiGatewayEvent, writeResult } from './apigw.ts';
 import { ensureTable, localDynamoClient, startDynalite } from './dynalite.ts';
+import { localPortalHandler } from './portal.ts';
 
 export interface LocalRelayOptions {
   config: RelayConfig;
@@ -170,6 +171,7 @@ export async function startLocalRelay(opts: LocalRelayOptions): Promise<LocalRel
     openApi: async () => (await import('../handlers/openapi.ts')).openApiDocument(),
     // The portal is served by this server: its links name its own origin.
     portal: { sessions: store, url: (event) => `http://${event.headers.host ?? '127.0.0.1'}/portal` },
+    portalPage: localPortalHandler(config.portalFrameAncestors),
   });
   const deliveryConcurrency = opts.deliveryConcurrency ?? DELIVERY_CONCURRENCY;
   const deliveryBatch = opts.deliveryBatchSize ?? DELIVERY_BATCH_SIZE;

@@ -6,7 +6,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { EXIT, run } from '../../cli/main.ts';
 import type { LocalRelay } from '../../functions/local/runtime.ts';
 import { startReceiver, waitFor } from '../support/receiver.ts';
-import { type client, settle, startTestRelay } from '../support/relay.ts';
+import { client, settle, startTestRelay } from '../support/relay.ts';
 
 type Receiver = Awaited<ReturnType<typeof startReceiver>>;
 
@@ -590,6 +590,29 @@ describe('relay CLI against the local runtime', () => {
     );
     const json = await cli(relay, ['keys', 'list', '--json'], undefined, relay.adminKey).result;
     expect(JSON.parse(json.stdout)).toEqual({ apiKeys: [] });
+  });
+
+  it('portal link prints a portal link whose token works, and portal revoke ends it', async () => {
+    const made = await cli(relay, ['portal', 'link', '--expires-in', '600']).result;
+    expect(made.code, made.stderr).toBe(EXIT.ok);
+    const [url = '', note = ''] = made.stdout.split('\n');
+    expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/portal#token=ps_/);
+    expect(note).toMatch(/^\(session pss_[0-9a-f]{24} of tenant default, until /);
+    const token = new URL(url).hash.replace('#token=', '');
+    expect((await client(relay, token).get('/v1/subscriptions')).status).toBe(200);
+    const id = /session (pss_\w+)/.exec(note)?.[1] ?? '';
+    const revoked = await cli(relay, ['portal', 'revoke', id]).result;
+    expect(revoked.stdout).toBe(`revoked ${id}\n`);
+    const forTenant = await cli(
+      relay,
+      ['portal', 'link', '--tenant', 'globex', '--json'],
+      undefined,
+      relay.adminKey,
+    ).result;
+    expect(JSON.parse(forTenant.stdout)).toMatchObject({
+      tenant: 'globex',
+      url: expect.stringContaining('/portal#token='),
+    });
   });
 
   it('runs as the package bin (npx relay) with the same output', async () => {

@@ -70,6 +70,8 @@ beforeAll(async () => {
   execSync(OPENAPI_HOOKS.afterBundling(process.cwd(), openApiDir).join(' && '));
   Object.assign(process.env, {
     RELAY_OPENAPI_FILE: join(openApiDir, 'openapi.json'),
+    RELAY_PORTAL_DIR: join(openApiDir, 'portal'),
+    RELAY_PORTAL_FRAME_ANCESTORS: 'https://dash.example.com',
     AWS_REGION: 'us-east-1',
     AWS_ACCESS_KEY_ID: 'test',
     AWS_SECRET_ACCESS_KEY: 'test',
@@ -122,6 +124,19 @@ beforeEach(() => {
 });
 
 describe('Lambda entry modules, wired to AWS adapters', () => {
+  it('serves the endpoint portal its bundling step built, with the strict CSP and the configured frame ancestors', async () => {
+    const page = await api(apiGatewayEvent('GET', '/portal', undefined, 'no-key'));
+    expect(page.statusCode).toBe(200);
+    expect(page.headers?.['content-type']).toMatch(/^text\/html/);
+    expect(String(page.headers?.['content-security-policy'])).toContain("script-src 'self'");
+    expect(String(page.headers?.['content-security-policy'])).toContain(
+      'frame-ancestors https://dash.example.com',
+    );
+    const script = await api(apiGatewayEvent('GET', '/portal/app.js', undefined, 'no-key'));
+    expect(script.statusCode).toBe(200);
+    expect(script.headers?.['content-type']).toMatch(/^text\/javascript/);
+  });
+
   it('serves the OpenAPI document its bundling step generated, without a key', async () => {
     const res = await api(apiGatewayEvent('GET', '/openapi.json', undefined, 'no-key'));
     expect(res.statusCode).toBe(200);

@@ -51,7 +51,7 @@ describe('findRoute', () => {
 
   it('returns the path parameters of the route', () => {
     expect(findRoute('POST', '/v1/deliveries/dlv_1/retry')).toEqual({
-      route: { method: 'POST', path: '/v1/deliveries/{id}/retry', target: 'api' },
+      route: { method: 'POST', path: '/v1/deliveries/{id}/retry', target: 'api', portal: true },
       params: { id: 'dlv_1' },
     });
   });

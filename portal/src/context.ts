@@ -1,0 +1,64 @@
+import type { Api, ApiError, EventType } from './api.ts';
+import { h, notice } from './dom.ts';
+
+/** What every view gets: the API client, the catalog (fetched once), navigation, messages. */
+export interface Ctx {
+  api: Api;
+  catalog(): Promise<EventType[]>;
+  /** Goes to `hash`; `message` shows above the next view. */
+  navigate(hash: string, message?: string): void;
+  /** A message in the page's live region, until the next navigation. */
+  flash(text: string, kind?: 'ok' | 'error'): void;
+}
+
+/** A view: its element, and what to do when it is left (stop polling). */
+export interface View {
+  el: HTMLElement;
+  dispose?(): void;
+}
+
+export type Route =
+  | { name: 'endpoints' }
+  | { name: 'endpoint'; id: string; delivery?: string }
+  | { name: 'not-found'; hash: string };
+
+export function parseRoute(hash: string): Route {
+  const path = hash.replace(/^#\/?/, '');
+  if (path === '' || path === 'endpoints') return { name: 'endpoints' };
+  const m = /^endpoints\/([^/]+)(?:\/deliveries\/([^/]+))?$/.exec(path);
+  if (m?.[1]) {
+    const id = safeDecode(m[1]);
+    const delivery = m[2] ? safeDecode(m[2]) : undefined;
+    if (id !== undefined) return delivery ? { name: 'endpoint', id, delivery } : { name: 'endpoint', id };
+  }
+  return { name: 'not-found', hash };
+}
+
+function safeDecode(s: string): string | undefined {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return undefined;
+  }
+}
+
+export const endpointHash = (id: string, delivery?: string) =>
+  `#/endpoints/${encodeURIComponent(id)}${delivery ? `/deliveries/${encodeURIComponent(delivery)}` : ''}`;
+
+/** An API error as a notice that says what happened and, where the API names them, which fields. */
+export function errorNotice(err: unknown, what?: string): HTMLElement {
+  const e = err as Partial<ApiError>;
+  const message = typeof e.message === 'string' ? e.message : String(err);
+  const details = Array.isArray(e.details) ? e.details : [];
+  return notice(
+    'error',
+    h('p', {}, what ? `${what}: ${message}` : message),
+    details.length > 0 &&
+      h(
+        'ul',
+        { class: 'details' },
+        ...details.map((d) => h('li', {}, h('code', {}, d.path || '(body)'), ` ${d.message}`)),
+      ),
+    e.status === 0 && h('p', {}, 'Check your connection, then reload the page.'),
+  );
+}
