@@ -570,12 +570,29 @@ const COMMANDS: Record<string, Command> = {
     },
   },
   'deliveries list': {
-    usage: 'deliveries list <subscription id> [--limit <n>] [--cursor <next>]',
+    usage:
+      'deliveries list <subscription id> [--status pending|succeeded|failed|dead] [--event-type <type>] [--from <iso>] [--to <iso>] [--limit <n>] [--cursor <next>]',
     summary: "a subscription's deliveries, newest first",
-    options: { limit: { type: 'string' }, cursor: { type: 'string' } },
+    options: {
+      limit: { type: 'string' },
+      cursor: { type: 'string' },
+      status: { type: 'string' },
+      'event-type': { type: 'string' },
+      from: { type: 'string' },
+      to: { type: 'string' },
+    },
     async run(ctx) {
       const q = new URLSearchParams({ limit: String(positiveInt(ctx, 'limit', 20)) });
-      if (str(ctx, 'cursor')) q.set('cursor', str(ctx, 'cursor') as string);
+      for (const [option, param] of [
+        ['cursor', 'cursor'],
+        ['status', 'status'],
+        ['event-type', 'eventType'],
+        ['from', 'from'],
+        ['to', 'to'],
+      ] as const) {
+        const v = str(ctx, option);
+        if (v !== undefined) q.set(param, v);
+      }
       const res = await ctx.client.get<{ deliveries: PublicDelivery[]; next: string | null }>(
         `/v1/subscriptions/${enc(need(ctx, 0, 'subscription id'))}/deliveries?${q}`,
       );
@@ -585,6 +602,31 @@ const COMMANDS: Record<string, Command> = {
         () =>
           table(res.deliveries.map(deliveryRow), DELIVERY_COLUMNS) +
           (res.next ? `more: --cursor ${res.next}\n` : ''),
+      );
+      return EXIT.ok;
+    },
+  },
+  'subscriptions stats': {
+    usage: 'subscriptions stats <id>',
+    summary: "a subscription's last 24 hours: deliveries by status and the success rate",
+    async run(ctx) {
+      const s = await ctx.client.get<{
+        deliveries: number;
+        succeeded: number;
+        failed: number;
+        dead: number;
+        pending: number;
+        successRate: number | null;
+        complete: boolean;
+      }>(`/v1/subscriptions/${enc(need(ctx, 0, 'subscription id'))}/stats`);
+      const rate =
+        s.successRate === null ? 'no settled deliveries' : `${(s.successRate * 100).toFixed(1)} % succeeded`;
+      print(
+        ctx,
+        s,
+        () =>
+          `${s.deliveries} deliveries in 24 h${s.complete ? '' : ' (the newest 1,000)'}: ${rate}\n` +
+          `succeeded ${s.succeeded}, failed ${s.failed}, dead ${s.dead}, pending ${s.pending}\n`,
       );
       return EXIT.ok;
     },

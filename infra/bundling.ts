@@ -25,14 +25,14 @@ export const ENTRIES = {
 
 /**
  * The API function's bundling hook: writes the OpenAPI document, generated from the schemas by
- * scripts/openapi.ts, and the endpoint portal's files (portal/build.ts) into the asset beside the
- * bundle, where functions/lambda/api.ts reads them.
+ * scripts/openapi.ts, and the endpoint portal's and operator console's files (portal/build.ts)
+ * into the asset beside the bundle (`portal/`, `console/`), where functions/lambda/api.ts reads them.
  */
 export const OPENAPI_HOOKS = {
   beforeBundling: (): string[] => [],
   beforeInstall: (): string[] => [],
   afterBundling: (inputDir: string, outputDir: string): string[] => [
     `node --import tsx "${inputDir}/scripts/openapi.ts" "${outputDir}/openapi.json"`,
-    `node --import tsx "${inputDir}/portal/build.ts" "${outputDir}/portal"`,
+    `node --import tsx "${inputDir}/portal/build.ts" --portal "${outputDir}/portal" --console "${outputDir}/console"`,
   ],
 };

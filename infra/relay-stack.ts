@@ -319,6 +319,9 @@ export class RelayStack extends Stack {
         resources: [archive.archiveArn, this.replayArns()],
       }),
     );
+    // The console's list of replays: ListReplays has no resource type (IAM), so '*' is the only
+    // resource it takes; the call reads replay names and states, nothing else.
+    apiFn.addToRolePolicy(new PolicyStatement({ actions: ['events:ListReplays'], resources: ['*'] }));
 
     const fanoutFn = new RelayFunction(this, 'FanoutFunction', {
       entry: ENTRIES.fanout,
@@ -520,6 +523,12 @@ export class RelayStack extends Stack {
         'StartReplay creates the replay it names and the API function generates a fresh name per ' +
         'request, so no replay ARN is known at deploy time; the statement allows only StartReplay ' +
         'and DescribeReplay, on replays of this account and region.',
+    });
+    Validations.of(apiFn).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason:
+        'events:ListReplays supports no resource-level permission, so its statement names *; it is ' +
+        "the only action on * and reads replays' names and states (the operator console's list).",
     });
     Validations.of(this).acknowledge({
       id: 'AwsSolutions-APIG4',

@@ -6,6 +6,7 @@ import type { RelayEvent } from './event.ts';
 import { newEventId, newSubscriptionId } from './ids.ts';
 import type {
   Clock,
+  DeliveryListQuery,
   EventBus,
   EventListQuery,
   EventReplayer,
@@ -48,6 +49,25 @@ const versionOf = (sub: Subscription) => ({ updatedAt: sub.updatedAt, healthUpda
 
 /** Old secrets signed with at once, at most (rotating again and again within a grace period). */
 const MAX_PREVIOUS_SECRETS = 3;
+
+/** The window of a subscription's health figures, and the deliveries they look at, at most. */
+export const STATS_WINDOW_MS = 24 * 3600_000;
+export const STATS_SCAN_LIMIT = 1000;
+
+export interface SubscriptionStats {
+  from: string;
+  to: string;
+  /** Deliveries looked at (of events received in the window). */
+  deliveries: number;
+  succeeded: number;
+  failed: number;
+  dead: number;
+  pending: number;
+  /** Succeeded of the settled (succeeded, failed, dead); null when none settled. */
+  successRate: number | null;
+  /** False when the window held more than {@link STATS_SCAN_LIMIT} deliveries (the figures are of the newest). */
+  complete: boolean;
+}
 
 /** Deliveries one recover call looks at; the rest is left for the next call (its cursor). */
 export const RECOVER_SCAN_LIMIT = 1000;
@@ -222,12 +242,48 @@ export class Management {
     subscriptionId: string,
     limit: number,
     cursor?: string,
+    filter: Omit<DeliveryListQuery, 'limit' | 'cursor'> = {},
   ): Promise<Page<Delivery>> {
     await this.getSubscription(tenant, subscriptionId);
     return this.deps.store.listDeliveriesBySubscription(subscriptionId, {
       limit,
       ...(cursor ? { cursor } : {}),
+      ...filter,
     });
+  }
+
+  /**
+   * How a subscription's deliveries of the last 24 h (by event receipt time) went: counts per
+   * status and the success rate of the settled ones (succeeded of succeeded, failed and dead).
+   * Looks at up to {@link STATS_SCAN_LIMIT} deliveries; `complete` says whether that was all.
+   */
+  async subscriptionStats(tenant: string, subscriptionId: string): Promise<SubscriptionStats> {
+    await this.getSubscription(tenant, subscriptionId);
+    const to = this.deps.clock.now();
+    const from = new Date(to.getTime() - STATS_WINDOW_MS);
+    const counts = { succeeded: 0, failed: 0, dead: 0, pending: 0 };
+    let cursor: string | undefined;
+    let seen = 0;
+    do {
+      const page = await this.deps.store.listDeliveriesBySubscription(subscriptionId, {
+        limit: 100,
+        from: from.toISOString(),
+        to: to.toISOString(),
+        ...(cursor ? { cursor } : {}),
+      });
+      for (const d of page.items) counts[d.status]++;
+      seen += page.items.length;
+      cursor = page.next;
+    } while (cursor && seen < STATS_SCAN_LIMIT);
+    const settled = counts.succeeded + counts.failed + counts.dead;
+    return {
+      from: from.toISOString(),
+      to: to.toISOString(),
+      deliveries: seen,
+      ...counts,
+      successRate: settled ? counts.succeeded / settled : null,
+      complete: !cursor,
+    };
   }
 
   /** The tenant's events, newest first (by type and receipt-time window). */
@@ -319,6 +375,15 @@ export class Management {
   }
 
   /** Replay every event accepted within the window to today's matching subscriptions. */
+  listReplays(): Promise<ReplayStatus[]> {
+    return this.deps.replayer.list();
+  }
+
+  /** Tasks in the delivery DLQ now, every tenant's (the operator's figure). */
+  async deadLetterCount(): Promise<{ count: number }> {
+    return { count: await this.deps.tasks.deadLetterCount() };
+  }
+
   replay(window: { from: Date; to: Date }): Promise<ReplayStatus> {
     return this.deps.replayer.start(window);
   }

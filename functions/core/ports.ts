@@ -1,5 +1,5 @@
 import type { EventType, JsonObject } from './catalog/event-type.ts';
-import type { Attempt, Delivery, DeliveryTask } from './delivery/model.ts';
+import type { Attempt, Delivery, DeliveryStatus, DeliveryTask } from './delivery/model.ts';
 import type { RelayEvent } from './event.ts';
 import type { Subscription } from './subscription.ts';
 
@@ -127,6 +127,19 @@ export interface StoredEvent {
   deliveryIds: readonly string[];
 }
 
+/**
+ * A subscription's deliveries: a page, within a window on their event's receipt time, of one
+ * status or event type. A filtered page may hold fewer than `limit`: follow `next`.
+ */
+export interface DeliveryListQuery {
+  limit: number;
+  cursor?: string | undefined;
+  from?: string | undefined;
+  to?: string | undefined;
+  status?: DeliveryStatus | undefined;
+  eventType?: string | undefined;
+}
+
 /** `GET /v1/events`: newest first, optionally one type and a window on receipt time. */
 export interface EventListQuery {
   limit: number;
@@ -160,10 +173,7 @@ export interface DeliveryStore {
    * Newest first by their event's receipt time (a replayed delivery sorts with its event);
    * `from`/`to` bound that time (ISO 8601, inclusive).
    */
-  listDeliveriesBySubscription(
-    subscriptionId: string,
-    opts: { limit: number; cursor?: string; from?: string; to?: string },
-  ): Promise<Page<Delivery>>;
+  listDeliveriesBySubscription(subscriptionId: string, opts: DeliveryListQuery): Promise<Page<Delivery>>;
   listDeliveriesByEvent(tenant: string, eventId: string): Promise<Delivery[]>;
   /** Writes a delivery only over the version whose `deadMessageId` is `expected`; false otherwise. */
   replaceDelivery(next: Delivery, expected: { deadMessageId: string }): Promise<boolean>;
@@ -249,6 +259,8 @@ export interface TaskQueue {
   startRedrive(): Promise<RedriveStatus>;
   /** The latest redrive's progress, or undefined when none was ever started. */
   redriveStatus(): Promise<RedriveStatus | undefined>;
+  /** Tasks in the dead-letter queue now (SQS: approximate, as the console shows it). */
+  deadLetterCount(): Promise<number>;
 }
 
 /**
@@ -366,6 +378,8 @@ export interface ReplayStatus {
 export interface EventReplayer {
   start(window: ReplayWindow): Promise<ReplayStatus>;
   status(id: string): Promise<ReplayStatus | undefined>;
+  /** The relay's replays, newest first. */
+  list(): Promise<ReplayStatus[]>;
 }
 
 /** What a receiver answered. `status` 0 never appears here: transport failures throw. */

@@ -252,3 +252,29 @@ export const EventTypeListSchema = z.strictObject({
   eventTypes: z.array(EventTypeSchema),
   next: z.nullable(z.string()),
 });
+
+/** A subscription's last 24 h (core/management.ts subscriptionStats). */
+export const SubscriptionStatsSchema = z.strictObject({
+  from: isoInstant('Window start'),
+  to: isoInstant('Window end (now)'),
+  deliveries: count('Deliveries looked at, of events received in the window'),
+  succeeded: count('Succeeded'),
+  failed: count('Given up outside the DLQ'),
+  dead: count('In the DLQ'),
+  pending: count('Still being attempted'),
+  successRate: z.nullable(
+    z
+      .number()
+      .check(z.describe('Succeeded of the settled (succeeded, failed, dead), 0-1; null when none settled')),
+  ),
+  complete: z
+    .boolean()
+    .check(
+      z.describe('False when the window held more than 1,000 deliveries (the figures are of the newest)'),
+    ),
+});
+
+export const ReplayListSchema = z.strictObject({ replays: z.array(ReplayStatusSchema) });
+export const DeadLetterCountSchema = z.strictObject({
+  count: count('Tasks in the delivery DLQ now, every tenant (approximate, as SQS counts)'),
+});

@@ -36,7 +36,7 @@ import {
   parseBody,
   parseValue,
 } from './http.ts';
-import { isPortalPath } from './portal.ts';
+import { isConsolePath, isPortalPath } from './portal.ts';
 import { findRoute } from './routes.ts';
 
 export interface ApiDeps extends ManagementDeps {
@@ -50,6 +50,8 @@ export interface ApiDeps extends ManagementDeps {
   openApi?: () => Promise<unknown>;
   /** The endpoint portal's page and files (handlers/portal.ts); absent: 404. */
   portalPage?: (event: APIGatewayProxyEventV2) => Promise<HttpResult>;
+  /** The operator console's page and files (handlers/portal.ts makeStaticAppHandler); absent: 404. */
+  consolePage?: (event: APIGatewayProxyEventV2) => Promise<HttpResult>;
 }
 
 /** `?limit=&cursor=` of the paged listings. */
@@ -66,6 +68,18 @@ const isoDateTime = z.iso.datetime({
 /** `GET /v1/events?type=&from=&to=&limit=&cursor=`. */
 export const EventListQuerySchema = z.extend(PageQuerySchema, {
   type: z.optional(EventTypeSchema),
+  from: z.optional(isoDateTime),
+  to: z.optional(isoDateTime),
+});
+
+/** `GET /v1/subscriptions/{id}/deliveries?status=&eventType=&from=&to=&limit=&cursor=`. */
+export const DeliveryListQuerySchema = z.extend(PageQuerySchema, {
+  status: z.optional(
+    z.enum(['pending', 'succeeded', 'failed', 'dead'], {
+      error: 'must be pending, succeeded, failed or dead',
+    }),
+  ),
+  eventType: z.optional(EventTypeSchema),
   from: z.optional(isoDateTime),
   to: z.optional(isoDateTime),
 });
@@ -169,8 +183,18 @@ export function makeApiHandler(deps: ApiDeps) {
       return { statusCode: 204, body: '' };
     },
     'GET /v1/subscriptions/{id}/deliveries': async ({ tenant, params, event }) => {
-      const q = page(event);
-      const result = await m.listDeliveries(tenant, params.id as string, q.limit, q.cursor);
+      const q = parseValue(
+        event.queryStringParameters ?? {},
+        DeliveryListQuerySchema,
+        'query string is invalid',
+      );
+      const iso = (t: string | undefined) => (t === undefined ? undefined : new Date(t).toISOString());
+      const result = await m.listDeliveries(tenant, params.id as string, q.limit, q.cursor, {
+        from: iso(q.from),
+        to: iso(q.to),
+        status: q.status,
+        eventType: q.eventType,
+      });
       return json(200, { deliveries: result.items.map(toPublicDelivery), next: result.next ?? null });
     },
     'GET /v1/events': async ({ tenant, event }) => {
@@ -190,6 +214,8 @@ export function makeApiHandler(deps: ApiDeps) {
       const result = await m.listEvents(tenant, { limit: q.limit, cursor: q.cursor, type: q.type, from, to });
       return json(200, { events: result.items.map(publicEvent), next: result.next ?? null });
     },
+    'GET /v1/subscriptions/{id}/stats': async ({ tenant, params }) =>
+      json(200, await m.subscriptionStats(tenant, params.id as string)),
     'GET /v1/events/{id}': async ({ tenant, params }) => {
       const { event, deliveries } = await m.getEvent(tenant, params.id as string);
       return json(200, { ...publicEvent(event), deliveries: deliveries.map(toPublicDelivery) });
@@ -258,6 +284,8 @@ export function makeApiHandler(deps: ApiDeps) {
       return json(202, await m.replay(window));
     },
     'GET /v1/replays/{id}': async ({ params }) => json(200, await m.replayStatus(params.id as string)),
+    'GET /v1/replays': async () => json(200, { replays: await m.listReplays() }),
+    'GET /v1/admin/dlq': async () => json(200, await m.deadLetterCount()),
   };
 
   return async (event: APIGatewayProxyEventV2): Promise<HttpResult> => {
@@ -275,6 +303,10 @@ export function makeApiHandler(deps: ApiDeps) {
       if (method === 'GET' && isPortalPath(path)) {
         if (!deps.portalPage) throw routeNotFound(method, path);
         return await deps.portalPage(event);
+      }
+      if (method === 'GET' && isConsolePath(path)) {
+        if (!deps.consolePage) throw routeNotFound(method, path);
+        return await deps.consolePage(event);
       }
       const found = findRoute(method, path);
       // Authenticate before saying anything about routes, so the API's shape is not probeable.

@@ -24,6 +24,7 @@ import {
   MAX_FILTER_VALUES,
 } from '../core/subscriptions/filter.ts';
 import {
+  DeliveryListQuerySchema,
   EventListQuerySchema,
   KeyListQuerySchema,
   PageQuerySchema,
@@ -82,6 +83,9 @@ const RESPONSE_SCHEMAS: Record<string, Schema> = {
   RedriveStatus: S.RedriveStatusSchema,
   RecoverResult: S.RecoverResultSchema,
   ReplayStatus: S.ReplayStatusSchema,
+  ReplayList: S.ReplayListSchema,
+  DeadLetterCount: S.DeadLetterCountSchema,
+  SubscriptionStats: S.SubscriptionStatsSchema,
   ApiKey: S.ApiKeySchema,
   ApiKeyCreated: S.ApiKeyCreatedSchema,
   PortalSession: S.PortalSessionSchema,
@@ -98,6 +102,7 @@ const TAGS = {
   Replays: 'Replaying archived events (admin key).',
   'API keys': 'Tenant API keys, managed with the admin key.',
   Portal: "Links to the endpoint portal: a short-lived session for one tenant's endpoints and log.",
+  Console: "The operator console's page and files; it calls the admin routes with the admin key pasted in.",
 } as const;
 type Tag = keyof typeof TAGS;
 
@@ -148,6 +153,26 @@ export const OPERATIONS: Record<string, OperationMeta> = {
     operationId: 'getPortalStyles',
     summary: "The endpoint portal's styles",
     tag: 'Portal',
+    responses: { 200: { description: 'The stylesheet (text/css)' } },
+  },
+  'GET /console': {
+    operationId: 'getConsolePage',
+    summary: 'The operator console (HTML)',
+    description:
+      'Tenants and their keys, the DLQ and its redrive, replays; sign in with the admin key. Strict Content-Security-Policy; never framed.',
+    tag: 'Console',
+    responses: { 200: { description: 'The page (text/html)' } },
+  },
+  'GET /console/app.js': {
+    operationId: 'getConsoleScript',
+    summary: "The operator console's script",
+    tag: 'Console',
+    responses: { 200: { description: 'An ES module (text/javascript)' } },
+  },
+  'GET /console/app.css': {
+    operationId: 'getConsoleStyles',
+    summary: "The operator console's styles",
+    tag: 'Console',
     responses: { 200: { description: 'The stylesheet (text/css)' } },
   },
   'GET /openapi.json': {
@@ -366,11 +391,23 @@ export const OPERATIONS: Record<string, OperationMeta> = {
   'GET /v1/subscriptions/{id}/deliveries': {
     operationId: 'listSubscriptionDeliveries',
     summary: "A subscription's deliveries, newest first",
+    description:
+      'Optionally of one `status` or `eventType`, of events received within `from` and `to`. A filtered page may hold fewer than `limit`: follow `next`.',
     tag: 'Deliveries',
     params: { id: 'The subscription id' },
-    query: PageQuerySchema,
+    query: DeliveryListQuerySchema,
     responses: { 200: { description: 'A page of deliveries', schema: S.DeliveryPageSchema } },
     errors: { 400: 'The query string is invalid', 404: true },
+  },
+  'GET /v1/subscriptions/{id}/stats': {
+    operationId: 'getSubscriptionStats',
+    summary: "A subscription's last 24 hours",
+    description:
+      'Deliveries of events received in the last 24 h by status, and the success rate of the settled ones.',
+    tag: 'Subscriptions',
+    params: { id: 'The subscription id' },
+    responses: { 200: { description: 'The figures', schema: S.SubscriptionStatsSchema } },
+    errors: { 404: true },
   },
   'GET /v1/deliveries/{id}': {
     operationId: 'getDelivery',
@@ -442,6 +479,19 @@ export const OPERATIONS: Record<string, OperationMeta> = {
     params: { id: 'The replay id' },
     responses: { 200: { description: 'Its progress', schema: S.ReplayStatusSchema } },
     errors: { 404: true },
+  },
+  'GET /v1/replays': {
+    operationId: 'listReplays',
+    summary: 'Replays, newest first',
+    tag: 'Replays',
+    responses: { 200: { description: 'Each replay and its progress', schema: S.ReplayListSchema } },
+  },
+  'GET /v1/admin/dlq': {
+    operationId: 'countDeadLetters',
+    summary: 'Tasks in the delivery DLQ, every tenant',
+    description: "The operator's figure (a tenant's own dead deliveries: GET /v1/dlq).",
+    tag: 'DLQ',
+    responses: { 200: { description: 'The count', schema: S.DeadLetterCountSchema } },
   },
   'POST /v1/portal-sessions': {
     operationId: 'createPortalSession',

@@ -9,7 +9,8 @@ import type { HttpResult } from './http.ts';
 /**
  * The endpoint portal's static files (portal/, bundled by portal/build.ts), served from the same
  * origin as the API it calls, before any authentication: the page holds no data, the token
- * travels in the URL fragment and then only as the Bearer of the API calls.
+ * travels in the URL fragment and then only as the Bearer of the API calls. The operator console
+ * (portal/src/console, at `/console`) is served the same way; its key is pasted into its page.
  */
 
 /** What the portal handler serves: add these to ROUTES (public, target api). */
@@ -18,6 +19,16 @@ export type PortalPath = (typeof PORTAL_PATHS)[number];
 
 export const isPortalPath = (path: string): path is PortalPath =>
   (PORTAL_PATHS as readonly string[]).includes(path);
+
+/** What the operator console's handler serves: in ROUTES too (public, target api). */
+export const CONSOLE_PATHS = ['/console', '/console/app.js', '/console/app.css'] as const;
+export type ConsolePath = (typeof CONSOLE_PATHS)[number];
+
+export const isConsolePath = (path: string): path is ConsolePath =>
+  (CONSOLE_PATHS as readonly string[]).includes(path);
+
+/** Where a static app lives: its page at `base`, its files at `base/app.js` and `base/app.css`. */
+export type AppBase = '/portal' | '/console';
 
 export interface PortalAssets {
   js: string;
@@ -55,17 +66,19 @@ export function portalCsp(frameAncestors: readonly string[]): string {
   ].join('; ');
 }
 
-const CONTENT_TYPES: Record<PortalPath, string> = {
-  '/portal': 'text/html; charset=utf-8',
-  '/portal/app.js': 'text/javascript; charset=utf-8',
-  '/portal/app.css': 'text/css; charset=utf-8',
+const CONTENT_TYPES: Record<keyof PortalAssets, string> = {
+  html: 'text/html; charset=utf-8',
+  js: 'text/javascript; charset=utf-8',
+  css: 'text/css; charset=utf-8',
 };
 
-const KEYS: Record<PortalPath, keyof PortalAssets> = {
-  '/portal': 'html',
-  '/portal/app.js': 'js',
-  '/portal/app.css': 'css',
-};
+/** The asset a path under `base` names, if any: the page, the script or the style. */
+function assetOf(base: AppBase, path: string): keyof PortalAssets | undefined {
+  if (path === base) return 'html';
+  if (path === `${base}/app.js`) return 'js';
+  if (path === `${base}/app.css`) return 'css';
+  return undefined;
+}
 
 /** The short content hash build.ts puts in `?v=` of the page's links (see {@link assetVersion}). */
 export function assetVersion(content: string): string {
@@ -82,6 +95,19 @@ export function makePortalHandler(
   assets: () => Promise<PortalAssets>,
   opts: PortalHandlerOptions,
 ): (event: APIGatewayProxyEventV2) => Promise<HttpResult> {
+  return makeStaticAppHandler('/portal', assets, opts);
+}
+
+/**
+ * {@link makePortalHandler} for any of the static apps: `/portal` or `/console` (the operator
+ * console, which no one frames: pass `frameAncestors: []`). Same CSP, headers and caching.
+ */
+export function makeStaticAppHandler(
+  base: AppBase,
+  assets: () => Promise<PortalAssets>,
+  opts: PortalHandlerOptions,
+): (event: APIGatewayProxyEventV2) => Promise<HttpResult> {
+  const name = base === '/portal' ? 'portal' : 'console';
   const csp = portalCsp(opts.frameAncestors);
   const security: Record<string, string> = {
     'content-security-policy': csp,
@@ -116,7 +142,8 @@ export function makePortalHandler(
   return async (event) => {
     const method = event.requestContext.http.method.toUpperCase();
     const path = event.rawPath.length > 1 ? event.rawPath.replace(/\/+$/, '') : event.rawPath;
-    if (!isPortalPath(path)) return plain(404, 'not found', security);
+    const key = assetOf(base, path);
+    if (!key) return plain(404, 'not found', security);
     if (method !== 'GET' && method !== 'HEAD') {
       return { ...plain(405, 'method not allowed', security), headers: { ...security, allow: 'GET, HEAD' } };
     }
@@ -124,15 +151,14 @@ export function makePortalHandler(
     try {
       a = await load();
     } catch (err) {
-      logger.error('portal assets could not be loaded', { error: err as Error });
-      return plain(503, 'the portal is not available right now; retry in a moment', security);
+      logger.error(`${name} assets could not be loaded`, { error: err as Error });
+      return plain(503, `the ${name} is not available right now; retry in a moment`, security);
     }
-    const key = KEYS[path];
     const etag = a.etag[key];
     const versioned = key !== 'html' && event.queryStringParameters?.v === etag.slice(1, -1);
     const headers = {
       ...security,
-      'content-type': CONTENT_TYPES[path],
+      'content-type': CONTENT_TYPES[key],
       'cache-control': versioned ? 'public, max-age=31536000, immutable' : 'no-cache',
       etag,
     };
@@ -152,7 +178,7 @@ function plain(statusCode: number, text: string, security: Record<string, string
   };
 }
 
-/** The files portal/build.ts wrote into `dir` (the Lambda bundle's copy, on AWS). */
+/** The files portal/build.ts wrote into `dir` (the Lambda bundle's copy, on AWS); the console's too. */
 export async function portalAssetsFromDir(dir: string): Promise<PortalAssets> {
   const [html, js, css] = await Promise.all(
     [PORTAL_FILES.html, PORTAL_FILES.js, PORTAL_FILES.css].map((f) => readFile(join(dir, f), 'utf8')),

@@ -26,6 +26,10 @@ export const ROUTES: readonly Route[] = [
   { method: 'GET', path: '/portal', target: 'api', public: true },
   { method: 'GET', path: '/portal/app.js', target: 'api', public: true },
   { method: 'GET', path: '/portal/app.css', target: 'api', public: true },
+  // The operator console's (portal/src/console): the admin key is pasted into the page.
+  { method: 'GET', path: '/console', target: 'api', public: true },
+  { method: 'GET', path: '/console/app.js', target: 'api', public: true },
+  { method: 'GET', path: '/console/app.css', target: 'api', public: true },
   { method: 'POST', path: '/v1/events', target: 'ingest' },
   { method: 'POST', path: '/v1/events/batch', target: 'ingest' },
   { method: 'GET', path: '/v1/events', target: 'api' },
@@ -39,6 +43,7 @@ export const ROUTES: readonly Route[] = [
   { method: 'POST', path: '/v1/subscriptions/{id}/test', target: 'api', portal: true },
   { method: 'POST', path: '/v1/subscriptions/{id}/rotate-secret', target: 'api', portal: true },
   { method: 'GET', path: '/v1/subscriptions/{id}/deliveries', target: 'api', portal: true },
+  { method: 'GET', path: '/v1/subscriptions/{id}/stats', target: 'api', portal: true },
   { method: 'GET', path: '/v1/deliveries/{id}', target: 'api', portal: true },
   { method: 'POST', path: '/v1/deliveries/{id}/retry', target: 'api', portal: true },
   { method: 'GET', path: '/v1/dlq', target: 'api' },
@@ -55,6 +60,8 @@ export const ROUTES: readonly Route[] = [
   { method: 'POST', path: '/v1/subscriptions/{id}/recover', target: 'api', portal: true },
   { method: 'POST', path: '/v1/replays', target: 'api', admin: true },
   { method: 'GET', path: '/v1/replays/{id}', target: 'api', admin: true },
+  { method: 'GET', path: '/v1/replays', target: 'api', admin: true },
+  { method: 'GET', path: '/v1/admin/dlq', target: 'api', admin: true },
   // Links to the endpoint portal for one tenant (core/portal/session.ts).
   { method: 'POST', path: '/v1/portal-sessions', target: 'api', either: true },
   { method: 'DELETE', path: '/v1/portal-sessions/{id}', target: 'api', either: true },

@@ -5,7 +5,7 @@ import { EventBridgeBus } from '../adapters/aws/event-bus.ts';
 import { ArchiveReplayer } from '../adapters/aws/replayer.ts';
 import { systemClock } from '../core/ports.ts';
 import { makeApiHandler } from '../handlers/api.ts';
-import { makePortalHandler, portalAssetsFromDir } from '../handlers/portal.ts';
+import { makePortalHandler, makeStaticAppHandler, portalAssetsFromDir } from '../handlers/portal.ts';
 import { authenticator, config, dynamoStore, targets, taskQueue } from './clients.ts';
 import { requireEnv } from './env.ts';
 
@@ -39,6 +39,15 @@ export const handler = makeApiHandler({
     {
       frameAncestors: config.portalFrameAncestors,
     },
+  ),
+  // The operator console's, beside them (`RELAY_CONSOLE_DIR` elsewhere, for tests); never framed.
+  consolePage: makeStaticAppHandler(
+    '/console',
+    () =>
+      portalAssetsFromDir(
+        process.env.RELAY_CONSOLE_DIR ?? fileURLToPath(new URL('./console/', import.meta.url)),
+      ),
+    { frameAncestors: [] },
   ),
 });
 

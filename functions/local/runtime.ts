@@ -46,7 +46,7 @@ import { makeOrderedHandler } from '../handlers/ordered.ts';
 import { findRoute } from '../handlers/routes.ts';
 import { GATEWAY_MAX_BODY_BYTES, toApiGatewayEvent, writeResult } from './apigw.ts';
 import { ensureTable, localDynamoClient, startDynalite } from './dynalite.ts';
-import { localPortalHandler } from './portal.ts';
+import { localConsoleHandler, localPortalHandler } from './portal.ts';
 
 export interface LocalRelayOptions {
   config: RelayConfig;
@@ -172,6 +172,7 @@ export async function startLocalRelay(opts: LocalRelayOptions): Promise<LocalRel
     // The portal is served by this server: its links name its own origin.
     portal: { sessions: store, url: (event) => `http://${event.headers.host ?? '127.0.0.1'}/portal` },
     portalPage: localPortalHandler(config.portalFrameAncestors),
+    consolePage: localConsoleHandler(),
   });
   const deliveryConcurrency = opts.deliveryConcurrency ?? DELIVERY_CONCURRENCY;
   const deliveryBatch = opts.deliveryBatchSize ?? DELIVERY_BATCH_SIZE;

@@ -14,7 +14,8 @@ export interface Endpoint {
   format: 'json' | 'xml';
   filter?: unknown;
   headers?: Record<string, string>;
-  auth?: { type: string; [k: string]: unknown };
+  /** Type and non-secret fields only: the API never shows a password, token or client secret. */
+  auth?: PublicAuth;
   failingSince?: string;
   circuit?: HealthCircuit;
   disabledReason?: string;
@@ -67,12 +68,67 @@ export interface EventType {
   deprecated?: boolean;
 }
 
+export type AuthType = 'basic' | 'bearer' | 'oauth2';
+
+/** What the API shows of an endpoint's auth. */
+export type PublicAuth =
+  | { type: 'basic'; username: string }
+  | { type: 'bearer' }
+  | { type: 'oauth2'; tokenUrl: string; clientId: string; scope?: string; audience?: string };
+
+/** An auth as sent: with its secret (write-only). */
+export type AuthInput =
+  | { type: 'basic'; username: string; password: string }
+  | { type: 'bearer'; token: string }
+  | {
+      type: 'oauth2';
+      tokenUrl: string;
+      clientId: string;
+      clientSecret: string;
+      scope?: string;
+      audience?: string;
+    };
+
 export interface EndpointInput {
   url: string;
   eventTypes: string[];
   description?: string;
   enabled?: boolean;
   format?: 'json' | 'xml';
+  /** `null` (in a patch) removes it. */
+  filter?: Record<string, unknown> | null;
+  headers?: Record<string, string> | null;
+  auth?: AuthInput | null;
+}
+
+/** `GET /v1/subscriptions/{id}/stats`: the last 24 h. */
+export interface EndpointStats {
+  from: string;
+  to: string;
+  deliveries: number;
+  succeeded: number;
+  failed: number;
+  dead: number;
+  pending: number;
+  /** Succeeded of the settled ones, 0..1; null when none settled. */
+  successRate: number | null;
+  /** False when the window held more deliveries than the relay looks at. */
+  complete: boolean;
+}
+
+/** The delivery log's filters (`GET /v1/subscriptions/{id}/deliveries?...`). */
+export interface DeliveryQuery {
+  status?: DeliveryStatus;
+  eventType?: string;
+  /** ISO instants. */
+  from?: string;
+  to?: string;
+}
+
+export interface RecoverResult {
+  queued: number;
+  scanned: number;
+  next: string | null;
 }
 
 /** An error answer of the API, or a network failure (`status` 0). */
@@ -91,53 +147,67 @@ export class ApiError extends Error {
   }
 }
 
+/**
+ * One same-origin call of the relay's API with a Bearer token: its JSON answer, or an ApiError
+ * (status 0: the relay was not reached). `onUnauthorized` hears of every 401.
+ */
+export async function relayCall<T>(
+  token: string,
+  method: string,
+  path: string,
+  body: unknown,
+  onUnauthorized: (err: ApiError) => void,
+): Promise<T> {
+  let res: Response;
+  try {
+    res = await fetch(path, {
+      method,
+      headers: {
+        authorization: `Bearer ${token}`,
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+      },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      credentials: 'omit',
+      cache: 'no-store',
+      referrerPolicy: 'no-referrer',
+    });
+  } catch {
+    throw new ApiError(
+      0,
+      'network_error',
+      'The relay could not be reached: check your connection and retry.',
+    );
+  }
+  const text = await res.text();
+  let parsed: unknown;
+  try {
+    parsed = text ? JSON.parse(text) : undefined;
+  } catch {
+    parsed = undefined;
+  }
+  if (!res.ok) {
+    const e = (parsed as { error?: { code?: string; message?: string; details?: ApiError['details'] } })
+      ?.error;
+    const err = new ApiError(
+      res.status,
+      e?.code ?? `http_${res.status}`,
+      e?.message ?? `The relay answered ${res.status} ${res.statusText}.`,
+      Array.isArray(e?.details) ? e.details : [],
+    );
+    if (err.unauthorized) onUnauthorized(err);
+    throw err;
+  }
+  return parsed as T;
+}
+
 export class Api {
   /** Called on any 401, so the app can show the sign-in state. */
   onUnauthorized: (err: ApiError) => void = () => {};
 
   constructor(private readonly token: string) {}
 
-  private async call<T>(method: string, path: string, body?: unknown): Promise<T> {
-    let res: Response;
-    try {
-      res = await fetch(path, {
-        method,
-        headers: {
-          authorization: `Bearer ${this.token}`,
-          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-        },
-        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-        credentials: 'omit',
-        cache: 'no-store',
-        referrerPolicy: 'no-referrer',
-      });
-    } catch {
-      throw new ApiError(
-        0,
-        'network_error',
-        'The relay could not be reached: check your connection and retry.',
-      );
-    }
-    const text = await res.text();
-    let parsed: unknown;
-    try {
-      parsed = text ? JSON.parse(text) : undefined;
-    } catch {
-      parsed = undefined;
-    }
-    if (!res.ok) {
-      const e = (parsed as { error?: { code?: string; message?: string; details?: ApiError['details'] } })
-        ?.error;
-      const err = new ApiError(
-        res.status,
-        e?.code ?? `http_${res.status}`,
-        e?.message ?? `The relay answered ${res.status} ${res.statusText}.`,
-        Array.isArray(e?.details) ? e.details : [],
-      );
-      if (err.unauthorized) this.onUnauthorized(err);
-      throw err;
-    }
-    return parsed as T;
+  private call<T>(method: string, path: string, body?: unknown): Promise<T> {
+    return relayCall<T>(this.token, method, path, body, (err) => this.onUnauthorized(err));
   }
 
   listEndpoints = () =>
@@ -158,11 +228,26 @@ export class Api {
       `/v1/subscriptions/${enc(id)}/test`,
       eventType ? { eventType } : undefined,
     );
-  listDeliveries = (id: string, limit = 25, cursor?: string) =>
-    this.call<{ deliveries: Delivery[]; next: string | null }>(
+  listDeliveries = (id: string, query: DeliveryQuery & { limit?: number; cursor?: string } = {}) => {
+    const q = new URLSearchParams({ limit: String(query.limit ?? 25) });
+    for (const k of ['status', 'eventType', 'from', 'to', 'cursor'] as const) {
+      const v = query[k];
+      if (v) q.set(k, v);
+    }
+    return this.call<{ deliveries: Delivery[]; next: string | null }>(
       'GET',
-      `/v1/subscriptions/${enc(id)}/deliveries?limit=${limit}${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`,
+      `/v1/subscriptions/${enc(id)}/deliveries?${q}`,
     );
+  };
+  /** The 24 h health figures; undefined where the relay has no such route yet (404). */
+  getStats = (id: string) =>
+    this.call<EndpointStats>('GET', `/v1/subscriptions/${enc(id)}/stats`).catch((err: ApiError) => {
+      if (err.status === 404 || err.status === 405) return undefined;
+      throw err;
+    });
+  /** Queues again the failed deliveries of events received in the window (a page: follow `next`). */
+  recover = (id: string, window: { from: string; to: string; cursor?: string }) =>
+    this.call<RecoverResult>('POST', `/v1/subscriptions/${enc(id)}/recover`, window);
   getDelivery = (id: string) => this.call<Delivery>('GET', `/v1/deliveries/${enc(id)}`);
   retryDelivery = (id: string) => this.call<{ id: string }>('POST', `/v1/deliveries/${enc(id)}/retry`);
   getEvent = (id: string) => this.call<RelayEvent>('GET', `/v1/events/${enc(id)}`);

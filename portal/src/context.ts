@@ -4,7 +4,8 @@ import { h, notice } from './dom.ts';
 /** What every view gets: the API client, the catalog (fetched once), navigation, messages. */
 export interface Ctx {
   api: Api;
-  catalog(): Promise<EventType[]>;
+  /** `fresh`: fetched again (the catalog view), not the copy of the sign-in. */
+  catalog(fresh?: boolean): Promise<EventType[]>;
   /** Goes to `hash`; `message` shows above the next view. */
   navigate(hash: string, message?: string): void;
   /** A message in the page's live region, until the next navigation. */
@@ -19,12 +20,14 @@ export interface View {
 
 export type Route =
   | { name: 'endpoints' }
+  | { name: 'event-types' }
   | { name: 'endpoint'; id: string; delivery?: string }
   | { name: 'not-found'; hash: string };
 
 export function parseRoute(hash: string): Route {
   const path = hash.replace(/^#\/?/, '');
   if (path === '' || path === 'endpoints') return { name: 'endpoints' };
+  if (path === 'event-types') return { name: 'event-types' };
   const m = /^endpoints\/([^/]+)(?:\/deliveries\/([^/]+))?$/.exec(path);
   if (m?.[1]) {
     const id = safeDecode(m[1]);

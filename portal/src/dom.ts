@@ -71,6 +71,44 @@ export function field(
   return h('div', { class: 'field' }, h('label', { for: input.id }, label), input, hintEl);
 }
 
+/** Adds or removes `id` in the element's aria-describedby list. */
+export function describedBy(el: Element, id: string, on: boolean): void {
+  const ids = (el.getAttribute('aria-describedby') ?? '').split(/\s+/).filter((x) => x && x !== id);
+  if (on) ids.push(id);
+  if (ids.length) el.setAttribute('aria-describedby', ids.join(' '));
+  else el.removeAttribute('aria-describedby');
+}
+
+export interface ErrorLine {
+  el: HTMLElement;
+  show(messages: string[]): void;
+  clear(): void;
+}
+
+/**
+ * An error line under a field, tied to its inputs by aria-describedby (after the hint) and
+ * aria-invalid while it shows. `group` (a fieldset): described, never marked invalid.
+ */
+export function errorLine(targets: Element[], group?: Element): ErrorLine {
+  const el = h('p', { class: 'field-error', id: uid('err'), hidden: true });
+  const all = group ? [...targets, group] : targets;
+  return {
+    el,
+    show(messages) {
+      replace(el, ...messages.flatMap((m, i) => (i > 0 ? [h('br'), m] : [m])));
+      el.hidden = false;
+      for (const t of all) describedBy(t, el.id, true);
+      for (const t of targets) t.setAttribute('aria-invalid', 'true');
+    },
+    clear() {
+      replace(el);
+      el.hidden = true;
+      for (const t of all) describedBy(t, el.id, false);
+      for (const t of targets) t.removeAttribute('aria-invalid');
+    },
+  };
+}
+
 /** A checkbox with its label after it. */
 export function checkbox(label: Child, input: HTMLInputElement, hint?: string): HTMLElement {
   input.type = 'checkbox';

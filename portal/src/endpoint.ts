@@ -1,14 +1,49 @@
-import { type Delivery, type Endpoint, type EventType, matchesEventType, type RelayEvent } from './api.ts';
+import {
+  type ApiError,
+  type Delivery,
+  type DeliveryQuery,
+  type DeliveryStatus,
+  type Endpoint,
+  type EventType,
+  matchesEventType,
+  type RecoverResult,
+  type RelayEvent,
+} from './api.ts';
 import { type Ctx, endpointHash, errorNotice, type View } from './context.ts';
-import { field, h, notice, replace, time } from './dom.ts';
+import { errorLine, field, h, notice, replace, time, uid } from './dom.ts';
 import { healthLine, statusBadges } from './endpoints.ts';
 import { endpointForm } from './form.ts';
+import { rateLine } from './stats.ts';
 
 /** Polling of the log: quick for a while after an action (a test, a retry), slow otherwise. */
 const FAST_MS = 500;
 const SLOW_MS = 3000;
 const BURST_MS = 15_000;
 const PAGE = 25;
+/** The 24 h figures scan up to a thousand deliveries: fetched now and then, not on every poll. */
+const STATS_MS = 30_000;
+/** An exact event type, as the log's filter takes it (no wildcards). */
+const EXACT_TYPE = /^[A-Za-z0-9_]+(\.[A-Za-z0-9_]+)*$/;
+
+/** A `datetime-local` value (the reader's time zone) for an instant, to the second. */
+export function toLocalInput(d: Date): string {
+  return new Date(d.getTime() - d.getTimezoneOffset() * 60_000).toISOString().slice(0, 19);
+}
+
+/** A `datetime-local` value as an ISO instant; '' for empty, undefined when unreadable. */
+export function fromLocalInput(v: string): string | undefined {
+  if (!v) return '';
+  const d = new Date(v);
+  return Number.isNaN(d.getTime()) ? undefined : d.toISOString();
+}
+
+/** A labelled input with an error line under it. */
+function withError(label: string, input: HTMLInputElement | HTMLSelectElement, hint?: string) {
+  const el = field(label, input, hint);
+  const err = errorLine([input]);
+  el.append(err.el);
+  return { el, input, err };
+}
 
 const STATUS_LABELS: Record<Delivery['status'], string> = {
   succeeded: 'Succeeded',
@@ -67,7 +102,11 @@ export function endpointView(ctx: Ctx, id: string, initialDelivery?: string): En
   let selected = initialDelivery;
   let selectedFallback: Delivery | undefined;
   const events = new Map<string, RelayEvent | 'loading' | Error>();
-  let filter = '';
+  /** The log's filters as sent; `gen` counts their changes, so an older answer is dropped. */
+  let query: DeliveryQuery = {};
+  let gen = 0;
+  let logLoaded = false;
+  let statsAt = 0;
   let timer: ReturnType<typeof setTimeout> | undefined;
   let burstUntil = 0;
   let disposed = false;
@@ -88,19 +127,82 @@ export function endpointView(ctx: Ctx, id: string, initialDelivery?: string): En
     badges,
     health,
   );
+  const rateSlot = h('div', { class: 'rate-slot' });
+  top.append(rateSlot);
 
   const logTable = h('div', { class: 'log-table' });
   const logStatus = h('p', { class: 'hint log-updated', 'aria-live': 'off' });
-  const filterSelect = h(
-    'select',
-    { name: 'statusFilter' },
-    h('option', { value: '' }, 'All'),
-    h('option', { value: 'succeeded' }, 'Succeeded'),
-    h('option', { value: 'pending' }, 'Pending / retrying'),
-    h('option', { value: 'failed' }, 'Failed'),
+  const statusFilter = withError(
+    'Status',
+    h(
+      'select',
+      { name: 'status' },
+      h('option', { value: '' }, 'All'),
+      h('option', { value: 'succeeded' }, STATUS_LABELS.succeeded),
+      h('option', { value: 'pending' }, 'Pending / retrying'),
+      h('option', { value: 'dead' }, STATUS_LABELS.dead),
+      h('option', { value: 'failed' }, STATUS_LABELS.failed),
+    ),
   );
+  const typeListId = uid('types');
+  const typeList = h('datalist', { id: typeListId });
+  const typeFilter = withError(
+    'Event type',
+    h('input', {
+      type: 'text',
+      name: 'eventType',
+      list: typeListId,
+      autocomplete: 'off',
+      spellcheck: 'false',
+      placeholder: 'any',
+      maxlength: 128,
+    }),
+  );
+  const fromFilter = withError('From', h('input', { type: 'datetime-local', name: 'from', step: 1 }));
+  const toFilter = withError('To', h('input', { type: 'datetime-local', name: 'to', step: 1 }));
+  const filterFields = { status: statusFilter, eventType: typeFilter, from: fromFilter, to: toFilter };
+  const clearButton = h('button', { type: 'button' }, 'Clear');
   const refreshButton = h('button', { type: 'button' }, 'Refresh');
-  const moreButton = h('button', { type: 'button', class: 'more', hidden: true }, 'Load older deliveries');
+  const logFilters = h(
+    'form',
+    { class: 'row toolbar log-filters', 'aria-label': 'Filter the delivery log', novalidate: true },
+    statusFilter.el,
+    typeFilter.el,
+    typeList,
+    fromFilter.el,
+    toFilter.el,
+    h(
+      'div',
+      { class: 'actions' },
+      h('button', { type: 'submit' }, 'Apply filters'),
+      clearButton,
+      refreshButton,
+    ),
+  );
+  const moreButton = h('button', { type: 'button', class: 'more', hidden: true }, 'Load more');
+
+  const recoverFrom = withError(
+    'From',
+    h('input', {
+      type: 'datetime-local',
+      name: 'recoverFrom',
+      step: 1,
+      required: true,
+      value: toLocalInput(new Date(Date.now() - 24 * 3_600_000)),
+    }),
+  );
+  const recoverTo = withError(
+    'To (empty: now)',
+    h('input', { type: 'datetime-local', name: 'recoverTo', step: 1 }),
+  );
+  const recoverButton = h('button', { type: 'submit', class: 'primary' }, 'Recover');
+  const recoverResult = h('div', { class: 'recover-result', 'aria-live': 'polite' });
+  const recoverForm = h(
+    'form',
+    { class: 'recover-form', novalidate: true },
+    h('div', { class: 'row' }, recoverFrom.el, recoverTo.el, h('div', { class: 'actions' }, recoverButton)),
+    recoverResult,
+  );
   const panel = h('div', { class: 'panel-slot' });
 
   const settingsSlot = h('div', {}, notice('loading', 'Loading…'));
@@ -130,15 +232,21 @@ export function endpointView(ctx: Ctx, id: string, initialDelivery?: string): En
       'section',
       { class: 'card', 'aria-labelledby': 'log-heading' },
       h('h2', { id: 'log-heading' }, 'Delivery log'),
-      h(
-        'div',
-        { class: 'row toolbar' },
-        field('Status', filterSelect),
-        h('div', { class: 'actions' }, refreshButton),
-        logStatus,
-      ),
+      logFilters,
+      logStatus,
       h('div', { class: 'log' }, logTable, moreButton),
       panel,
+    ),
+    h(
+      'section',
+      { class: 'card', 'aria-labelledby': 'recover-heading' },
+      h('h2', { id: 'recover-heading' }, 'Recover failed deliveries'),
+      h(
+        'p',
+        { class: 'hint' },
+        'After an outage of your server: sends again every delivery that failed (gave up) for the events received in a time window.',
+      ),
+      recoverForm,
     ),
     h(
       'section',
@@ -208,28 +316,39 @@ export function endpointView(ctx: Ctx, id: string, initialDelivery?: string): En
       ...candidates.map((t) => h('option', { value: t.name }, `${t.name} (its catalog example)`)),
     );
     testSelect.value = candidates.some((t) => t.name === current) ? current : '';
+    replace(
+      typeList,
+      ...catalog
+        .filter((t) => types.some((f) => matchesEventType(f, t.name)))
+        .map((t) => h('option', { value: t.name })),
+    );
   };
 
+  /** The loaded pages; filtered here too, so a relay that ignores a filter still shows it right. */
   const shown = () => {
     const all = [...firstPage, ...older.filter((o) => !firstPage.some((f) => f.id === o.id))];
-    return filter === ''
-      ? all
-      : all.filter((d) =>
-          filter === 'failed' ? d.status === 'failed' || d.status === 'dead' : d.status === filter,
-        );
+    return all.filter(
+      (d) =>
+        (!query.status || d.status === query.status) && (!query.eventType || d.eventType === query.eventType),
+    );
   };
+  const filtered = () => Object.values(query).some(Boolean);
 
   const renderLog = () => {
     const rows = shown();
     moreButton.hidden = !next;
-    renderIfChanged(logTable, JSON.stringify([rows, selected, lastError ? String(lastError) : '']), () => {
+    const key = JSON.stringify([rows, selected, lastError ? String(lastError) : '', logLoaded, next, query]);
+    renderIfChanged(logTable, key, () => {
       if (lastError && firstPage.length === 0)
         return errorNotice(lastError, 'The delivery log could not be loaded');
+      if (!logLoaded) return notice('loading', 'Loading the deliveries…');
       if (rows.length === 0) {
-        return filter
+        return filtered()
           ? notice(
               'empty',
-              'No deliveries with this status among those loaded. Choose “All” to see every one.',
+              next
+                ? 'None of the deliveries looked at so far match these filters: “Load more” looks further back.'
+                : 'No deliveries match these filters. Choose “Clear” to see every one.',
             )
           : notice(
               'empty',
@@ -461,12 +580,18 @@ export function endpointView(ctx: Ctx, id: string, initialDelivery?: string): En
   async function tick() {
     if (disposed) return;
     if (document.visibilityState === 'hidden' && Date.now() >= burstUntil) return schedule();
+    const g = gen;
+    if (Date.now() - statsAt > STATS_MS) loadStats();
     try {
-      const [e, page] = await Promise.all([ctx.api.getEndpoint(id), ctx.api.listDeliveries(id, PAGE)]);
-      if (disposed) return;
+      const [e, page] = await Promise.all([
+        ctx.api.getEndpoint(id),
+        ctx.api.listDeliveries(id, { ...query, limit: PAGE }),
+      ]);
+      if (disposed || g !== gen) return; // the filters changed meanwhile: the newer tick's answer counts
       endpoint = e;
       firstPage = page.deliveries;
       if (older.length === 0) next = page.next;
+      logLoaded = true;
       lastError = undefined;
       if (selected && !firstPage.some((d) => d.id === selected) && !older.some((d) => d.id === selected)) {
         selectedFallback = await ctx.api.getDelivery(selected).catch(() => selectedFallback);
@@ -474,11 +599,72 @@ export function endpointView(ctx: Ctx, id: string, initialDelivery?: string): En
       renderHeader();
       renderLog();
     } catch (err) {
+      if (disposed || g !== gen) return;
       lastError = err;
+      showFilterErrors(err);
       renderLog();
     }
     schedule();
   }
+
+  const loadStats = () => {
+    statsAt = Date.now();
+    ctx.api.getStats(id).then(
+      (stats) => {
+        if (!disposed) replace(rateSlot, stats && rateLine(stats, true));
+      },
+      () => replace(rateSlot), // no figures: nothing shown (the log says how it goes)
+    );
+  };
+
+  /** The relay's 400 on a filter (`details[].path`: status, eventType, from, to) at its field. */
+  const showFilterErrors = (err: unknown) => {
+    for (const f of Object.values(filterFields)) f.err.clear();
+    for (const d of (err as ApiError).details ?? []) {
+      filterFields[d.path as keyof typeof filterFields]?.err.show([d.message]);
+    }
+  };
+
+  /** Reads the filter form; undefined (errors shown at the fields) when it does not hold. */
+  const readFilters = (): DeliveryQuery | undefined => {
+    for (const f of Object.values(filterFields)) f.err.clear();
+    const q: DeliveryQuery = {};
+    let ok = true;
+    if (statusFilter.input.value) q.status = statusFilter.input.value as DeliveryStatus;
+    const type = typeFilter.input.value.trim();
+    if (type && !EXACT_TYPE.test(type)) {
+      typeFilter.err.show(['An exact event type, e.g. order.created (no wildcards).']);
+      ok = false;
+    } else if (type) q.eventType = type;
+    for (const [k, f] of [
+      ['from', fromFilter],
+      ['to', toFilter],
+    ] as const) {
+      const v = fromLocalInput(f.input.value);
+      if (v === undefined) {
+        f.err.show(['Enter a date and time.']);
+        ok = false;
+      } else if (v) q[k] = v;
+    }
+    if (q.from && q.to && q.from > q.to) {
+      toFilter.err.show(['Must not be earlier than From.']);
+      ok = false;
+    }
+    return ok ? q : undefined;
+  };
+
+  const applyFilters = (q: DeliveryQuery) => {
+    query = q;
+    gen++;
+    firstPage = [];
+    older = [];
+    next = null;
+    logLoaded = false;
+    lastError = undefined;
+    clearTimeout(timer);
+    renderLog();
+    void tick();
+  };
 
   const retry = async (d: Delivery, button: HTMLButtonElement) => {
     button.disabled = true;
@@ -540,27 +726,116 @@ export function endpointView(ctx: Ctx, id: string, initialDelivery?: string): En
     }
   });
 
-  filterSelect.addEventListener('change', () => {
-    filter = filterSelect.value;
-    renderLog();
+  logFilters.addEventListener('submit', (e) => {
+    e.preventDefault();
+    const q = readFilters();
+    if (q) applyFilters(q);
+    else logFilters.querySelector<HTMLElement>('[aria-invalid="true"]')?.focus();
+  });
+  // The status applies at once; the type and the times on "Apply filters" (or Enter).
+  statusFilter.input.addEventListener('change', () => {
+    const q = readFilters();
+    if (q) applyFilters(q);
+  });
+  clearButton.addEventListener('click', () => {
+    logFilters.reset();
+    for (const f of Object.values(filterFields)) f.err.clear();
+    applyFilters({});
   });
   refreshButton.addEventListener('click', () => {
     clearTimeout(timer);
+    statsAt = 0;
     void tick();
   });
   moreButton.addEventListener('click', async () => {
     if (!next) return;
+    const g = gen;
     moreButton.disabled = true;
     try {
-      const page = await ctx.api.listDeliveries(id, PAGE, next);
+      const page = await ctx.api.listDeliveries(id, { ...query, limit: PAGE, cursor: next });
+      if (g !== gen) return;
       older = [...older, ...page.deliveries];
       next = page.next;
       renderLog();
     } catch (err) {
-      replace(actionResult, errorNotice(err, 'Older deliveries could not be loaded'));
+      replace(actionResult, errorNotice(err, 'More deliveries could not be loaded'));
     } finally {
       moreButton.disabled = false;
     }
+  });
+
+  // Recover: one call looks at up to a thousand deliveries; "Continue" goes on from its cursor.
+  let recoverTotals = { queued: 0, scanned: 0 };
+  const recover = async (window: { from: string; to: string }, cursor?: string) => {
+    const buttons = recoverForm.querySelectorAll('button');
+    for (const b of buttons) b.disabled = true;
+    recoverButton.setAttribute('aria-busy', 'true');
+    try {
+      const r: RecoverResult = await ctx.api.recover(id, cursor ? { ...window, cursor } : window);
+      recoverTotals = cursor
+        ? { queued: recoverTotals.queued + r.queued, scanned: recoverTotals.scanned + r.scanned }
+        : { queued: r.queued, scanned: r.scanned };
+      const n = recoverTotals.queued;
+      const more = r.next
+        ? h(
+            'button',
+            {
+              type: 'button',
+              class: 'continue',
+              onclick: () => void recover(window, r.next ?? undefined),
+            },
+            'Continue',
+          )
+        : undefined;
+      replace(
+        recoverResult,
+        notice(
+          'ok',
+          h(
+            'p',
+            { class: 'recover-summary' },
+            n === 0
+              ? 'No failed delivery to send again'
+              : `${n.toLocaleString('en-US')} failed ${n === 1 ? 'delivery' : 'deliveries'} queued to be sent again`,
+            ` (${recoverTotals.scanned.toLocaleString('en-US')} looked at, events received from `,
+            time(window.from),
+            ' to ',
+            time(window.to),
+            ').',
+          ),
+          more && h('p', {}, 'The window holds more deliveries than one call looks at. '),
+          more && h('div', { class: 'actions' }, more),
+          n > 0 &&
+            h('p', { class: 'hint' }, 'Their new attempts show in the delivery log within a few seconds.'),
+        ),
+      );
+      if (n > 0) burst();
+      (more ?? recoverButton).focus();
+    } catch (err) {
+      for (const d of (err as ApiError).details ?? []) {
+        (d.path === 'from' ? recoverFrom : d.path === 'to' ? recoverTo : undefined)?.err.show([d.message]);
+      }
+      replace(recoverResult, errorNotice(err, 'Not recovered'));
+    } finally {
+      for (const b of buttons) b.disabled = false;
+      recoverButton.removeAttribute('aria-busy');
+    }
+  };
+  recoverForm.addEventListener('submit', (e) => {
+    e.preventDefault();
+    recoverFrom.err.clear();
+    recoverTo.err.clear();
+    const from = fromLocalInput(recoverFrom.input.value);
+    const to = fromLocalInput(recoverTo.input.value);
+    if (!from) recoverFrom.err.show(['Enter when the window starts.']);
+    if (to === undefined) recoverTo.err.show(['Enter a date and time, or leave it empty for now.']);
+    if (!from || to === undefined) return;
+    const window = { from, to: to || new Date().toISOString() };
+    if (window.from >= window.to) {
+      recoverTo.err.show(['Must be later than From.']);
+      return;
+    }
+    void recover(window);
   });
 
   // Secret: shown only on request, hidden again on request; rotation confirmed inline (an
@@ -675,6 +950,27 @@ export function endpointView(ctx: Ctx, id: string, initialDelivery?: string): En
     ),
   );
 
+  /** The edit form, from the endpoint as the API shows it (secrets never: they are write-only). */
+  const renderSettings = () => {
+    if (!endpoint) return;
+    replace(
+      settingsSlot,
+      endpointForm({
+        catalog,
+        initial: endpoint,
+        submitLabel: 'Save changes',
+        onSubmit: async (input) => {
+          endpoint = await ctx.api.updateEndpoint(id, input);
+          renderHeader();
+          renderTestTypes();
+          renderSettings(); // what was saved, as the API returns it: secret fields empty again
+          settingsSlot.querySelector<HTMLElement>('button[type="submit"]')?.focus();
+          ctx.flash('Changes saved.');
+        },
+      }),
+    );
+  };
+
   // --- first load ------------------------------------------------------------------------------
 
   Promise.all([ctx.api.getEndpoint(id), ctx.catalog().catch(() => [] as EventType[])]).then(
@@ -686,20 +982,7 @@ export function endpointView(ctx: Ctx, id: string, initialDelivery?: string): En
       body.hidden = false;
       renderHeader();
       renderTestTypes();
-      replace(
-        settingsSlot,
-        endpointForm({
-          catalog,
-          initial: e,
-          submitLabel: 'Save changes',
-          onSubmit: async (input) => {
-            endpoint = await ctx.api.updateEndpoint(id, input);
-            renderHeader();
-            renderTestTypes();
-            ctx.flash('Changes saved.');
-          },
-        }),
-      );
+      renderSettings();
       renderLog();
       void tick();
     },

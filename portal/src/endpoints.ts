@@ -2,6 +2,23 @@ import type { Endpoint } from './api.ts';
 import { type Ctx, endpointHash, errorNotice, type View } from './context.ts';
 import { h, notice, replace, time } from './dom.ts';
 import { endpointForm } from './form.ts';
+import { rateLine } from './stats.ts';
+
+/**
+ * Fills each endpoint's slot with its 24 h success rate, a few requests at a time; a slot stays
+ * empty (hidden) where the relay answers no figures (an older relay: 404) or fails.
+ */
+export function loadRates(ctx: Ctx, slots: Array<[string, HTMLElement]>, alive: () => boolean): void {
+  const queue = [...slots];
+  const worker = async () => {
+    for (let next = queue.shift(); next && alive(); next = queue.shift()) {
+      const [id, slot] = next;
+      const stats = await ctx.api.getStats(id).catch(() => undefined);
+      if (stats && alive()) replace(slot, rateLine(stats));
+    }
+  };
+  for (let i = 0; i < 4; i++) void worker();
+}
 
 /** Enabled / disabled, and the health the relay records: failing since, circuit open. */
 export function statusBadges(e: Endpoint): HTMLElement {
@@ -37,6 +54,7 @@ export function healthLine(e: Endpoint): HTMLElement | false {
 }
 
 export function endpointsView(ctx: Ctx): View {
+  let disposed = false;
   const list = h('div', { class: 'list' }, notice('loading', 'Loading endpoints…'));
   const formSlot = h('div', {}, notice('loading', 'Loading the event-type catalog…'));
   const heading = h('h2', { tabindex: -1 }, 'Endpoints');
@@ -65,12 +83,13 @@ export function endpointsView(ctx: Ctx): View {
         return;
       }
       const sorted = [...endpoints].sort((a, b) => b.createdAt.localeCompare(a.createdAt));
+      const rates: Array<[string, HTMLElement]> = sorted.map((e) => [e.id, h('div', { class: 'rate-slot' })]);
       replace(
         list,
         h(
           'ul',
           { class: 'endpoints', 'aria-label': 'Endpoints' },
-          ...sorted.map((e) =>
+          ...sorted.map((e, i) =>
             h(
               'li',
               { class: 'endpoint-item' },
@@ -85,12 +104,14 @@ export function endpointsView(ctx: Ctx): View {
                   ...e.eventTypes.flatMap((t, i) => [i > 0 ? ' ' : '', h('code', {}, t)]),
                 ),
                 healthLine(e),
+                rates[i]?.[1],
               ),
               statusBadges(e),
             ),
           ),
         ),
       );
+      loadRates(ctx, rates, () => !disposed);
     },
     (err) => replace(list, errorNotice(err, 'The endpoints could not be loaded')),
   );
@@ -115,5 +136,10 @@ export function endpointsView(ctx: Ctx): View {
     (err) => replace(formSlot, errorNotice(err, 'The event-type catalog could not be loaded')),
   );
 
-  return { el };
+  return {
+    el,
+    dispose() {
+      disposed = true;
+    },
+  };
 }

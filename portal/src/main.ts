@@ -8,6 +8,7 @@ import { type Ctx, parseRoute, type View } from './context.ts';
 import { h, notice, replace } from './dom.ts';
 import { type EndpointView, endpointView } from './endpoint.ts';
 import { endpointsView } from './endpoints.ts';
+import { eventTypesView } from './event-types.ts';
 
 const STORAGE_KEY = 'relay.portal.token';
 
@@ -50,6 +51,22 @@ const root = document.getElementById('app') ?? document.body.appendChild(h('div'
 const flashRegion = h('div', { class: 'flash', role: 'status', 'aria-live': 'polite' });
 const main = h('main', { id: 'main', tabindex: -1 });
 const signOut = h('button', { type: 'button', class: 'link', hidden: true }, 'Sign out');
+const navLinks = {
+  endpoints: h('a', { href: '#/endpoints' }, 'Endpoints'),
+  'event-types': h('a', { href: '#/event-types' }, 'Event types'),
+};
+const nav = h(
+  'nav',
+  { 'aria-label': 'Portal', class: 'nav', hidden: true },
+  h('ul', {}, h('li', {}, navLinks.endpoints), h('li', {}, navLinks['event-types'])),
+);
+/** Marks the section the view belongs to (or none) as the current page of the nav. */
+function markNav(section: keyof typeof navLinks | undefined) {
+  for (const [name, a] of Object.entries(navLinks)) {
+    if (name === section) a.setAttribute('aria-current', 'page');
+    else a.removeAttribute('aria-current');
+  }
+}
 const header = h(
   'header',
   { class: 'bar' },
@@ -66,6 +83,7 @@ const header = h(
     'Skip to content',
   ),
   h('h1', {}, h('a', { href: '#/endpoints' }, 'Webhooks')),
+  nav,
   signOut,
 );
 replace(root, header, flashRegion, main);
@@ -78,7 +96,8 @@ let pendingFlash: { text: string; kind: 'ok' | 'error' } | undefined;
 
 const ctx = (): Ctx => ({
   api: api as Api,
-  catalog: () => {
+  catalog: (fresh) => {
+    if (fresh) catalog = undefined;
     catalog ??= (api as Api).listEventTypes().catch((err) => {
       catalog = undefined; // try again on the next view
       throw err;
@@ -104,16 +123,22 @@ function signIn(token: string) {
   catalog = undefined;
   api.onUnauthorized = (err) => expired(err);
   signOut.hidden = false;
+  nav.hidden = false;
+}
+
+function signedOut() {
+  api = undefined;
+  store.set(undefined);
+  signOut.hidden = true;
+  nav.hidden = true;
+  current?.dispose?.();
+  current = undefined;
 }
 
 /** The token was refused: forget it and say what to do. */
 function expired(err?: ApiError) {
   if (!api) return;
-  api = undefined;
-  store.set(undefined);
-  signOut.hidden = true;
-  current?.dispose?.();
-  current = undefined;
+  signedOut();
   showSignIn(
     notice(
       'error',
@@ -165,8 +190,7 @@ function render() {
   const token = takeTokenFromHash();
   if (token) signIn(token);
   if (!api) {
-    current?.dispose?.();
-    current = undefined;
+    signedOut();
     showSignIn();
     return;
   }
@@ -178,8 +202,10 @@ function render() {
   }
   current?.dispose?.();
   const c = ctx();
+  markNav(route.name === 'endpoint' ? 'endpoints' : route.name === 'not-found' ? undefined : route.name);
   if (route.name === 'endpoints') current = endpointsView(c);
   else if (route.name === 'endpoint') current = endpointView(c, route.id, route.delivery);
+  else if (route.name === 'event-types') current = eventTypesView(c);
   else {
     current = {
       el: h(
@@ -203,11 +229,7 @@ function render() {
 }
 
 signOut.addEventListener('click', () => {
-  store.set(undefined);
-  api = undefined;
-  signOut.hidden = true;
-  current?.dispose?.();
-  current = undefined;
+  signedOut();
   showSignIn(notice('ok', 'Signed out.'));
 });
 

@@ -465,8 +465,18 @@ describe('RelayStack replay support', () => {
           (statement) => ({ roles: JSON.stringify(p.Properties.Roles), statement }),
         ),
       );
-    const replay = statements.filter(({ statement }) => JSON.stringify(statement.Action).includes('Replay'));
+    const replay = statements.filter(({ statement }) =>
+      JSON.stringify(statement.Action).includes('StartReplay'),
+    );
     expect(replay).toHaveLength(1);
+    // Listing replays (the console) is a statement of its own: ListReplays takes no resource.
+    const listing = statements.filter(({ statement }) =>
+      JSON.stringify(statement.Action).includes('ListReplays'),
+    );
+    expect(listing.map(({ statement }) => statement)).toEqual([
+      { Effect: 'Allow', Action: 'events:ListReplays', Resource: '*' },
+    ]);
+    expect(listing[0]?.roles).toContain(t.idOf('AWS::IAM::Role', 'ApiFunctionServiceRole'));
     expect(replay[0]?.roles).toContain(t.idOf('AWS::IAM::Role', 'ApiFunctionServiceRole'));
     expect(replay[0]?.statement).toMatchObject({
       Effect: 'Allow',

@@ -592,6 +592,28 @@ describe('relay CLI against the local runtime', () => {
     expect(JSON.parse(json.stdout)).toEqual({ apiKeys: [] });
   });
 
+  it('deliveries list filters by status and event type, and subscriptions stats sums up the last 24 h', async () => {
+    const rx = await receiver((_n, r) => (r.body.includes('"b.fail"') ? 500 : 200));
+    const sub = await api.subscribe(rx.url, ['a.*', 'b.*']);
+    await api.send('a.ok', {});
+    await api.send('a.ok', {});
+    await api.send('b.fail', {});
+    await waitFor('the failing delivery to be dead', async () => {
+      const res = await api.get(`/v1/subscriptions/${sub.id}/deliveries?status=dead`);
+      return res.body.deliveries.length === 1;
+    });
+    const dead = await cli(relay, ['deliveries', 'list', sub.id, '--status', 'dead', '--json']).result;
+    expect(JSON.parse(dead.stdout).deliveries.map((d: { eventType: string }) => d.eventType)).toEqual([
+      'b.fail',
+    ]);
+    const typed = await cli(relay, ['deliveries', 'list', sub.id, '--event-type', 'a.ok', '--json']).result;
+    expect(JSON.parse(typed.stdout).deliveries).toHaveLength(2);
+    const stats = await cli(relay, ['subscriptions', 'stats', sub.id]).result;
+    expect(stats.stdout).toBe(
+      '3 deliveries in 24 h: 66.7 % succeeded\nsucceeded 2, failed 0, dead 1, pending 0\n',
+    );
+  });
+
   it('portal link prints a portal link whose token works, and portal revoke ends it', async () => {
     const made = await cli(relay, ['portal', 'link', '--expires-in', '600']).result;
     expect(made.code, made.stderr).toBe(EXIT.ok);

@@ -71,6 +71,7 @@ beforeAll(async () => {
   Object.assign(process.env, {
     RELAY_OPENAPI_FILE: join(openApiDir, 'openapi.json'),
     RELAY_PORTAL_DIR: join(openApiDir, 'portal'),
+    RELAY_CONSOLE_DIR: join(openApiDir, 'console'),
     RELAY_PORTAL_FRAME_ANCESTORS: 'https://dash.example.com',
     AWS_REGION: 'us-east-1',
     AWS_ACCESS_KEY_ID: 'test',
@@ -135,6 +136,16 @@ describe('Lambda entry modules, wired to AWS adapters', () => {
     const script = await api(apiGatewayEvent('GET', '/portal/app.js', undefined, 'no-key'));
     expect(script.statusCode).toBe(200);
     expect(script.headers?.['content-type']).toMatch(/^text\/javascript/);
+  });
+
+  it('serves the operator console its bundling step built, never framed', async () => {
+    const page = await api(apiGatewayEvent('GET', '/console', undefined, 'no-key'));
+    expect(page.statusCode).toBe(200);
+    expect(page.body).toContain('/console/app.js?v=');
+    expect(String(page.headers?.['content-security-policy'])).toContain("frame-ancestors 'none'");
+    for (const file of ['/console/app.js', '/console/app.css']) {
+      expect((await api(apiGatewayEvent('GET', file, undefined, 'no-key'))).statusCode).toBe(200);
+    }
   });
 
   it('serves the OpenAPI document its bundling step generated, without a key', async () => {

@@ -122,6 +122,9 @@ describe('tenants and API keys', () => {
     'DELETE /v1/portal-sessions/{id}': async (g) => {
       expect404(await g.del(`/v1/portal-sessions/${own.portalSession}`));
     },
+    'GET /v1/subscriptions/{id}/stats': async (g) => {
+      expect404(await g.get(`/v1/subscriptions/${own.sub}/stats`));
+    },
     'GET /v1/events': async (g) => {
       const res = await g.get('/v1/events?limit=100');
       expect(res.status).toBe(200);

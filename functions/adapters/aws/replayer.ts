@@ -1,6 +1,7 @@
 import {
   DescribeReplayCommand,
   type EventBridgeClient,
+  ListReplaysCommand,
   type ReplayState,
   StartReplayCommand,
 } from '@aws-sdk/client-eventbridge';
@@ -47,6 +48,24 @@ export class ArchiveReplayer implements EventReplayer {
       to: window.to.toISOString(),
       ...(res.StateReason ? { reason: res.StateReason } : {}),
     };
+  }
+
+  /** The relay's replays of its archive (names `replay-{ulid}`), newest first, up to 100. */
+  async list(): Promise<ReplayStatus[]> {
+    const res = await this.client.send(
+      new ListReplaysCommand({ EventSourceArn: this.config.archiveArn, NamePrefix: 'replay-', Limit: 100 }),
+    );
+    return (res.Replays ?? [])
+      .filter((r) => r.ReplayName)
+      .map((r) => ({
+        id: r.ReplayName as string,
+        status: toStatus(r.State),
+        from: r.EventStartTime?.toISOString() ?? '',
+        to: r.EventEndTime?.toISOString() ?? '',
+        ...(r.EventLastReplayedTime ? { lastReplayedAt: r.EventLastReplayedTime.toISOString() } : {}),
+        ...(r.StateReason ? { reason: r.StateReason } : {}),
+      }))
+      .sort((a, b) => (a.id < b.id ? 1 : -1));
   }
 
   async status(id: string): Promise<ReplayStatus | undefined> {

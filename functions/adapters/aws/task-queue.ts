@@ -2,6 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import {
   type BatchResultErrorEntry,
   ChangeMessageVisibilityCommand,
+  GetQueueAttributesCommand,
   ListMessageMoveTasksCommand,
   type ListMessageMoveTasksResultEntry,
   SendMessageBatchCommand,
@@ -173,6 +174,17 @@ export class SqsTaskQueue implements TaskQueue {
     return { status: 'RUNNING', moved: 0, total: await this.messagesToMove(handle) };
   }
 
+  /** The DLQ's ApproximateNumberOfMessages (visible), as the SQS console shows it. */
+  async deadLetterCount(): Promise<number> {
+    const res = await this.client.send(
+      new GetQueueAttributesCommand({
+        QueueUrl: queueUrlOfArn(this.config.deadLetterQueueArn),
+        AttributeNames: ['ApproximateNumberOfMessages'],
+      }),
+    );
+    return Number(res.Attributes?.ApproximateNumberOfMessages ?? 0);
+  }
+
   /** Progress of the latest move task out of the DLQ, or `undefined` if there was none. */
   async redriveStatus(): Promise<RedriveStatus | undefined> {
     const latest = await this.latestMoveTask();
@@ -297,4 +309,11 @@ function toRedriveState(status: string | undefined): RedriveStatus['status'] {
     default:
       return 'FAILED';
   }
+}
+
+/** `arn:aws:sqs:{region}:{account}:{name}` -> its queue URL (SQS's documented form). */
+export function queueUrlOfArn(arn: string): string {
+  const [, partition, , region, account, name] = arn.split(':');
+  const domain = partition === 'aws-cn' ? 'amazonaws.com.cn' : 'amazonaws.com';
+  return `https://sqs.${region}.${domain}/${account}/${name}`;
 }

@@ -1,7 +1,7 @@
 import { GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { Attempt, Delivery } from '../../core/delivery/model.ts';
 import { timeCode } from '../../core/ids.ts';
-import type { DeliveryStore, Page } from '../../core/ports.ts';
+import type { DeliveryListQuery, DeliveryStore, Page } from '../../core/ports.ts';
 import {
   decodeCursorValue,
   encodeCursor,
@@ -26,6 +26,8 @@ import {
 
 /** '~' sorts after every character of a sort key: a window's upper bound includes `to` itself. */
 const AFTER = '~';
+/** Pages a filtered delivery listing reads at most to fill one page. */
+const FILTERED_PAGES = 10;
 
 /** Where a delivery is, and whether it is an item of an earlier version (see table.ts). */
 function placeOf(d: Pick<Delivery, 'id' | 'subscriptionId'>): { key: Key; legacy: boolean } {
@@ -170,8 +172,37 @@ export class DynamoDeliveryStore implements DeliveryStore {
 
   async listDeliveriesBySubscription(
     subscriptionId: string,
-    opts: { limit: number; cursor?: string; from?: string; to?: string },
+    opts: DeliveryListQuery,
   ): Promise<Page<Delivery>> {
+    if (!opts.status && !opts.eventType) return this.listPage(subscriptionId, opts);
+    // Filtered: DynamoDB's Limit counts the records it looks at, so read on (a few pages at most)
+    // until the page is full.
+    const items: Delivery[] = [];
+    let cursor = opts.cursor;
+    for (let pages = 0; pages < FILTERED_PAGES; pages++) {
+      const page = await this.listPage(subscriptionId, { ...opts, cursor, limit: opts.limit - items.length });
+      items.push(...page.items);
+      cursor = page.next;
+      if (!cursor || items.length >= opts.limit) break;
+    }
+    return cursor ? { items, next: cursor } : { items };
+  }
+
+  private async listPage(subscriptionId: string, opts: DeliveryListQuery): Promise<Page<Delivery>> {
+    const filter = [
+      ...(opts.status ? ['#status = :status'] : []),
+      ...(opts.eventType ? ['eventType = :eventType'] : []),
+    ];
+    const filtering = filter.length
+      ? {
+          FilterExpression: filter.join(' AND '),
+          ...(opts.status ? { ExpressionAttributeNames: { '#status': 'status' } } : {}),
+        }
+      : {};
+    const filterValues = {
+      ...(opts.status ? { ':status': opts.status } : {}),
+      ...(opts.eventType ? { ':eventType': opts.eventType } : {}),
+    };
     const at = decodeListCursor(opts.cursor);
     const items: Item[] = [];
     let next: ListCursor | undefined;
@@ -186,7 +217,9 @@ export class DynamoDeliveryStore implements DeliveryStore {
           ExpressionAttributeValues: {
             ':pk': deliveryPartition(subscriptionId),
             ...(from !== undefined || to !== undefined ? { ':from': from ?? '', ':to': to ?? AFTER } : {}),
+            ...filterValues,
           },
+          ...filtering,
           ScanIndexForward: false,
         },
         { limit: opts.limit, ...(at ? { cursor: encodeCursor(at.k) } : {}) },
@@ -204,7 +237,9 @@ export class DynamoDeliveryStore implements DeliveryStore {
           ExpressionAttributeValues: {
             ':pk': legacySubscriptionIndexPk(subscriptionId),
             ...(windowed ? { ':from': opts.from ?? '', ':to': `${opts.to ?? '9999'}${AFTER}` } : {}),
+            ...filterValues,
           },
+          ...filtering,
           ScanIndexForward: false,
         },
         { limit: opts.limit - items.length, ...(start ? { cursor: encodeCursor(start) } : {}) },

@@ -41,6 +41,11 @@ export class LocalReplayer implements EventReplayer {
     return status ? { ...status } : undefined;
   }
 
+  async list(): Promise<ReplayStatus[]> {
+    // Ids are time-ordered (ULIDs): newest first is the reverse order.
+    return [...this.replays.values()].map((s) => ({ ...s })).sort((a, b) => (a.id < b.id ? 1 : -1));
+  }
+
   /** Waits for running replays (shutdown). */
   async drain(): Promise<void> {
     await Promise.all([...this.running]);

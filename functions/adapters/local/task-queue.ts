@@ -37,4 +37,8 @@ export class LocalTaskQueue implements TaskQueue {
   async redriveStatus(): Promise<RedriveStatus | undefined> {
     return this.dlq.moveTaskStatus();
   }
+
+  async deadLetterCount(): Promise<number> {
+    return this.dlq.depth().total;
+  }
 }

@@ -300,9 +300,10 @@ function apiDeps(): ApiDeps {
     tasks: {
       enqueue: async () => {},
       startRedrive: async () => redrive,
+      deadLetterCount: async () => 3,
       redriveStatus: async () => redrive,
     } as unknown as ApiDeps['tasks'],
-    replayer: { start: async () => replay, status: async () => replay },
+    replayer: { start: async () => replay, status: async () => replay, list: async () => [replay] },
     targets: { refusalForUrl: () => undefined } as unknown as ApiDeps['targets'],
     clock: fixedClock(),
     secretGraceSeconds: 3600,
@@ -454,6 +455,13 @@ describe('what the handlers answer matches the document', () => {
     ],
     ['GET /v1/admin/api-keys', 200, request('GET', '/v1/admin/api-keys', { key: ADMIN_KEY })],
     ['POST /v1/portal-sessions', 201, request('POST', '/v1/portal-sessions', { key: TENANT_KEY, body: {} })],
+    [
+      'GET /v1/subscriptions/{id}/stats',
+      200,
+      request('GET', '/v1/subscriptions/sub_1/stats', { key: TENANT_KEY }),
+    ],
+    ['GET /v1/replays', 200, request('GET', '/v1/replays', { key: ADMIN_KEY })],
+    ['GET /v1/admin/dlq', 200, request('GET', '/v1/admin/dlq', { key: ADMIN_KEY })],
     // Errors: the envelope, whatever the route.
     ['GET /v1/subscriptions/{id}', 401, request('GET', '/v1/subscriptions/sub_1')],
     ['GET /v1/subscriptions/{id}', 403, request('GET', '/v1/subscriptions/sub_1', { key: ADMIN_KEY })],
@@ -507,8 +515,17 @@ describe('what the handlers answer matches the document', () => {
   it('has a call above for every success the document lists, but the 200 of a duplicate ingest', () => {
     const covered = new Set(calls.map(([route, status]) => `${route} ${status}`));
     covered.add('GET /openapi.json 200');
-    // The portal's page and files are not JSON: test/unit/handlers/portal.test.ts serves them.
-    for (const path of ['/portal', '/portal/app.js', '/portal/app.css']) covered.add(`GET ${path} 200`);
+    // The portal's and console's pages and files are not JSON: test/unit/handlers/portal.test.ts
+    // serves them.
+    for (const path of [
+      '/portal',
+      '/portal/app.js',
+      '/portal/app.css',
+      '/console',
+      '/console/app.js',
+      '/console/app.css',
+    ])
+      covered.add(`GET ${path} 200`);
     for (const { key, op } of operations()) {
       for (const status of Object.keys(op.responses).filter((s) => /^2/.test(s))) {
         if (status === '204' || (key.startsWith('POST /v1/events') && status === '200')) continue;

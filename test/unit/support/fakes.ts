@@ -175,6 +175,9 @@ export class FakeTaskQueue implements TaskQueue {
   async redriveStatus(): Promise<RedriveStatus | undefined> {
     return undefined;
   }
+  async deadLetterCount(): Promise<number> {
+    return 0;
+  }
   /** The delayed copies sent, in order. */
   get copies(): Array<{ task: DeliveryTask; delaySeconds: number }> {
     return this.of('sendDelayed').map(({ task, delaySeconds }) => ({ task, delaySeconds }));

@@ -1,6 +1,7 @@
 import {
   DescribeReplayCommand,
   EventBridgeClient,
+  ListReplaysCommand,
   ResourceNotFoundException,
   StartReplayCommand,
 } from '@aws-sdk/client-eventbridge';
@@ -81,5 +82,49 @@ describe('ArchiveReplayer (EventBridge archive replay)', () => {
   it('propagates other failures (a 5xx the caller may retry)', async () => {
     eb.on(StartReplayCommand).rejects(new Error('ThrottlingException'));
     await expect(replayer().start(window)).rejects.toThrow('ThrottlingException');
+  });
+});
+
+describe('ArchiveReplayer.list', () => {
+  beforeEach(() => eb.reset());
+
+  it("lists the relay's replays of its archive, newest first, with their progress", async () => {
+    eb.on(ListReplaysCommand).resolves({
+      Replays: [
+        {
+          ReplayName: 'replay-01A',
+          State: 'COMPLETED',
+          EventStartTime: window.from,
+          EventEndTime: window.to,
+        },
+        {
+          ReplayName: 'replay-01B',
+          State: 'RUNNING',
+          EventStartTime: window.from,
+          EventEndTime: window.to,
+          EventLastReplayedTime: new Date('2026-11-23T08:30:00Z'),
+        },
+      ],
+    });
+    expect(await replayer().list()).toEqual([
+      {
+        id: 'replay-01B',
+        status: 'RUNNING',
+        from: '2026-11-23T08:00:00.000Z',
+        to: '2026-11-23T09:00:00.000Z',
+        lastReplayedAt: '2026-11-23T08:30:00.000Z',
+      },
+      {
+        id: 'replay-01A',
+        status: 'COMPLETED',
+        from: '2026-11-23T08:00:00.000Z',
+        to: '2026-11-23T09:00:00.000Z',
+      },
+    ]);
+    expect(eb.commandCalls(ListReplaysCommand)[0]?.args[0].input).toEqual({
+      EventSourceArn: ARCHIVE,
+      NamePrefix: 'replay-',
+      Limit: 100,
+    });
   });
 });

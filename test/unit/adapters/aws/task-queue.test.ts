@@ -1,5 +1,6 @@
 import {
   ChangeMessageVisibilityCommand,
+  GetQueueAttributesCommand,
   ListMessageMoveTasksCommand,
   ResourceNotFoundException,
   SendMessageBatchCommand,
@@ -11,7 +12,7 @@ import {
 } from '@aws-sdk/client-sqs';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { SqsTaskQueue } from '../../../../functions/adapters/aws/task-queue.ts';
+import { queueUrlOfArn, SqsTaskQueue } from '../../../../functions/adapters/aws/task-queue.ts';
 import type { DeliveryTask } from '../../../../functions/core/delivery/model.ts';
 
 const QUEUE_URL = 'https://sqs.us-east-1.amazonaws.com/123456789012/relay-delivery';
@@ -364,5 +365,21 @@ describe('SqsTaskQueue redrive', () => {
   it('reads no redrive status when the DLQ never had a move task', async () => {
     sqs.on(ListMessageMoveTasksCommand).resolves({ Results: [] });
     expect(await queue().redriveStatus()).toBeUndefined();
+  });
+});
+
+describe('SqsTaskQueue.deadLetterCount', () => {
+  beforeEach(() => sqs.reset());
+
+  it("reads the DLQ's approximate count, at the URL its ARN names", async () => {
+    sqs.on(GetQueueAttributesCommand).resolves({ Attributes: { ApproximateNumberOfMessages: '42' } });
+    expect(await queue().deadLetterCount()).toBe(42);
+    expect(sqs.commandCalls(GetQueueAttributesCommand)[0]?.args[0].input).toEqual({
+      QueueUrl: 'https://sqs.us-east-1.amazonaws.com/123456789012/relay-delivery-dlq',
+      AttributeNames: ['ApproximateNumberOfMessages'],
+    });
+    expect(queueUrlOfArn('arn:aws-cn:sqs:cn-north-1:123456789012:q')).toBe(
+      'https://sqs.cn-north-1.amazonaws.com.cn/123456789012/q',
+    );
   });
 });
