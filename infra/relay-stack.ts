@@ -25,6 +25,7 @@ import { ORDERED_MAX_RECEIVES } from '../functions/core/delivery/ordering.ts';
 import { DEFAULT_RETRY_SCHEDULE, parseSchedule } from '../functions/core/delivery/retry.ts';
 import { MAX_RECEIVES } from '../functions/core/delivery/scheduling.ts';
 import { BUS_SOURCE } from '../functions/core/event.ts';
+import { parseFrameAncestors } from '../functions/core/portal/frame-ancestors.ts';
 import { ROUTES } from '../functions/handlers/routes.ts';
 import { ENTRIES, OPENAPI_HOOKS } from './bundling.ts';
 import { QueueWithDlq } from './constructs/queue-with-dlq.ts';
@@ -291,7 +292,10 @@ export class RelayStack extends Stack {
         RELAY_ARCHIVE_ARN: archive.archiveArn,
         RELAY_EVENT_BUS_ARN: bus.eventBusArn,
         RELAY_FANOUT_RULE_ARN: toFanout.ruleArn,
-        ...(props.portalFrameAncestors ? { RELAY_PORTAL_FRAME_ANCESTORS: props.portalFrameAncestors } : {}),
+        // Checked here too (context.ts checks -c): a bad list would fail every cold start.
+        ...(props.portalFrameAncestors
+          ? { RELAY_PORTAL_FRAME_ANCESTORS: parseFrameAncestors(props.portalFrameAncestors).join(' ') }
+          : {}),
       },
     });
     this.table.grantReadWriteData(apiFn);

@@ -374,7 +374,7 @@ export class Management {
     return { queued, scanned, ...(next ? { next } : {}) };
   }
 
-  /** Replay every event accepted within the window to today's matching subscriptions. */
+  /** The replays, newest first. */
   listReplays(): Promise<ReplayStatus[]> {
     return this.deps.replayer.list();
   }
@@ -384,6 +384,7 @@ export class Management {
     return { count: await this.deps.tasks.deadLetterCount() };
   }
 
+  /** Replay every event accepted within the window to today's matching subscriptions. */
   replay(window: { from: Date; to: Date }): Promise<ReplayStatus> {
     return this.deps.replayer.start(window);
   }

@@ -87,6 +87,19 @@ export const DeliveryListQuerySchema = z.extend(PageQuerySchema, {
 /** An event as the API shows it: no tenant, no internal target. */
 const publicEvent = ({ tenant: _t, subscriptionId: _s, ...rest }: RelayEvent) => rest;
 
+/** A listing's `from`/`to` query values as UTC ISO strings; `to` earlier than `from` is a 400. */
+function orderedWindow(rawFrom: string | undefined, rawTo: string | undefined) {
+  const iso = (t: string | undefined) => (t === undefined ? undefined : new Date(t).toISOString());
+  const from = iso(rawFrom);
+  const to = iso(rawTo);
+  if (from && to && from > to) {
+    throw badRequest('query string is invalid: to: must not be earlier than from', [
+      { path: 'to', message: `must not be earlier than from (${from})` },
+    ]);
+  }
+  return { from, to };
+}
+
 /** A time window `{from, to?}`; `to` defaults to now. */
 export const WindowSchema = z.strictObject({
   from: isoDateTime,
@@ -188,10 +201,10 @@ export function makeApiHandler(deps: ApiDeps) {
         DeliveryListQuerySchema,
         'query string is invalid',
       );
-      const iso = (t: string | undefined) => (t === undefined ? undefined : new Date(t).toISOString());
+      const { from, to } = orderedWindow(q.from, q.to);
       const result = await m.listDeliveries(tenant, params.id as string, q.limit, q.cursor, {
-        from: iso(q.from),
-        to: iso(q.to),
+        from,
+        to,
         status: q.status,
         eventType: q.eventType,
       });
@@ -203,14 +216,7 @@ export function makeApiHandler(deps: ApiDeps) {
         EventListQuerySchema,
         'query string is invalid',
       );
-      const iso = (t: string | undefined) => (t === undefined ? undefined : new Date(t).toISOString());
-      const from = iso(q.from);
-      const to = iso(q.to);
-      if (from && to && from > to) {
-        throw badRequest('query string is invalid: to: must not be earlier than from', [
-          { path: 'to', message: `must not be earlier than from (${from})` },
-        ]);
-      }
+      const { from, to } = orderedWindow(q.from, q.to);
       const result = await m.listEvents(tenant, { limit: q.limit, cursor: q.cursor, type: q.type, from, to });
       return json(200, { events: result.items.map(publicEvent), next: result.next ?? null });
     },

@@ -589,7 +589,11 @@ export function endpointView(ctx: Ctx, id: string, initialDelivery?: string): En
       ]);
       if (disposed || g !== gen) return; // the filters changed meanwhile: the newer tick's answer counts
       endpoint = e;
+      // New deliveries at the top push rows past the first page: rows loaded with "Load more"
+      // would then miss those in between, so the log starts over from the fresh first page.
+      const shifted = older.length > 0 && page.deliveries.some((d) => !firstPage.some((f) => f.id === d.id));
       firstPage = page.deliveries;
+      if (shifted) older = [];
       if (older.length === 0) next = page.next;
       logLoaded = true;
       lastError = undefined;

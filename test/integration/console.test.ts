@@ -3,9 +3,13 @@
  * against a real local relay and real receivers: sign in with the admin key (a tenant key is
  * refused), create tenant keys (shown once), open the portal as a tenant, revoke a key, redrive
  * dead deliveries with the progress shown to completion, and replay a window of events.
- * Screenshots of the views go to docs/screenshots/console-*.png.
+ * Screenshots of the views go to docs/screenshots/console-*.png (RELAY_SCREENSHOTS=1).
  */
+
+import { mkdtempSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import chromium from '@sparticuz/chromium';
 import { type Browser, type BrowserContext, type Page, chromium as pw } from 'playwright-core';
@@ -15,7 +19,13 @@ import type { LocalRelay } from '../../functions/local/runtime.ts';
 import { startReceiver, waitFor } from '../support/receiver.ts';
 import { API_KEY, type ApiResponse, client, startTestRelay } from '../support/relay.ts';
 
-const SHOTS = fileURLToPath(new URL('../../docs/screenshots/', import.meta.url));
+/**
+ * Screenshots of the views: into docs/screenshots/ with RELAY_SCREENSHOTS=1 (how the README's are
+ * made), else into a temporary folder, so `npm test` leaves the checkout as it was.
+ */
+const SHOTS = process.env.RELAY_SCREENSHOTS
+  ? fileURLToPath(new URL('../../docs/screenshots/', import.meta.url))
+  : `${mkdtempSync(join(tmpdir(), 'relay-shots-'))}/`;
 const DESCRIPTION = 'acme CI <b>bold?</b>';
 const DEAD = 5;
 

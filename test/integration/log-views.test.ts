@@ -50,6 +50,11 @@ describe('the delivery log and its figures', () => {
     const bad = await api.get(`/v1/subscriptions/${sub.id}/deliveries?status=lost`);
     expect(bad.status).toBe(400);
     expect(bad.body.error.details[0].path).toBe('status');
+    const backwards = await api.get(
+      `/v1/subscriptions/${sub.id}/deliveries?from=2026-01-01T00:00:00Z&to=2020-01-01T00:00:00Z&status=dead`,
+    );
+    expect(backwards.status).toBe(400);
+    expect(backwards.body.error.details[0].path).toBe('to');
 
     const stats = await api.get(`/v1/subscriptions/${sub.id}/stats`);
     expect(stats.status).toBe(200);

@@ -4,9 +4,13 @@
  * retry a failure, filter the log, recover a window, rotate the secret, disable it; an endpoint
  * with a filter, a custom header and Basic auth; field errors; the catalog; the 24 h success
  * rate; another tenant's or a made-up token sees nothing; an event that holds markup shows as
- * text. Screenshots of the main views go to docs/screenshots/.
+ * text. Screenshots of the main views go to docs/screenshots/ (RELAY_SCREENSHOTS=1).
  */
+
+import { mkdtempSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import chromium from '@sparticuz/chromium';
 import { type Browser, type BrowserContext, type Page, chromium as pw } from 'playwright-core';
@@ -16,7 +20,13 @@ import type { LocalRelay } from '../../functions/local/runtime.ts';
 import { startReceiver, waitFor } from '../support/receiver.ts';
 import { API_KEY, type client, settle, startTestRelay } from '../support/relay.ts';
 
-const SHOTS = fileURLToPath(new URL('../../docs/screenshots/', import.meta.url));
+/**
+ * Screenshots of the views: into docs/screenshots/ with RELAY_SCREENSHOTS=1 (how the README's are
+ * made), else into a temporary folder, so `npm test` leaves the checkout as it was.
+ */
+const SHOTS = process.env.RELAY_SCREENSHOTS
+  ? fileURLToPath(new URL('../../docs/screenshots/', import.meta.url))
+  : `${mkdtempSync(join(tmpdir(), 'relay-shots-'))}/`;
 const XSS = '<script>window.__pwned=1</script>';
 const ORDER_SCHEMA = {
   type: 'object',

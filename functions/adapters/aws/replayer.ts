@@ -2,6 +2,7 @@ import {
   DescribeReplayCommand,
   type EventBridgeClient,
   ListReplaysCommand,
+  type ListReplaysCommandOutput,
   type ReplayState,
   StartReplayCommand,
 } from '@aws-sdk/client-eventbridge';
@@ -22,6 +23,9 @@ export interface ArchiveReplayConfig {
  * fanout rule. EventBridge marks replayed events with `replay-name`, which fanout turns into new
  * deliveries. Progress is DescribeReplay's state and the time of the last event replayed.
  */
+/** ListReplays pages read at most (100 replays each). */
+const MAX_REPLAY_PAGES = 20;
+
 export class ArchiveReplayer implements EventReplayer {
   constructor(
     private readonly client: EventBridgeClient,
@@ -50,12 +54,25 @@ export class ArchiveReplayer implements EventReplayer {
     };
   }
 
-  /** The relay's replays of its archive (names `replay-{ulid}`), newest first, up to 100. */
+  /** The relay's replays of its archive (names `replay-{ulid}`): the newest 100, newest first. */
   async list(): Promise<ReplayStatus[]> {
-    const res = await this.client.send(
-      new ListReplaysCommand({ EventSourceArn: this.config.archiveArn, NamePrefix: 'replay-', Limit: 100 }),
-    );
-    return (res.Replays ?? [])
+    // Every page (ListReplays' order is not documented), then newest first by name (a ULID).
+    const replays: NonNullable<ListReplaysCommandOutput['Replays']> = [];
+    let token: string | undefined;
+    for (let pages = 0; pages < MAX_REPLAY_PAGES; pages++) {
+      const res: ListReplaysCommandOutput = await this.client.send(
+        new ListReplaysCommand({
+          EventSourceArn: this.config.archiveArn,
+          NamePrefix: 'replay-',
+          Limit: 100,
+          ...(token ? { NextToken: token } : {}),
+        }),
+      );
+      replays.push(...(res.Replays ?? []));
+      token = res.NextToken;
+      if (!token) break;
+    }
+    return replays
       .filter((r) => r.ReplayName)
       .map((r) => ({
         id: r.ReplayName as string,
@@ -65,7 +82,8 @@ export class ArchiveReplayer implements EventReplayer {
         ...(r.EventLastReplayedTime ? { lastReplayedAt: r.EventLastReplayedTime.toISOString() } : {}),
         ...(r.StateReason ? { reason: r.StateReason } : {}),
       }))
-      .sort((a, b) => (a.id < b.id ? 1 : -1));
+      .sort((a, b) => (a.id < b.id ? 1 : -1))
+      .slice(0, 100);
   }
 
   async status(id: string): Promise<ReplayStatus | undefined> {

@@ -4,10 +4,11 @@
  * one (`'none'`), so the portal cannot be framed by a page that would trick a user into clicks.
  */
 const SOURCE =
-  /^(https:\/\/(\*\.)?[a-z0-9-]+(\.[a-z0-9-]+)*(:\d{1,5})?|http:\/\/(localhost|127\.0\.0\.1)(:\d{1,5})?)$/;
+  /^(https:\/\/([a-z0-9-]+(\.[a-z0-9-]+)*|\*\.[a-z0-9-]+(\.[a-z0-9-]+)+)(:\d{1,5})?|http:\/\/(localhost|127\.0\.0\.1)(:\d{1,5})?)$/;
 
 /**
- * The list, comma- or space-separated: `https://` origins (a leading `*.` for subdomains),
+ * The list, comma- or space-separated: `https://` origins (a leading `*.` for the subdomains of a
+ * domain of two labels or more: `*.example.com`, not `*.com`),
  * `http://localhost` for development, or `'self'`. Anything else throws, naming it.
  */
 export function parseFrameAncestors(raw: string | undefined): string[] {

@@ -127,4 +127,18 @@ describe('ArchiveReplayer.list', () => {
       Limit: 100,
     });
   });
+
+  it('reads every page, so the newest replays are listed whatever order EventBridge answers in', async () => {
+    const replay = (n: number) => ({
+      ReplayName: `replay-${String(n).padStart(3, '0')}`,
+      State: 'COMPLETED' as const,
+    });
+    eb.on(ListReplaysCommand)
+      .resolvesOnce({ Replays: Array.from({ length: 100 }, (_, i) => replay(i)), NextToken: 't1' })
+      .resolvesOnce({ Replays: [replay(100), replay(101)] });
+    const listed = await replayer().list();
+    expect(listed).toHaveLength(100);
+    expect(listed.slice(0, 2).map((r) => r.id)).toEqual(['replay-101', 'replay-100']);
+    expect(eb.commandCalls(ListReplaysCommand)[1]?.args[0].input).toMatchObject({ NextToken: 't1' });
+  });
 });

@@ -27,6 +27,8 @@ describe('the portal’s frame ancestors', () => {
 
   it.each([
     'http://dash.example.com',
+    'https://*.com',
+    'https://*',
     '*',
     'https://a.example.com/path',
     "'unsafe-inline'",
