@@ -18,7 +18,7 @@ import {
   type PortalSessionStore,
   portalSessionForbidden,
   portalSessionIdOf,
-} from '../core/portal/session.ts';
+} from '../core/portal/token.ts';
 import type { ApiKeyStore } from '../core/ports.ts';
 
 /** Bodies beyond this are refused with 413; EventBridge takes 256 KB per entry. */

@@ -1,9 +1,26 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import * as z from 'zod/mini';
 import { ApiError, notFound } from '../errors.ts';
 import { TenantSchema } from '../keys.ts';
 import type { Clock } from '../ports.ts';
 import '../zod.ts';
+import {
+  hashPortalToken,
+  PORTAL_TOKEN_PREFIX,
+  type PortalSession,
+  type PortalSessionStore,
+  portalSessionIdOf,
+  SESSION_ID,
+} from './token.ts';
+
+export {
+  hashPortalToken,
+  PORTAL_TOKEN_PREFIX,
+  type PortalSession,
+  type PortalSessionStore,
+  portalSessionForbidden,
+  portalSessionIdOf,
+} from './token.ts';
 
 /** How long a portal link works unless the request says: an hour, as Svix's app portal. */
 export const DEFAULT_PORTAL_SESSION_SECONDS = 3600;
@@ -28,28 +45,6 @@ export const PortalSessionCreateSchema = z.strictObject({
   ),
 });
 export type PortalSessionCreate = z.infer<typeof PortalSessionCreateSchema>;
-
-/** A portal session as stored: the token's SHA-256, never the token. */
-export interface PortalSession {
-  id: string;
-  tenant: string;
-  hash: string;
-  createdAt: string;
-  expiresAt: string;
-}
-
-/** Where portal sessions are kept. */
-export interface PortalSessionStore {
-  putPortalSession(session: PortalSession): Promise<void>;
-  getPortalSession(id: string): Promise<PortalSession | undefined>;
-  deletePortalSession(id: string): Promise<boolean>;
-}
-
-/** Portal tokens: `ps_` and 32 random bytes. Their id is derived from their hash (one GetItem). */
-export const PORTAL_TOKEN_PREFIX = 'ps_';
-export const hashPortalToken = (token: string) => createHash('sha256').update(token).digest('hex');
-export const portalSessionIdOf = (hash: string) => `pss_${hash.slice(0, 24)}`;
-const SESSION_ID = /^pss_[0-9a-f]{24}$/;
 
 /**
  * Portal sessions: short-lived, single-tenant tokens for the endpoint portal, which a provider
@@ -110,10 +105,3 @@ export function sessionTenant(
   }
   return principal.tenant;
 }
-
-export const portalSessionForbidden = () =>
-  new ApiError(
-    403,
-    'portal_session_forbidden',
-    'a portal session manages endpoints and reads their log; this route needs the tenant API key',
-  );
