@@ -34,6 +34,9 @@ async function main() {
       '',
       `  export RELAY_URL=${relay.url} RELAY_API_KEY=${relay.apiKey}`,
       '',
+      `  endpoint portal: npx relay portal link   (a link to ${relay.url}/portal for tenant default)`,
+      `  operator console: ${relay.url}/console   (sign in with the admin key)`,
+      '',
       '',
     ].join('\n'),
   );
