@@ -584,3 +584,48 @@ describe('the endpoint portal, in Chromium', () => {
     expect(problems).toEqual([]);
   });
 });
+
+describe('an expired portal link, in Chromium', () => {
+  it('shows the tenant’s endpoints until the session expires, then says to ask for a new link', async () => {
+    let now = Date.now();
+    const clock = { now: () => new Date(now) };
+    const { relay, api } = await startTestRelay([0.05], { clock });
+    const browser = await pw.launch({
+      executablePath: await chromium.executablePath(),
+      args: [
+        ...chromium.args,
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+        '--no-first-run',
+      ],
+      headless: true,
+    });
+    try {
+      await api.subscribe('http://127.0.0.1:9/expiring', ['order.*'], {
+        description: 'expiring-session endpoint',
+      });
+      const link = (await api.post('/v1/portal-sessions', { expiresInSeconds: 60 })).body.url as string;
+      const page = await (await browser.newContext()).newPage();
+      await page.route(/^(?!http:\/\/127\.0\.0\.1[:/])/, (route) => route.abort());
+      await page.goto(link.replace(/^http:\/\/[^/]+/, relay.url));
+      await expect
+        .poll(() => page.getByText('expiring-session endpoint').count(), { timeout: 10_000 })
+        .toBe(1);
+      now += 61_000; // past the session's end (the relay's clock)
+      await page.reload();
+      await expect
+        .poll(
+          () => page.getByText('The session expired or was revoked: ask for a new portal link.').count(),
+          {
+            timeout: 10_000,
+          },
+        )
+        .toBe(1);
+      expect(await page.getByText('expiring-session endpoint').count()).toBe(0);
+    } finally {
+      await browser.close();
+      await relay.close();
+    }
+  });
+});
