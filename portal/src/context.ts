@@ -1,5 +1,4 @@
-import type { Api, ApiError, EventType } from './api.ts';
-import { h, notice } from './dom.ts';
+import type { Api, EventType } from './api.ts';
 
 /** What every view gets: the API client, the catalog (fetched once), navigation, messages. */
 export interface Ctx {
@@ -48,20 +47,4 @@ function safeDecode(s: string): string | undefined {
 export const endpointHash = (id: string, delivery?: string) =>
   `#/endpoints/${encodeURIComponent(id)}${delivery ? `/deliveries/${encodeURIComponent(delivery)}` : ''}`;
 
-/** An API error as a notice that says what happened and, where the API names them, which fields. */
-export function errorNotice(err: unknown, what?: string): HTMLElement {
-  const e = err as Partial<ApiError>;
-  const message = typeof e.message === 'string' ? e.message : String(err);
-  const details = Array.isArray(e.details) ? e.details : [];
-  return notice(
-    'error',
-    h('p', {}, what ? `${what}: ${message}` : message),
-    details.length > 0 &&
-      h(
-        'ul',
-        { class: 'details' },
-        ...details.map((d) => h('li', {}, h('code', {}, d.path || '(body)'), ` ${d.message}`)),
-      ),
-    e.status === 0 && h('p', {}, 'Check your connection, then reload the page.'),
-  );
-}
+export { errorNotice } from './dom.ts';

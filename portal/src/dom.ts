@@ -126,3 +126,59 @@ export function notice(kind: 'loading' | 'empty' | 'error' | 'ok', ...children: 
     ...children,
   );
 }
+
+/**
+ * An API error as a notice that says what happened and, where the API names them, which fields;
+ * `offline` is what to do when the relay was not reached (status 0), `todo` what to do otherwise.
+ */
+export function errorNotice(
+  err: unknown,
+  what?: string,
+  opts: { todo?: string | undefined; offline?: string } = {},
+): HTMLElement {
+  const e = err as { message?: unknown; details?: unknown; status?: unknown };
+  const message = typeof e.message === 'string' ? e.message : String(err);
+  const details = Array.isArray(e.details) ? (e.details as Array<{ path: string; message: string }>) : [];
+  return notice(
+    'error',
+    h('p', {}, what ? `${what}: ${message}` : message),
+    details.length > 0 &&
+      h(
+        'ul',
+        { class: 'details' },
+        ...details.map((d) => h('li', {}, h('code', {}, d.path || '(body)'), ` ${d.message}`)),
+      ),
+    e.status === 0
+      ? h('p', {}, opts.offline ?? 'Check your connection, then reload the page.')
+      : opts.todo !== undefined && h('p', {}, opts.todo),
+  );
+}
+
+/** The top bar of an app: a skip link to `main`, the title linking home, the nav and sign-out. */
+export function appHeader(parts: {
+  title: string;
+  home: string;
+  main: HTMLElement;
+  nav: HTMLElement;
+  signOut: HTMLElement;
+}): HTMLElement {
+  return h(
+    'header',
+    { class: 'bar' },
+    h(
+      'a',
+      {
+        href: '#main',
+        class: 'skip',
+        onclick: (e: Event) => {
+          e.preventDefault(); // #main is no route: focus the content instead of navigating
+          parts.main.focus();
+        },
+      },
+      'Skip to content',
+    ),
+    h('h1', {}, h('a', { href: parts.home }, parts.title)),
+    parts.nav,
+    parts.signOut,
+  );
+}

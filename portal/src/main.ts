@@ -5,7 +5,7 @@
  */
 import { Api, type ApiError, type EventType } from './api.ts';
 import { type Ctx, parseRoute, type View } from './context.ts';
-import { h, notice, replace } from './dom.ts';
+import { appHeader, h, notice, replace } from './dom.ts';
 import { type EndpointView, endpointView } from './endpoint.ts';
 import { endpointsView } from './endpoints.ts';
 import { eventTypesView } from './event-types.ts';
@@ -67,25 +67,7 @@ function markNav(section: keyof typeof navLinks | undefined) {
     else a.removeAttribute('aria-current');
   }
 }
-const header = h(
-  'header',
-  { class: 'bar' },
-  h(
-    'a',
-    {
-      href: '#main',
-      class: 'skip',
-      onclick: (e: Event) => {
-        e.preventDefault(); // #main is no route: focus the content instead of navigating
-        main.focus();
-      },
-    },
-    'Skip to content',
-  ),
-  h('h1', {}, h('a', { href: '#/endpoints' }, 'Webhooks')),
-  nav,
-  signOut,
-);
+const header = appHeader({ title: 'Webhooks', home: '#/endpoints', main, nav, signOut });
 replace(root, header, flashRegion, main);
 
 let api: Api | undefined;

@@ -11,11 +11,11 @@ import { mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import chromium from '@sparticuz/chromium';
-import { type Browser, type BrowserContext, type Page, chromium as pw } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hashKey, keyIdOf } from '../../functions/core/keys.ts';
 import type { LocalRelay } from '../../functions/local/runtime.ts';
+import { launchChromium } from '../support/browser.ts';
 import { startReceiver, waitFor } from '../support/receiver.ts';
 import { API_KEY, type ApiResponse, client, startTestRelay } from '../support/relay.ts';
 
@@ -67,17 +67,7 @@ describe('the operator console, in Chromium', () => {
     await mkdir(SHOTS, { recursive: true });
     // One retry 50 ms after the first attempt: a failing receiver's tasks reach the DLQ at once.
     ({ relay, api } = await startTestRelay([0.05]));
-    browser = await pw.launch({
-      executablePath: await chromium.executablePath(),
-      args: [
-        ...chromium.args,
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        '--no-first-run',
-      ],
-      headless: true,
-    });
+    browser = await launchChromium();
     // UTC: the replay form's datetime-local inputs are then filled with UTC times.
     context = await browser.newContext({
       viewport: { width: 1280, height: 900 },

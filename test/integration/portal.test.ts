@@ -12,11 +12,11 @@ import { mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import chromium from '@sparticuz/chromium';
-import { type Browser, type BrowserContext, type Page, chromium as pw } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalRelay } from '../../functions/local/runtime.ts';
+import { launchChromium } from '../support/browser.ts';
 import { startReceiver, waitFor } from '../support/receiver.ts';
 import { API_KEY, type client, settle, startTestRelay } from '../support/relay.ts';
 
@@ -95,17 +95,7 @@ describe('the endpoint portal, in Chromium', () => {
     token = decodeURIComponent(link.hash.replace(/^#token=/, ''));
     expect(token).toMatch(/^ps_/);
 
-    browser = await pw.launch({
-      executablePath: await chromium.executablePath(),
-      args: [
-        ...chromium.args,
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        '--no-first-run',
-      ],
-      headless: true,
-    });
+    browser = await launchChromium();
     context = await browser.newContext({ viewport: { width: 1280, height: 900 }, deviceScaleFactor: 1 });
     // Loopback only: anything else the page asked for would be a fault of the portal.
     await context.route('**/*', (route) => {
@@ -590,17 +580,7 @@ describe('an expired portal link, in Chromium', () => {
     let now = Date.now();
     const clock = { now: () => new Date(now) };
     const { relay, api } = await startTestRelay([0.05], { clock });
-    const browser = await pw.launch({
-      executablePath: await chromium.executablePath(),
-      args: [
-        ...chromium.args,
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        '--no-first-run',
-      ],
-      headless: true,
-    });
+    const browser = await launchChromium();
     try {
       await api.subscribe('http://127.0.0.1:9/expiring', ['order.*'], {
         description: 'expiring-session endpoint',

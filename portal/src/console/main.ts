@@ -3,7 +3,7 @@
  * Opened at `/console`; the admin key is pasted into the sign-in form, kept in this tab's session
  * storage, and sent only as the Bearer of the admin API's calls (same origin).
  */
-import { h, notice, replace } from '../dom.ts';
+import { appHeader, h, notice, replace } from '../dom.ts';
 import { type ApiError, ConsoleApi } from './api.ts';
 import { dlqView } from './dlq.ts';
 import { replaysView } from './replays.ts';
@@ -56,25 +56,7 @@ const nav = h(
   h('ul', {}, ...Object.values(links).map((a) => h('li', {}, a))),
 );
 const signOut = h('button', { type: 'button', class: 'link', hidden: true }, 'Sign out');
-const header = h(
-  'header',
-  { class: 'bar' },
-  h(
-    'a',
-    {
-      href: '#main',
-      class: 'skip',
-      onclick: (e: Event) => {
-        e.preventDefault(); // #main is no route: focus the content instead of navigating
-        main.focus();
-      },
-    },
-    'Skip to content',
-  ),
-  h('h1', {}, h('a', { href: '#/tenants' }, 'Relay console')),
-  nav,
-  signOut,
-);
+const header = appHeader({ title: 'Relay console', home: '#/tenants', main, nav, signOut });
 replace(root, header, flashRegion, main);
 
 let api: ConsoleApi | undefined;

@@ -2,8 +2,8 @@
  * What every console view shares: its context, the error notice, badges, a copy button and a
  * timer that stops with its view. Values reach the page only through ../dom.ts (textContent).
  */
-import { h, notice } from '../dom.ts';
-import type { ApiError, ConsoleApi } from './api.ts';
+import { h, errorNotice as sharedErrorNotice } from '../dom.ts';
+import type { ConsoleApi } from './api.ts';
 
 export interface Ctx {
   api: ConsoleApi;
@@ -17,25 +17,12 @@ export interface View {
   dispose?(): void;
 }
 
-/** An API error as a notice that says what happened and, where the API names them, which fields. */
-export function errorNotice(err: unknown, what?: string, todo?: string): HTMLElement {
-  const e = err as Partial<ApiError>;
-  const message = typeof e.message === 'string' ? e.message : String(err);
-  const details = Array.isArray(e.details) ? e.details : [];
-  return notice(
-    'error',
-    h('p', {}, what ? `${what}: ${message}` : message),
-    details.length > 0 &&
-      h(
-        'ul',
-        { class: 'details' },
-        ...details.map((d) => h('li', {}, h('code', {}, d.path || '(body)'), ` ${d.message}`)),
-      ),
-    e.status === 0
-      ? h('p', {}, 'Check that the relay is running and reachable, then retry.')
-      : todo && h('p', {}, todo),
-  );
-}
+/** The shared error notice (../dom.ts), with the console's word for a relay it cannot reach. */
+export const errorNotice = (err: unknown, what?: string, todo?: string): HTMLElement =>
+  sharedErrorNotice(err, what, {
+    todo,
+    offline: 'Check that the relay is running and reachable, then retry.',
+  });
 
 export type BadgeKind = 'ok' | 'warn' | 'bad' | 'off';
 
